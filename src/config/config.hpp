@@ -1,0 +1,133 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgwarden::config {
+
+using Duration = std::chrono::milliseconds;
+
+enum class PoolMode {
+    Session,      // server held for the client's whole connection; reset on release
+    Transaction,  // server held from first statement until ReadyForQuery 'I'
+    Statement,    // like transaction, but a multi-statement transaction is refused
+};
+
+enum class AuthType {
+    Trust,        // no password asked; the user must still exist (or auth_file absent)
+    Plain,        // cleartext password exchange
+    Md5,          // md5 challenge; SCRAM secrets in auth_file fall back to SCRAM
+    ScramSha256,  // SCRAM-SHA-256 (default)
+};
+
+// One [databases.NAME] table. Unset optional fields inherit the [pgwarden] defaults.
+struct DatabaseConfig {
+    std::string name;     // the name clients connect to ("*" = fallback for any name)
+    std::string host = "127.0.0.1";
+    uint16_t port = 5432;
+    std::string dbname;   // empty: same as `name` (for "*": the client's database name)
+    std::string user;     // empty: the client's user (and password from auth_file)
+    std::string password;
+    std::optional<int> pool_size;
+    std::optional<int> min_pool_size;
+    std::optional<PoolMode> pool_mode;
+    std::optional<int> max_db_connections;
+    int config_line = 0;  // where the table starts, for messages
+};
+
+// The [pgwarden] table. Names and meanings follow PgBouncer's settings.
+struct Settings {
+    std::vector<std::string> listen_addr{"127.0.0.1"};  // "*" = all IPv4 and IPv6
+    uint16_t listen_port = 6432;
+    std::string unix_socket_dir;  // empty: no Unix socket
+    AuthType auth_type = AuthType::ScramSha256;
+    std::string auth_file;        // absolute, resolved against the config file's directory
+    std::string auth_query = "SELECT usename, passwd FROM pg_shadow WHERE usename=$1";
+    std::string auth_user;        // empty: auth_query disabled
+    PoolMode pool_mode = PoolMode::Transaction;
+    int default_pool_size = 20;
+    int min_pool_size = 0;
+    int max_client_conn = 100;
+    int max_db_connections = 0;    // 0 = unlimited
+    int max_user_connections = 0;  // 0 = unlimited
+    int max_prepared_statements = 200;  // per server connection; 0 = no tracking
+    Duration server_lifetime{std::chrono::seconds(3600)};
+    Duration server_idle_timeout{std::chrono::seconds(600)};
+    Duration server_connect_timeout{std::chrono::seconds(15)};
+    Duration server_login_retry{std::chrono::seconds(15)};
+    Duration query_wait_timeout{std::chrono::seconds(120)};
+    Duration client_idle_timeout{0};      // 0 = disabled
+    Duration client_login_timeout{std::chrono::seconds(60)};
+    Duration shutdown_timeout{std::chrono::seconds(30)};  // SIGTERM drain limit
+    std::string server_reset_query = "DISCARD ALL";
+    bool server_reset_query_always = false;
+    uint64_t max_packet_size = 2147483647;  // bytes, like PgBouncer
+    std::vector<std::string> admin_users;
+    std::vector<std::string> stats_users;
+    int workers = 0;              // event-loop threads; 0 = one per core
+    std::string log_format = "text";  // "text" | "json"
+    std::string log_level = "info";
+    bool log_connections = true;
+    bool log_disconnections = true;
+    std::string stats_listen = "127.0.0.1:9127";
+};
+
+// A user from auth_file (PgBouncer userlist.txt format: "name" "secret").
+// `secret` is a plain password, "md5<32 hex>", or "SCRAM-SHA-256$<iter>:<salt>$<stored>:<server>".
+struct UserEntry {
+    std::string name;
+    std::string secret;
+};
+
+// An immutable snapshot of the whole configuration. Built once per load/reload and
+// shared read-only (std::shared_ptr<const Config>) by every thread.
+struct Config {
+    std::string source_path;
+    Settings settings;
+    std::map<std::string, DatabaseConfig> databases;
+    std::map<std::string, UserEntry> users;  // from auth_file; empty when none
+
+    // The database table for a client's database name, or the "*" fallback; nullptr if none.
+    const DatabaseConfig* find_database(std::string_view name) const;
+};
+
+// A problem found while loading: where it is, which key, what is wrong, what to do.
+struct Diagnostic {
+    std::string file;
+    int line = 0;    // 1-based; 0 when unknown
+    int column = 0;  // 1-based; 0 when unknown
+    std::string key;      // dotted path, e.g. "databases.app.port"
+    std::string message;
+    std::string hint;     // may be empty
+    // "file:line:column: key: message (hint)"
+    std::string to_string() const;
+};
+
+struct LoadResult {
+    std::shared_ptr<const Config> config;  // null when any diagnostic is an error
+    std::vector<Diagnostic> errors;        // every problem found, not just the first
+    bool ok() const { return config != nullptr && errors.empty(); }
+};
+
+// Reads and validates a TOML config file (and its auth_file). Never throws.
+LoadResult load_file(const std::string& path);
+// Same, from text; `path` is used for messages and to resolve relative auth_file paths.
+LoadResult load_string(std::string_view text, const std::string& path);
+
+// "30s", "5m", "1h", "250ms", "2d" or a plain number of seconds (integer or TOML number).
+std::optional<Duration> parse_duration(std::string_view text);
+
+// Parses PgBouncer userlist.txt text. Errors carry file and line.
+std::map<std::string, UserEntry> parse_userlist(std::string_view text, const std::string& path,
+                                                std::vector<Diagnostic>& errors);
+
+std::string_view to_string(PoolMode mode);
+std::string_view to_string(AuthType type);
+
+}  // namespace pgwarden::config
