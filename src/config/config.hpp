@@ -130,4 +130,11 @@ std::map<std::string, UserEntry> parse_userlist(std::string_view text, const std
 std::string_view to_string(PoolMode mode);
 std::string_view to_string(AuthType type);
 
+// The inverse of to_string, case-insensitive (for the admin console and the loader).
+std::optional<PoolMode> parse_pool_mode(std::string_view text);
+std::optional<AuthType> parse_auth_type(std::string_view text);
+
+// The shortest exact spelling parse_duration reads back: "0", "250ms", "90s", "5m", "1h".
+std::string format_duration(Duration duration);
+
 }  // namespace pgwarden::config

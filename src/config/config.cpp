@@ -1,0 +1,91 @@
+#include "config/config.hpp"
+
+#include "config/reader.hpp"
+
+#include <cctype>
+
+namespace pgwarden::config {
+
+namespace {
+
+template <typename E, size_t N>
+std::optional<E> lookup(std::string_view text, const std::pair<std::string_view, E> (&table)[N]) {
+    for (const auto& [name, value] : table) {
+        if (name.size() != text.size()) {
+            continue;
+        }
+        bool same = true;
+        for (size_t i = 0; i < name.size(); ++i) {
+            if (std::tolower(static_cast<unsigned char>(text[i])) != name[i]) {
+                same = false;
+                break;
+            }
+        }
+        if (same) {
+            return value;
+        }
+    }
+    return std::nullopt;
+}
+
+template <typename E, size_t N>
+std::string_view name_of(E value, const std::pair<std::string_view, E> (&table)[N]) {
+    for (const auto& [name, v] : table) {
+        if (v == value) {
+            return name;
+        }
+    }
+    return "unknown";
+}
+
+}  // namespace
+
+const DatabaseConfig* Config::find_database(std::string_view name) const {
+    if (auto it = databases.find(std::string(name)); it != databases.end()) {
+        return &it->second;
+    }
+    if (auto it = databases.find("*"); it != databases.end()) {
+        return &it->second;
+    }
+    return nullptr;
+}
+
+std::string Diagnostic::to_string() const {
+    std::string out;
+    if (!file.empty()) {
+        out += file;
+        if (line > 0) {
+            out += ':' + std::to_string(line);
+            if (column > 0) {
+                out += ':' + std::to_string(column);
+            }
+        }
+        out += ": ";
+    }
+    if (!key.empty()) {
+        out += key + ": ";
+    }
+    out += message;
+    if (!hint.empty()) {
+        out += " (" + hint + ")";
+    }
+    return out;
+}
+
+std::string_view to_string(PoolMode mode) {
+    return name_of(mode, detail::kPoolModes);
+}
+
+std::string_view to_string(AuthType type) {
+    return name_of(type, detail::kAuthTypes);
+}
+
+std::optional<PoolMode> parse_pool_mode(std::string_view text) {
+    return lookup(text, detail::kPoolModes);
+}
+
+std::optional<AuthType> parse_auth_type(std::string_view text) {
+    return lookup(text, detail::kAuthTypes);
+}
+
+}  // namespace pgwarden::config

@@ -1,0 +1,29 @@
+#include "config/tables.hpp"
+
+#include <fmt/format.h>
+
+namespace pgwarden::config::detail {
+
+std::span<const TableKind> table_kinds() {
+    static constexpr TableKind kKinds[] = {
+        {"pgwarden", "[pgwarden]", &load_settings, &settings_keys},
+        {"databases", "[databases.NAME]", &load_databases, &database_keys},
+    };
+    return kKinds;
+}
+
+std::string belongs_elsewhere(std::string_view key, std::string_view current_kind) {
+    for (const auto& kind : table_kinds()) {
+        if (kind.name == current_kind) {
+            continue;
+        }
+        for (auto known : kind.keys()) {
+            if (known == key) {
+                return fmt::format("`{}` belongs in a {} table", key, kind.shown);
+            }
+        }
+    }
+    return {};
+}
+
+}  // namespace pgwarden::config::detail
