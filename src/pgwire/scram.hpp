@@ -35,8 +35,12 @@ std::string base64_encode(std::string_view raw);
 std::optional<std::string> base64_decode(std::string_view text);
 // 18 random bytes, base64: printable, no ',' (RFC 5802 nonce).
 std::string random_nonce();
+// 16 random raw bytes, PostgreSQL's default salt length: the salt for make_secret().
+std::string random_salt();
 
 // Server side of one exchange, authenticating a client against a stored Secret.
+// One object per exchange, used by the one session that owns it (no locking). Calls must
+// come in protocol order; any error, or a call out of order, ends the exchange for good.
 class ServerExchange {
 public:
     explicit ServerExchange(Secret secret, std::string server_nonce = random_nonce());
@@ -57,17 +61,37 @@ private:
     std::string server_first_;
     std::string combined_nonce_;
     std::optional<Key> client_key_;
+    // Where the exchange stands: each step is accepted once, in order, and any error ends it.
+    enum class Step {
+        AwaitClientFirst,  // constructed, nothing received
+        AwaitClientFinal,  // server-first sent
+        Done,              // proof accepted
+        Failed,            // any error: every later call fails too
+    };
+    Step step_ = Step::AwaitClientFirst;
+    std::string gs2_header_;  // "n,," or "y,,": client-final's c= must carry it back
 };
 
 // Client side of one exchange, as pgwarden logs in to PostgreSQL.
+// One object per exchange, owned by one session; same ordering rule as ServerExchange.
 class ClientExchange {
 public:
     // With a plaintext password.
     explicit ClientExchange(std::string password, std::string client_nonce = random_nonce());
     // With keys recovered from a client's own SCRAM exchange (the salt and iterations the
-    // server sends must match the secret those keys came from, else an error).
+    // server sends must match the secret those keys came from, else an error: from
+    // expect_salt() if called, else PostgreSQL rejects the proof). The server's salt and
+    // iterations are otherwise unused: the keys stand in for the salted password.
     ClientExchange(Key client_key, Key server_key, std::string client_nonce = random_nonce());
-    // The SASLInitialResponse payload: "n,,n=,r=<nonce>".
+    // Sets the username sent in client-first (escaped as an RFC 5802 saslname). PostgreSQL
+    // ignores it and libpq sends none, so pgwarden never needs this; it exists so tests can
+    // reproduce RFC test vectors byte for byte. Call before client_first().
+    void set_username(std::string_view user);
+    // Passthrough only (the key constructor): the salt and iterations of the secret the keys
+    // came from. When set, a server-first with other values fails early with a clear error
+    // instead of a proof PostgreSQL rejects as a wrong password. Optional.
+    void expect_salt(std::string salt, int iterations);
+    // The SASLInitialResponse payload: "n,,n=,r=<nonce>". Same string on every call.
     std::string client_first();
     // Input: server-first-message. Output: client-final-message with the proof.
     common::Result<std::string> on_server_first(std::string_view server_first);
@@ -82,6 +106,18 @@ private:
     std::string client_first_bare_;
     std::string auth_message_;
     Key salted_server_key_{};
+    // Where the exchange stands: each step is accepted once, in order, and any error ends it.
+    enum class Step {
+        Start,             // client_first() not called yet
+        AwaitServerFirst,  // client-first sent
+        AwaitServerFinal,  // client-final sent
+        Done,              // server signature verified
+        Failed,            // any error: every later call fails too
+    };
+    Step step_ = Step::Start;
+    std::string username_;  // already escaped; empty as PostgreSQL's own client sends
+    std::optional<std::string> expected_salt_;
+    int expected_iterations_ = 0;
 };
 
 }  // namespace pgwarden::pgwire::scram
