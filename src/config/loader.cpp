@@ -125,8 +125,14 @@ void check_pool_sizes(detail::Reader& reader, const Config& config) {
 void load_auth_file(detail::Reader& reader, Config& config) {
     auto& s = config.settings;
     const char* key = "pgwarden.auth_file";
+    // A broken [pgwarden] table or auth key is already reported; a second error saying
+    // "no auth source" would only be its echo.
+    const bool auth_reported = std::any_of(
+        reader.diagnostics().begin(), reader.diagnostics().end(), [](const Diagnostic& d) {
+            return d.key == "pgwarden" || d.key.starts_with("pgwarden.auth_");
+        });
     if (s.auth_file.empty()) {
-        if (s.auth_type != AuthType::Trust && s.auth_user.empty()) {
+        if (s.auth_type != AuthType::Trust && s.auth_user.empty() && !auth_reported) {
             const std::string message = fmt::format(
                 "auth_type \"{}\" needs auth_file or auth_user to check passwords",
                 to_string(s.auth_type));

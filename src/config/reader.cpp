@@ -54,10 +54,14 @@ std::string last_part(const std::string& key) {
 }
 
 std::string range_message(int64_t value, int64_t min, int64_t max) {
-    if (max == std::numeric_limits<int64_t>::max()) {
+    // "between 1 and 2147483647" reads like noise when the upper bound is just the type's.
+    if (max < std::numeric_limits<int>::max()) {
+        return fmt::format("must be between {} and {}, got {}", min, max, value);
+    }
+    if (value < min) {
         return fmt::format("must be at least {}, got {}", min, value);
     }
-    return fmt::format("must be between {} and {}, got {}", min, max, value);
+    return fmt::format("must be at most {}, got {}", max, value);
 }
 
 constexpr std::string_view kDurationHint =
