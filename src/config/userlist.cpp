@@ -1,9 +1,8 @@
 #include "config/config.hpp"
 
-#include <fmt/format.h>
+#include "pgwire/scram.hpp"
 
-#include <cctype>
-#include <charconv>
+#include <fmt/format.h>
 
 // PgBouncer's auth_file format (https://www.pgbouncer.org/config.html#authentication-file-format):
 // one `"user" "secret"` pair per line, `""` for a quote inside a field. Unlike PgBouncer we
@@ -17,59 +16,6 @@ constexpr std::string_view kLineHint = "each line is \"user\" \"secret\"";
 
 bool is_blank(char c) {
     return c == ' ' || c == '\t';
-}
-
-// A standard base64 string (with padding) that decodes to `bytes` bytes, or to at least
-// one byte when `bytes` is 0.
-bool is_base64(std::string_view text, size_t bytes) {
-    if (text.empty() || text.size() % 4 != 0) {
-        return false;
-    }
-    size_t padding = 0;
-    for (size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == '=') {
-            if (i + 2 < text.size()) {
-                return false;
-            }
-            ++padding;
-            continue;
-        }
-        if (padding > 0) {
-            return false;
-        }
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/') {
-            return false;
-        }
-    }
-    const size_t decoded = text.size() / 4 * 3 - padding;
-    return bytes == 0 ? decoded > 0 : decoded == bytes;
-}
-
-// "SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>", as in pg_authid.
-bool is_valid_scram(std::string_view secret) {
-    constexpr std::string_view kPrefix = "SCRAM-SHA-256$";
-    secret.remove_prefix(kPrefix.size());
-    auto dollar = secret.find('$');
-    if (dollar == std::string_view::npos) {
-        return false;
-    }
-    auto head = secret.substr(0, dollar);
-    auto keys = secret.substr(dollar + 1);
-    auto colon = head.find(':');
-    auto key_colon = keys.find(':');
-    if (colon == std::string_view::npos || key_colon == std::string_view::npos) {
-        return false;
-    }
-    int iterations = 0;
-    auto iter_text = head.substr(0, colon);
-    auto [end, ec] = std::from_chars(iter_text.data(), iter_text.data() + iter_text.size(),
-                                     iterations);
-    if (ec != std::errc() || end != iter_text.data() + iter_text.size() || iterations < 1) {
-        return false;
-    }
-    return is_base64(head.substr(colon + 1), 0) && is_base64(keys.substr(0, key_colon), 32) &&
-           is_base64(keys.substr(key_colon + 1), 32);
 }
 
 struct LineParser {
@@ -170,12 +116,22 @@ std::map<std::string, UserEntry> parse_userlist(std::string_view text, const std
                  std::string(kLineHint));
             continue;
         }
-        if (secret->starts_with("SCRAM-SHA-256$") && !is_valid_scram(*secret)) {
-            fail(line_no, secret_column,
-                 fmt::format("malformed SCRAM-SHA-256 verifier for user \"{}\"", *name),
-                 "expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, "
-                 "as in pg_authid.rolpassword");
-            continue;
+        // Validated with the proxy's own parser, so `pgwarden check` passing means every
+        // verifier will also work at login.
+        if (secret->starts_with("SCRAM-SHA-256$")) {
+            if (auto parsed = pgwire::scram::parse_secret(*secret); !parsed) {
+                std::string_view why = parsed.error().message;
+                constexpr std::string_view kPrefix = "invalid SCRAM secret: ";
+                if (why.starts_with(kPrefix)) {
+                    why.remove_prefix(kPrefix.size());
+                }
+                fail(line_no, secret_column,
+                     fmt::format("malformed SCRAM-SHA-256 verifier for user \"{}\": {}", *name,
+                                 why),
+                     "expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, "
+                     "as in pg_authid.rolpassword");
+                continue;
+            }
         }
         if (auto it = first_line.find(*name); it != first_line.end()) {
             fail(line_no, name_column,

@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include "pgwire/scram.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -108,6 +110,16 @@ INSTANTIATE_TEST_SUITE_P(
                 "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=\"",
                 1, 5, "malformed SCRAM"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Userlist, AcceptsTheVerifiersPgwireMakes) {
+    const auto secret = pgwire::scram::encode_secret(
+        pgwire::scram::make_secret("pw", "0123456789abcdef", 4096));
+    std::vector<Diagnostic> errors;
+    auto users = parse_userlist("\"u\" \"" + secret + "\"", "u.txt", errors);
+    EXPECT_TRUE(errors.empty()) << (errors.empty() ? "" : errors.front().to_string());
+    ASSERT_EQ(users.count("u"), 1u);
+    EXPECT_EQ(users.at("u").secret, secret);
+}
 
 TEST(Userlist, CollectsEveryBadLineAndKeepsTheGoodOnes) {
     std::vector<Diagnostic> errors;
