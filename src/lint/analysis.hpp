@@ -1,0 +1,55 @@
+#pragma once
+
+#include "lint/ast.hpp"
+#include "lint/lexer.hpp"
+#include "lint/parser.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgwarden::lint {
+
+// A finding before file name and line are attached.
+struct RawFinding {
+    std::uint32_t offset = 0;
+    std::string_view rule;  // points at a RuleInfo id
+    std::string message;
+};
+
+// What the rules know about the file being analysed.
+struct FileContext {
+    const ParsedFile* file = nullptr;
+    const LineIndex* lines = nullptr;
+    // True when this file's package imports database/sql, sqlx or pgx: only then are method
+    // names like Query and Begin taken to be database calls (we have no type information).
+    bool db_package = false;
+};
+
+// One function body to analyse: a FuncDecl or a FuncLit.
+struct Function {
+    const Node* type = nullptr;      // FuncType: params in list, results in list2
+    const Node* receiver = nullptr;  // FuncType holding the receiver, or null
+    const Node* body = nullptr;      // BlockStmt
+};
+
+// Runs every rule over every function of the file (function literals are analysed as
+// functions of their own). Appends findings in no particular order.
+void analyze_file(const FileContext& ctx, std::vector<RawFinding>& out);
+
+// True if any import of the file is a database package the rules understand.
+bool imports_db_package(const Node* file);
+
+namespace rules {
+
+// rows-not-closed, query-error-discarded, defer-before-check, stmt-not-closed,
+// tx-not-finished: path analysis of resources acquired in `fn`.
+void check_resources(const FileContext& ctx, const Function& fn, std::vector<RawFinding>& out);
+
+// rows-err-unchecked: every rows.Next() loop must be followed by a rows.Err() check.
+void check_rows_err(const FileContext& ctx, const Function& fn, std::vector<RawFinding>& out);
+
+}  // namespace rules
+
+}  // namespace pgwarden::lint

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace pgwarden::lint {
+
+// One reported problem, located like go vet does: file, 1-based line and byte column.
+struct Finding {
+    std::string path;
+    std::uint32_t line = 0;
+    std::uint32_t column = 0;
+    std::string rule;
+    std::string message;
+};
+
+}  // namespace pgwarden::lint
