@@ -279,6 +279,8 @@ private:
             } else if (base == 16 && is_float) {
                 error(i, "hexadecimal mantissa requires a 'p' exponent");
             }
+        } else if (base == 16 && is_float) {
+            error(i, "hexadecimal mantissa requires a 'p' exponent");
         }
         if (is_float && (base == 2 || base == 8)) {
             error(i, "invalid radix point in number");

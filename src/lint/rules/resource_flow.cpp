@@ -142,7 +142,7 @@ private:
                                  "`if {} != nil {{ return {} }}` right after the query",
                                  var_, acq_.callee, line(acq_.call->pos), err_, err_));
             }
-            m = static_cast<Mask>((m & ~kUnchecked) | kOpen);
+            // The state stays unchecked: a later `if err != nil` still tells the paths apart.
         }
         return m;
     }
@@ -209,6 +209,15 @@ private:
         return f;
     }
 
+    // Scans a condition: its error tests are read by facts(), not counted as error reads.
+    Mask cond_expr(const Node* c, Mask m) {
+        bool saved = in_cond_;
+        in_cond_ = true;
+        m = expr(c, m);
+        in_cond_ = saved;
+        return m;
+    }
+
     static Mask refine(Mask m, Mask outcome) {
         if ((m & kUnchecked) == 0) {
             return m;
@@ -229,8 +238,8 @@ private:
                 if (e->text == var_) {
                     return on_release(m);  // handed to someone else: it escapes
                 }
-                if (!err_.empty() && e->text == err_) {
-                    return on_err_read(m);
+                if (!err_.empty() && e->text == err_ && !in_cond_) {
+                    return on_err_read(m);  // in conditions, facts() refines instead
                 }
                 return m;
             case NodeKind::BasicLit:
@@ -578,7 +587,7 @@ private:
         bool saved = in_acq_list_;
         in_acq_list_ = s->x == acq_.stmt && s->x != nullptr;
         m = init_stmt(s->x, m, shadows);
-        m = expr(s->y, m);
+        m = cond_expr(s->y, m);
         CondFacts f = active() ? facts(s->y) : CondFacts{};
         in_acq_list_ = saved;
         Mask then_out = stmt(s->z, refine(m, f.when_true));
@@ -608,7 +617,7 @@ private:
                 has_default = true;
             }
             for (const Node* e : c->list) {
-                rest = expr(e, rest);
+                rest = tagless ? cond_expr(e, rest) : expr(e, rest);
             }
             if (c->flag) {
                 in = rest;  // refined below once every other case is known false
@@ -678,7 +687,7 @@ private:
         Mask exit = 0;
         // The lattice has 5 bits, so a handful of rounds always reaches the fixpoint.
         for (int round = 0; round < 6; ++round) {
-            Mask c = expr(cond, head);
+            Mask c = cond_expr(cond, head);
             CondFacts f = cond != nullptr && active() ? facts(cond) : CondFacts{};
             Mask body_in = refine(c, f.when_true);
             exit |= cond != nullptr ? refine(c, f.when_false) : 0;
@@ -768,6 +777,7 @@ private:
     bool released_somewhere_ = false;
     bool unchecked_use_reported_ = false;
     bool in_acq_list_ = false;
+    bool in_cond_ = false;
     int shadow_ = 0;
     std::string_view pending_label_;
     std::vector<Target> targets_;
