@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
 
     std::vector<std::pair<CLI::App*, pgwarden::app::Runner>> faces;
     auto add = [&](pgwarden::app::Runner runner) {
-        faces.emplace_back(root.get_subcommands().back(), std::move(runner));
+        faces.emplace_back(root.get_subcommands([](CLI::App*) { return true; }).back(),
+                           std::move(runner));
     };
 #ifdef PGWARDEN_HAS_SERVE
     add(pgwarden::app::register_serve(root));

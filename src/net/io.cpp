@@ -1,0 +1,105 @@
+#include "net/io.hpp"
+
+#include <fmt/format.h>
+
+namespace pgwarden::net {
+
+using namespace boost::asio::experimental::awaitable_operators;
+
+awaitable<error_code> read_some_into(StreamSocket& sock, std::vector<uint8_t>& buf, size_t chunk) {
+    const size_t old = buf.size();
+    buf.resize(old + chunk);
+    auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf.data() + old, chunk), as_result);
+    buf.resize(old + n);
+    if (!ec && n == 0) {
+        ec = asio::error::eof;
+    }
+    co_return ec;
+}
+
+awaitable<error_code> read_some_until(StreamSocket& sock, std::vector<uint8_t>& buf, size_t chunk,
+                                      std::chrono::steady_clock::time_point deadline) {
+    SteadyTimer timer(sock.get_executor(), deadline);
+    const size_t old = buf.size();
+    buf.resize(old + chunk);
+    auto result = co_await (
+        sock.async_read_some(asio::buffer(buf.data() + old, chunk), as_result) ||
+        timer.async_wait(as_result));
+    if (result.index() == 1) {
+        buf.resize(old);
+        co_return asio::error::timed_out;
+    }
+    auto [ec, n] = std::get<0>(result);
+    buf.resize(old + n);
+    if (!ec && n == 0) {
+        ec = asio::error::eof;
+    }
+    co_return ec;
+}
+
+awaitable<error_code> write_all(StreamSocket& sock, std::string& data) {
+    auto [ec, n] = co_await asio::async_write(sock, asio::buffer(data), as_result);
+    data.clear();
+    co_return ec;
+}
+
+awaitable<error_code> connect_to(StreamSocket& sock, const std::string& host, uint16_t port,
+                                 std::chrono::steady_clock::time_point deadline) {
+    auto exec = co_await asio::this_coro::executor;
+    SteadyTimer timer(exec, deadline);
+    if (!host.empty() && host[0] == '/') {
+        asio::local::stream_protocol::endpoint ep(fmt::format("{}/.s.PGSQL.{}", host, port));
+        StreamSocket s(exec);
+        error_code ec;
+        s.open(asio::generic::stream_protocol(AF_UNIX, 0), ec);
+        if (ec) {
+            co_return ec;
+        }
+        auto r = co_await (s.async_connect(asio::generic::stream_protocol::endpoint(ep), as_result) ||
+                           timer.async_wait(as_result));
+        if (r.index() == 1) {
+            co_return asio::error::timed_out;
+        }
+        if (auto [cec] = std::get<0>(r); cec) {
+            co_return cec;
+        }
+        sock = std::move(s);
+        co_return error_code{};
+    }
+    asio::ip::tcp::resolver resolver(exec);
+    auto rr = co_await (resolver.async_resolve(host, std::to_string(port), as_result) ||
+                        timer.async_wait(as_result));
+    if (rr.index() == 1) {
+        co_return asio::error::timed_out;
+    }
+    auto [rec, results] = std::get<0>(rr);
+    if (rec) {
+        co_return rec;
+    }
+    error_code last = asio::error::host_not_found;
+    for (const auto& entry : results) {
+        const auto ep = entry.endpoint();
+        StreamSocket s(exec);
+        error_code ec;
+        s.open(asio::generic::stream_protocol(ep.protocol().family(), IPPROTO_TCP), ec);
+        if (ec) {
+            last = ec;
+            continue;
+        }
+        auto r = co_await (s.async_connect(asio::generic::stream_protocol::endpoint(ep), as_result) ||
+                           timer.async_wait(as_result));
+        if (r.index() == 1) {
+            co_return asio::error::timed_out;
+        }
+        if (auto [cec] = std::get<0>(r); cec) {
+            last = cec;
+            continue;
+        }
+        s.set_option(asio::ip::tcp::no_delay(true), ec);
+        sock = std::move(s);
+        co_return error_code{};
+    }
+    co_return last;
+}
+
+}  // namespace pgwarden::net

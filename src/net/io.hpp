@@ -1,0 +1,30 @@
+#pragma once
+
+#include "net/asio.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pgwarden::net {
+
+// Reads at least one byte into `buf` (growing it by up to `chunk`), or fails with the
+// timer's deadline. A timed-out read consumes nothing, so partial data already in `buf`
+// is never lost.
+awaitable<error_code> read_some_into(StreamSocket& sock, std::vector<uint8_t>& buf,
+                                     size_t chunk);
+
+// Same, with a deadline; on expiry returns asio::error::timed_out.
+awaitable<error_code> read_some_until(StreamSocket& sock, std::vector<uint8_t>& buf,
+                                      size_t chunk, std::chrono::steady_clock::time_point deadline);
+
+// Writes all of `data`, then clears it.
+awaitable<error_code> write_all(StreamSocket& sock, std::string& data);
+
+// Resolves and connects to host:port (or a Unix socket when host starts with '/'), with a
+// deadline. On success `sock` is open on `exec`.
+awaitable<error_code> connect_to(StreamSocket& sock, const std::string& host, uint16_t port,
+                                 std::chrono::steady_clock::time_point deadline);
+
+}  // namespace pgwarden::net

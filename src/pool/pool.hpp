@@ -1,0 +1,171 @@
+#pragma once
+
+#include "common/result.hpp"
+#include "config/config.hpp"
+#include "net/asio.hpp"
+#include "pool/server_conn.hpp"
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace pgwarden::pool {
+
+class PoolManager;
+
+// Everything a pool needs from the config, resolved for one (database, user).
+struct PoolSettings {
+    ServerEndpoint endpoint;
+    ServerCredentials credentials;
+    config::PoolMode mode = config::PoolMode::Transaction;
+    int pool_size = 20;
+    int min_pool_size = 0;
+    int max_db_connections = 0;    // 0 = unlimited
+    int max_user_connections = 0;  // 0 = unlimited
+    int max_prepared_statements = 200;
+    std::chrono::milliseconds server_lifetime{3600 * 1000};
+    std::chrono::milliseconds server_idle_timeout{600 * 1000};
+    std::chrono::milliseconds server_connect_timeout{15 * 1000};
+    std::string server_reset_query = "DISCARD ALL";
+    bool server_reset_query_always = false;
+};
+
+// A client waiting for a server connection. Granted under the manager's lock; woken on its
+// own executor.
+struct Waiter {
+    explicit Waiter(net::Executor exec) : timer(std::move(exec)) {}
+    net::SteadyTimer timer;
+    std::unique_ptr<ServerConn> conn;  // granted: an idle connection
+    bool may_open = false;             // granted: permission to open a new connection
+    bool queued = true;
+    Clock::time_point since = Clock::now();
+};
+
+// Counts for SHOW POOLS and metrics (taken under the manager's lock).
+struct PoolStats {
+    std::string database;
+    std::string user;
+    config::PoolMode mode = config::PoolMode::Transaction;
+    int pool_size = 0;
+    int server_active = 0;
+    int server_idle = 0;
+    int server_login = 0;
+    int waiting = 0;
+    double max_wait_seconds = 0;
+};
+
+// One pool of server connections for a (database, user). Its mutable state is guarded by
+// the PoolManager's mutex; the object itself is shared by every session that uses it.
+class Pool {
+public:
+    Pool(std::string database, std::string user, PoolSettings settings, int workers);
+    const std::string& database() const { return database_; }
+    const std::string& user() const { return user_; }
+
+private:
+    friend class PoolManager;
+    std::string database_;
+    std::string user_;
+    PoolSettings settings_;
+    std::vector<std::vector<std::unique_ptr<ServerConn>>> idle_;  // per worker, LIFO
+    int idle_count_ = 0;
+    int active_ = 0;      // leased out
+    int connecting_ = 0;  // slots taken by connections being opened
+    std::deque<std::shared_ptr<Waiter>> waiters_;
+    std::vector<std::pair<std::string, std::string>> server_params_;  // from the first login
+};
+
+// A checked-out server connection. Move-only; returns the connection to its pool when
+// destroyed, or closes it when it is not known to be idle and clean.
+class Lease {
+public:
+    Lease() = default;
+    Lease(PoolManager* manager, std::shared_ptr<Pool> pool, std::unique_ptr<ServerConn> conn)
+        : manager_(manager), pool_(std::move(pool)), conn_(std::move(conn)) {}
+    Lease(Lease&& other) noexcept;
+    Lease& operator=(Lease&& other) noexcept;
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() { reset(); }
+
+    ServerConn* operator->() const { return conn_.get(); }
+    ServerConn& operator*() const { return *conn_; }
+    explicit operator bool() const { return conn_ != nullptr; }
+    Pool& pool() const { return *pool_; }
+    // The connection's state is unknown (transaction open, COPY aborted, I/O error):
+    // it will be closed instead of reused.
+    void mark_dirty() noexcept { dirty_ = true; }
+    void reset() noexcept;
+
+private:
+    PoolManager* manager_ = nullptr;
+    std::shared_ptr<Pool> pool_;
+    std::unique_ptr<ServerConn> conn_;
+    bool dirty_ = false;
+};
+
+// Owns every pool and the limits they share (per database, per user, server-wide).
+// Thread-safe: one mutex guards all pool state; no I/O is done while holding it.
+class PoolManager {
+public:
+    explicit PoolManager(int workers) : workers_(workers) {}
+
+    // The pool for (database, user), created on first use. Settings of an existing pool are
+    // replaced (a reload); connections opened under old settings retire at release.
+    std::shared_ptr<Pool> get_pool(const std::string& database, const std::string& user,
+                                   const PoolSettings& settings);
+
+    // Checks out a server connection for a session running on event loop `worker`, waiting
+    // until `deadline` at most. Errors: 53300 (timed out), 08006 (cannot connect) or the
+    // server's own login error.
+    net::awaitable<common::Result<Lease>> acquire(std::shared_ptr<Pool> pool, int worker,
+                                                  Clock::time_point deadline);
+
+    // The ParameterStatus values clients of this pool are shown at login (from the first
+    // server login); empty before any server connection exists.
+    std::vector<std::pair<std::string, std::string>> server_params(const Pool& pool);
+
+    // Stores SCRAM keys recovered from a client login so later server logins can use them.
+    void set_scram_keys(Pool& pool, const pgwire::scram::Key& client_key,
+                        const pgwire::scram::Key& server_key);
+
+    // Housekeeping, called about once a second from one thread: closes connections past
+    // server_idle_timeout or server_lifetime; returns the pools below min_pool_size with
+    // how many connections each should open.
+    std::vector<std::pair<std::shared_ptr<Pool>, int>> janitor(Clock::time_point now);
+    // Opens one connection for `pool` and parks it idle (min_pool_size warm-up).
+    net::awaitable<void> prewarm(std::shared_ptr<Pool> pool, int worker);
+
+    std::vector<PoolStats> stats();
+    int total_server_connections();
+    // Closes every idle connection (shutdown).
+    void close_idle();
+
+private:
+    friend class Lease;
+    void release(Pool& pool, std::unique_ptr<ServerConn> conn, bool reusable);
+    bool can_open_locked(const Pool& pool) const;
+    void count_open_locked(const Pool& pool, int delta);
+    void grant_waiters_locked(std::vector<std::shared_ptr<Waiter>>& woken);
+    bool grant_one_locked(Pool& pool, std::vector<std::shared_ptr<Waiter>>& woken);
+    std::unique_ptr<ServerConn> take_idle_locked(Pool& pool, int worker);
+    bool expired(const Pool& pool, const ServerConn& conn, Clock::time_point now) const;
+    net::awaitable<common::Result<std::unique_ptr<ServerConn>>> open(std::shared_ptr<Pool> pool,
+                                                                      int worker);
+    static void wake(std::vector<std::shared_ptr<Waiter>>& woken);
+
+    int workers_;
+    std::mutex mu_;
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<Pool>> pools_;
+    std::map<std::string, int> per_db_;
+    std::map<std::string, int> per_user_;
+};
+
+// Sends Terminate without waiting and closes the socket.
+void close_server(std::unique_ptr<ServerConn> conn);
+// Moves a connection's socket onto another event loop (a pool is shared by all loops).
+void rehome(ServerConn& conn, net::Executor exec, int worker);
+
+}  // namespace pgwarden::pool

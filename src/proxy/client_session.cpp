@@ -1,0 +1,546 @@
+#include "proxy/client_session.hpp"
+
+#include "net/io.hpp"
+#include "pgwire/frame.hpp"
+#include "pgwire/md5.hpp"
+#include "pgwire/scram.hpp"
+#include "pgwire/sqlstate.hpp"
+#include "proxy/session_params.hpp"
+
+#include <fmt/format.h>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cctype>
+
+namespace pgwarden::proxy {
+
+namespace sqlstate = pgwire::sqlstate;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::atomic<uint64_t> next_session_id{1};
+
+bool valid_parameter_name(std::string_view name) {
+    if (name.empty() || name.size() > 63) {
+        return false;
+    }
+    for (char c : name) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') {
+            return false;
+        }
+    }
+    return !std::isdigit(static_cast<unsigned char>(name[0]));
+}
+
+common::Error login_error(const char* code, std::string message) {
+    return common::make_error(code, std::move(message));
+}
+
+}  // namespace
+
+const char* to_string(CloseReason reason) {
+    switch (reason) {
+    case CloseReason::ClientTerminate: return "client_terminate";
+    case CloseReason::ClientGone: return "client_gone";
+    case CloseReason::CancelRequest: return "cancel_request";
+    case CloseReason::LoginTimeout: return "login_timeout";
+    case CloseReason::LoginFailed: return "login_failed";
+    case CloseReason::IdleTimeout: return "client_idle_timeout";
+    case CloseReason::ProtocolError: return "protocol_error";
+    case CloseReason::WaitTimeout: return "query_wait_timeout";
+    case CloseReason::ServerUnavailable: return "server_unavailable";
+    case CloseReason::ServerGone: return "server_gone";
+    case CloseReason::TooManyClients: return "max_client_conn";
+    case CloseReason::Shutdown: return "shutdown";
+    case CloseReason::StatementMode: return "statement_mode_transaction";
+    }
+    return "unknown";
+}
+
+ClientSession::ClientSession(Runtime& runtime, int worker, net::StreamSocket socket,
+                             std::string peer)
+    : rt_(runtime),
+      worker_(worker),
+      client_(std::move(socket)),
+      peer_(std::move(peer)),
+      id_(next_session_id.fetch_add(1)) {}
+
+ClientSession::~ClientSession() {
+    if (cancel_pid_ != 0) {
+        rt_.cancels.remove(cancel_pid_);
+    }
+}
+
+std::optional<CancelTarget> ClientSession::cancel_target() {
+    std::lock_guard lock(cancel_mu_);
+    return cancel_target_;
+}
+
+void ClientSession::request_drain() {
+    net::asio::post(client_.get_executor(), [self = shared_from_this()] {
+        if (!self->lease_) {
+            net::error_code ec;
+            self->client_.cancel(ec);
+        }
+    });
+}
+
+net::awaitable<void> ClientSession::reset_server() {
+    if (!lease_) {
+        co_return;
+    }
+    const bool session_mode = settings_.mode == config::PoolMode::Session;
+    if (!transaction_done() || !lease_->in.empty()) {
+        lease_.mark_dirty();
+        co_return;
+    }
+    if ((!session_mode && !settings_.server_reset_query_always) ||
+        settings_.server_reset_query.empty()) {
+        co_return;
+    }
+    std::string out;
+    pgwire::encode_query(out, settings_.server_reset_query);
+    auto& server = lease_->socket;
+    if (auto ec = co_await net::write_all(server, out); ec) {
+        lease_.mark_dirty();
+        co_return;
+    }
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    auto& in = lease_->in;
+    for (;;) {
+        auto h = pgwire::decode_header(in, 1u << 30);
+        if (h.status == pgwire::DecodeStatus::Error) {
+            lease_.mark_dirty();
+            co_return;
+        }
+        if (h.status == pgwire::DecodeStatus::Frame && in.size() >= h.length) {
+            const char type = h.type;
+            const char status = h.length >= 6 ? static_cast<char>(in[5]) : 0;
+            in.erase(in.begin(), in.begin() + h.length);
+            if (type == 'E') {
+                lease_.mark_dirty();
+            }
+            if (type == 'Z') {
+                if (status != 'I' || !in.empty()) {
+                    lease_.mark_dirty();
+                }
+                lease_->statements.clear();
+                lease_->extra_params.clear();
+                lease_->params.erase("search_path");
+                co_return;
+            }
+            continue;
+        }
+        if (auto ec = co_await net::read_some_until(server, in, 4096, deadline); ec) {
+            lease_.mark_dirty();
+            co_return;
+        }
+    }
+}
+
+net::awaitable<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
+    const auto reason = co_await self->serve();
+    co_await self->reset_server();
+    self->detach();
+    if (self->logged_in_) {
+        self->rt_.counters.clients_active.fetch_sub(1);
+    }
+    const bool quiet = reason == CloseReason::CancelRequest ||
+                       !self->cfg_ || !self->cfg_->settings.log_disconnections;
+    if (!quiet) {
+        spdlog::info("conn={} client={} db={} user={} app={} closing: {}", self->id_, self->peer_,
+                     self->database_, self->user_,
+                     self->wanted_params_.count("application_name")
+                         ? self->wanted_params_["application_name"]
+                         : "",
+                     to_string(reason));
+    }
+    net::error_code ec;
+    self->client_.shutdown(net::asio::socket_base::shutdown_both, ec);
+    self->client_.close(ec);
+}
+
+net::awaitable<void> ClientSession::send_fatal(std::string_view code, std::string_view message) {
+    pgwire::encode_error(to_client_, code, message);
+    co_await flush_client();
+}
+
+net::awaitable<bool> ClientSession::flush_client() {
+    if (to_client_.empty()) {
+        co_return true;
+    }
+    rt_.counters.bytes_sent.fetch_add(static_cast<int64_t>(to_client_.size()),
+                                      std::memory_order_relaxed);
+    auto ec = co_await net::write_all(client_, to_client_);
+    co_return !ec;
+}
+
+net::awaitable<common::Result<pgwire::StartupMessage>> ClientSession::read_startup(
+    CloseReason& reason) {
+    const auto deadline = Clock::now() + cfg_->settings.client_login_timeout;
+    for (;;) {
+        auto h = pgwire::decode_startup_header(client_in_);
+        if (h.status == pgwire::DecodeStatus::Error) {
+            reason = CloseReason::ProtocolError;
+            co_return login_error(h.error_code, h.error);
+        }
+        if (h.status == pgwire::DecodeStatus::NeedMore) {
+            auto ec = co_await net::read_some_until(client_, client_in_, h.need < 512 ? 512 : h.need,
+                                                    deadline);
+            if (ec == net::asio::error::timed_out) {
+                reason = CloseReason::LoginTimeout;
+                co_return login_error(sqlstate::kProtocolViolation,
+                                      "client_login_timeout: no startup packet in time");
+            }
+            if (ec) {
+                reason = CloseReason::ClientGone;
+                co_return login_error(sqlstate::kConnectionFailure, ec.message());
+            }
+            continue;
+        }
+        std::string_view packet(reinterpret_cast<const char*>(client_in_.data()), h.length);
+        auto parsed = pgwire::parse_startup_packet(packet);
+        client_in_.erase(client_in_.begin(), client_in_.begin() + h.length);
+        if (!parsed) {
+            reason = CloseReason::ProtocolError;
+            co_return std::move(parsed).error();
+        }
+        if (std::holds_alternative<pgwire::SslRequest>(*parsed) ||
+            std::holds_alternative<pgwire::GssEncRequest>(*parsed)) {
+            if (!client_in_.empty()) {
+                // Bytes after an SSLRequest before our answer would be a downgrade attack.
+                reason = CloseReason::ProtocolError;
+                co_return login_error(sqlstate::kProtocolViolation,
+                                      "unexpected data after SSL/GSSENC request");
+            }
+            pgwire::encode_ssl_refused(to_client_);
+            if (!co_await flush_client()) {
+                reason = CloseReason::ClientGone;
+                co_return login_error(sqlstate::kConnectionFailure, "client went away");
+            }
+            continue;
+        }
+        if (auto* cancel = std::get_if<pgwire::CancelRequest>(&*parsed)) {
+            reason = CloseReason::CancelRequest;
+            auto target = rt_.cancels.find(cancel->pid, cancel->key);
+            std::optional<CancelTarget> where = target ? target->cancel_target() : std::nullopt;
+            if (where) {
+                net::StreamSocket s(client_.get_executor());
+                auto ec = co_await net::connect_to(s, where->host, where->port,
+                                                   Clock::now() + std::chrono::seconds(5));
+                if (!ec) {
+                    std::string out;
+                    pgwire::encode_cancel_request(out, where->pid, where->key);
+                    co_await net::write_all(s, out);
+                    // PostgreSQL closes the cancel connection when done; wait briefly so
+                    // the cancel is delivered before the client hears back (PgBouncer does
+                    // the same).
+                    std::vector<uint8_t> sink;
+                    co_await net::read_some_until(s, sink, 16,
+                                                  Clock::now() + std::chrono::seconds(5));
+                } else {
+                    spdlog::warn("cancel for conn={} failed: {}", target->id(), ec.message());
+                }
+            }
+            co_return login_error(sqlstate::kQueryCanceled, "cancel request");
+        }
+        client_in_.shrink_to_fit();
+        co_return std::get<pgwire::StartupMessage>(std::move(*parsed));
+    }
+}
+
+net::awaitable<common::Result<std::string>> ClientSession::read_password_message(char) {
+    const auto deadline = Clock::now() + cfg_->settings.client_login_timeout;
+    for (;;) {
+        auto h = pgwire::decode_header(client_in_, pgwire::kMaxStartupPacket);
+        if (h.status == pgwire::DecodeStatus::Error) {
+            co_return login_error(h.error_code, h.error);
+        }
+        if (h.status == pgwire::DecodeStatus::Frame && client_in_.size() >= h.length) {
+            if (h.type != 'p') {
+                co_return login_error(sqlstate::kProtocolViolation,
+                                      fmt::format("expected password message, got '{}'", h.type));
+            }
+            std::string body(reinterpret_cast<const char*>(client_in_.data()) + pgwire::kHeaderSize,
+                             h.length - pgwire::kHeaderSize);
+            client_in_.erase(client_in_.begin(), client_in_.begin() + h.length);
+            co_return body;
+        }
+        auto ec = co_await net::read_some_until(client_, client_in_, 1024, deadline);
+        if (ec) {
+            co_return login_error(sqlstate::kConnectionFailure,
+                                  ec == net::asio::error::timed_out ? "client_login_timeout"
+                                                                    : "client went away");
+        }
+    }
+}
+
+net::awaitable<common::Status> ClientSession::scram_exchange(const pgwire::scram::Secret& secret,
+                                                             bool fake) {
+    pgwire::encode_auth_sasl(to_client_, "SCRAM-SHA-256");
+    if (!co_await flush_client()) {
+        co_return login_error(sqlstate::kConnectionFailure, "client went away");
+    }
+    auto first = co_await read_password_message('p');
+    if (!first) {
+        co_return std::move(first).error();
+    }
+    auto init = pgwire::parse_sasl_initial_response(*first);
+    if (!init) {
+        co_return std::move(init).error();
+    }
+    if (init->mechanism != "SCRAM-SHA-256") {
+        co_return login_error(sqlstate::kProtocolViolation,
+                              "client selected an invalid SASL authentication mechanism");
+    }
+    pgwire::scram::ServerExchange exchange(secret);
+    auto server_first = exchange.on_client_first(init->data);
+    if (!server_first) {
+        co_return std::move(server_first).error();
+    }
+    pgwire::encode_auth_sasl_continue(to_client_, *server_first);
+    if (!co_await flush_client()) {
+        co_return login_error(sqlstate::kConnectionFailure, "client went away");
+    }
+    auto final_msg = co_await read_password_message('p');
+    if (!final_msg) {
+        co_return std::move(final_msg).error();
+    }
+    auto server_final = exchange.on_client_final(*final_msg);
+    if (!server_final || fake) {
+        co_return login_error(sqlstate::kInvalidPassword,
+                              fmt::format("password authentication failed for user \"{}\"", user_));
+    }
+    if (auto key = exchange.client_key(); key && pool_) {
+        rt_.pools.set_scram_keys(*pool_, *key, secret.server_key);
+    }
+    pgwire::encode_auth_sasl_final(to_client_, *server_final);
+    co_return common::ok_status();
+}
+
+net::awaitable<common::Status> ClientSession::authenticate(const config::Config& cfg) {
+    const auto& s = cfg.settings;
+    auto it = cfg.users.find(user_);
+    const config::UserEntry* entry = it == cfg.users.end() ? nullptr : &it->second;
+    const auto failed = [&] {
+        return login_error(sqlstate::kInvalidPassword,
+                           fmt::format("password authentication failed for user \"{}\"", user_));
+    };
+    if (s.auth_type == config::AuthType::Trust) {
+        if (!entry && !cfg.users.empty()) {
+            co_return failed();
+        }
+        co_return common::ok_status();
+    }
+    const std::string secret = entry ? entry->secret : std::string();
+    const bool scram_secret = pgwire::scram::is_scram_secret(secret);
+    const bool md5_secret = pgwire::md5::is_md5_secret(secret);
+
+    if (s.auth_type == config::AuthType::ScramSha256 ||
+        (s.auth_type == config::AuthType::Md5 && scram_secret)) {
+        if (!entry || md5_secret) {
+            // Run the exchange against a throwaway secret so an unknown user looks exactly
+            // like a wrong password to the client.
+            std::string salt(16, '\0');
+            RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), 16);
+            co_return co_await scram_exchange(pgwire::scram::make_secret("x", salt, 4096), true);
+        }
+        if (scram_secret) {
+            auto parsed = pgwire::scram::parse_secret(secret);
+            if (!parsed) {
+                co_return failed();
+            }
+            co_return co_await scram_exchange(*parsed, false);
+        }
+        // Plaintext secret: derive a verifier once per login.
+        std::string salt(16, '\0');
+        RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), 16);
+        co_return co_await scram_exchange(pgwire::scram::make_secret(secret, salt, 4096), false);
+    }
+
+    if (s.auth_type == config::AuthType::Md5) {
+        std::array<uint8_t, 4> salt{};
+        RAND_bytes(salt.data(), 4);
+        pgwire::encode_auth_md5(to_client_, salt);
+        if (!co_await flush_client()) {
+            co_return login_error(sqlstate::kConnectionFailure, "client went away");
+        }
+        auto msg = co_await read_password_message('p');
+        if (!msg) {
+            co_return std::move(msg).error();
+        }
+        std::string_view answer(*msg);
+        if (!answer.empty() && answer.back() == '\0') {
+            answer.remove_suffix(1);
+        }
+        if (!entry || secret.empty() ||
+            pgwire::md5::response(secret, user_, salt) != answer) {
+            co_return failed();
+        }
+        co_return common::ok_status();
+    }
+
+    // Plain: the client sends its password in the clear (the deployment's choice).
+    pgwire::encode_auth_cleartext(to_client_);
+    if (!co_await flush_client()) {
+        co_return login_error(sqlstate::kConnectionFailure, "client went away");
+    }
+    auto msg = co_await read_password_message('p');
+    if (!msg) {
+        co_return std::move(msg).error();
+    }
+    std::string password(*msg);
+    if (!password.empty() && password.back() == '\0') {
+        password.pop_back();
+    }
+    if (!entry) {
+        co_return failed();
+    }
+    bool ok = false;
+    if (scram_secret) {
+        auto parsed = pgwire::scram::parse_secret(secret);
+        if (parsed) {
+            auto derived = pgwire::scram::make_secret(password, parsed->salt, parsed->iterations);
+            ok = derived.stored_key == parsed->stored_key;
+        }
+    } else if (md5_secret) {
+        ok = pgwire::md5::password_hash(password, user_) == secret;
+    } else {
+        ok = password == secret;
+    }
+    co_return ok ? common::ok_status() : common::Status(failed());
+}
+
+net::awaitable<CloseReason> ClientSession::serve() {
+    cfg_ = rt_.config();
+    const auto& s = cfg_->settings;
+    rt_.counters.clients_total.fetch_add(1, std::memory_order_relaxed);
+
+    CloseReason reason = CloseReason::ClientGone;
+    auto startup = co_await read_startup(reason);
+    if (!startup) {
+        if (reason == CloseReason::ProtocolError || reason == CloseReason::LoginTimeout) {
+            rt_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+            spdlog::warn("conn={} client={} startup rejected: {}", id_, peer_,
+                         startup.error().message);
+            co_await send_fatal(startup.error().code, startup.error().message);
+        }
+        co_return reason;
+    }
+    user_ = startup->get("user");
+    database_ = startup->get("database");
+    if (database_.empty()) {
+        database_ = user_;
+    }
+    auto reject = [&](const char* code, std::string message) -> net::awaitable<CloseReason> {
+        rt_.counters.login_failures.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("conn={} client={} db={} user={} login failed: {}", id_, peer_, database_,
+                     user_, message);
+        co_await send_fatal(code, message);
+        co_return CloseReason::LoginFailed;
+    };
+    if (user_.empty()) {
+        co_return co_await reject(sqlstate::kInvalidAuthorization,
+                                  "no PostgreSQL user name specified in startup packet");
+    }
+    if (rt_.draining.load()) {
+        co_return co_await reject(sqlstate::kCannotConnectNow, "pgwarden is shutting down");
+    }
+    if (rt_.counters.clients_active.fetch_add(1) >= s.max_client_conn) {
+        rt_.counters.clients_active.fetch_sub(1);
+        rt_.counters.login_failures.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("conn={} client={} refused: max_client_conn ({}) reached", id_, peer_,
+                     s.max_client_conn);
+        co_await send_fatal(sqlstate::kTooManyConnections,
+                            fmt::format("no more connections allowed (max_client_conn={})",
+                                        s.max_client_conn));
+        co_return CloseReason::TooManyClients;
+    }
+    logged_in_ = true;  // counted in clients_active from here on
+
+    const config::DatabaseConfig* db = cfg_->find_database(database_);
+    if (!db) {
+        co_return co_await reject(sqlstate::kInvalidCatalogName,
+                                  fmt::format("no such database: {}", database_));
+    }
+    for (const auto& [key, value] : startup->params) {
+        if (key == "user" || key == "database" || key == "replication") {
+            if (key == "replication") {
+                co_return co_await reject(sqlstate::kFeatureNotSupported,
+                                          "replication connections are not supported");
+            }
+            continue;
+        }
+        if (key == "options") {
+            if (!value.empty()) {
+                spdlog::info("conn={} ignores startup options \"{}\"", id_, value);
+            }
+            continue;
+        }
+        if (!valid_parameter_name(key)) {
+            co_return co_await reject(sqlstate::kProtocolViolation,
+                                      fmt::format("invalid startup parameter name \"{}\"", key));
+        }
+        if (is_tracked(key)) {
+            // PostgreSQL reports these with canonical capitalisation.
+            for (const auto& name : tracked_parameters()) {
+                if (strcasecmp(name.c_str(), key.c_str()) == 0) {
+                    wanted_params_[name] = value;
+                }
+            }
+        } else {
+            wanted_extra_[key] = value;
+        }
+    }
+
+    settings_ = Runtime::pool_settings(*cfg_, *db, database_, user_);
+    pool_ = rt_.pools.get_pool(database_, user_, settings_);
+    if (auto auth = co_await authenticate(*cfg_); !auth) {
+        co_return co_await reject(auth.error().code.c_str(), auth.error().message);
+    }
+
+    auto server_params = rt_.pools.server_params(*pool_);
+    if (server_params.empty()) {
+        // Clients must see the server's parameters at login; the first client of a pool
+        // borrows a connection to learn them (and proves the server accepts the login).
+        auto lease = co_await rt_.pools.acquire(pool_, worker_,
+                                                Clock::now() + s.query_wait_timeout);
+        if (!lease) {
+            co_return co_await reject(lease.error().code.c_str(),
+                                      "server login failed: " + lease.error().message);
+        }
+        server_params = rt_.pools.server_params(*pool_);
+    }
+    for (const auto& [name, value] : server_params) {
+        if (is_tracked(name) && wanted_params_.count(name) == 0) {
+            wanted_params_[name] = value;
+        }
+    }
+    if (wanted_params_.count("search_path") == 0) {
+        wanted_params_["search_path"] = "";
+    }
+
+    pgwire::encode_auth_ok(to_client_);
+    for (const auto& [name, value] : server_params) {
+        auto it = wanted_params_.find(name);
+        pgwire::encode_parameter_status(to_client_, name,
+                                        it != wanted_params_.end() ? it->second : value);
+    }
+    auto [pid, key] = rt_.cancels.add(shared_from_this());
+    cancel_pid_ = pid;
+    pgwire::encode_backend_key_data(to_client_, pid, key);
+    pgwire::encode_ready_for_query(to_client_, 'I');
+    if (!co_await flush_client()) {
+        co_return CloseReason::ClientGone;
+    }
+    if (s.log_connections) {
+        spdlog::info("conn={} client={} db={} user={} app={} login ok", id_, peer_, database_,
+                     user_, wanted_params_["application_name"]);
+    }
+    co_return co_await main_loop();
+}
+
+}  // namespace pgwarden::proxy

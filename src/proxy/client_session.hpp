@@ -1,0 +1,116 @@
+#pragma once
+
+#include "common/result.hpp"
+#include "net/asio.hpp"
+#include "pgwire/messages.hpp"
+#include "pool/pool.hpp"
+#include "proxy/prepared_statements.hpp"
+#include "proxy/runtime.hpp"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgwarden::proxy {
+
+// Why a client connection ended; logged and counted once per session.
+enum class CloseReason {
+    ClientTerminate,   // the client sent Terminate
+    ClientGone,        // the client closed its socket or the connection broke
+    CancelRequest,     // the connection only carried a CancelRequest
+    LoginTimeout,      // no complete startup/authentication within client_login_timeout
+    LoginFailed,       // wrong password, unknown user or database, refused by the server
+    IdleTimeout,       // client_idle_timeout expired between transactions
+    ProtocolError,     // malformed or oversize message from the client
+    WaitTimeout,       // no server connection within query_wait_timeout
+    ServerUnavailable, // the server could not be reached or logged in to
+    ServerGone,        // the server connection broke while in use
+    TooManyClients,    // max_client_conn reached
+    Shutdown,          // pgwarden is stopping
+    StatementMode,     // a transaction block was opened in statement pooling mode
+};
+const char* to_string(CloseReason reason);
+
+// One client connection: startup, authentication, then the relay loop that borrows a server
+// connection per transaction (or per session). Runs entirely on one event loop (`worker`);
+// only cancel_target() and request_close() are called from other threads.
+class ClientSession : public std::enable_shared_from_this<ClientSession> {
+public:
+    ClientSession(Runtime& runtime, int worker, net::StreamSocket socket, std::string peer);
+    ~ClientSession();
+
+    // The session's coroutine; the shared_ptr keeps it alive until it returns.
+    static net::awaitable<void> run(std::shared_ptr<ClientSession> self);
+
+    std::optional<CancelTarget> cancel_target();
+    // Asks an idle session to close (SIGTERM drain); a session inside a transaction closes
+    // once it ends. Thread-safe: posts to the session's event loop.
+    void request_drain();
+    uint64_t id() const { return id_; }
+
+private:
+    net::awaitable<CloseReason> serve();
+    net::awaitable<common::Result<pgwire::StartupMessage>> read_startup(CloseReason& reason);
+    net::awaitable<common::Status> authenticate(const config::Config& cfg);
+    net::awaitable<common::Status> scram_exchange(const pgwire::scram::Secret& secret,
+                                                  bool fake);
+    net::awaitable<common::Result<std::string>> read_password_message(char expected_phase);
+    net::awaitable<CloseReason> main_loop();
+    net::awaitable<common::Status> attach();
+    void detach();
+    // Relays while attached; returns a reason to end the session, or nothing when the
+    // server was released (transaction pooling) and the session goes idle.
+    net::awaitable<std::optional<CloseReason>> relay();
+    // Session pooling (or server_reset_query_always): runs server_reset_query before the
+    // connection goes back, and discards it when the reset does not end cleanly.
+    net::awaitable<void> reset_server();
+
+    // Parses buffered client bytes into server-bound bytes; sets `terminate` on 'X'.
+    common::Status process_client(bool& terminate);
+    // Parses buffered server bytes into client-bound bytes, tracking transaction state.
+    common::Status process_server();
+    bool transaction_done() const;
+    net::awaitable<void> send_fatal(std::string_view sqlstate, std::string_view message);
+    net::awaitable<bool> flush_client();
+
+    Runtime& rt_;
+    int worker_;
+    net::StreamSocket client_;
+    std::string peer_;
+    uint64_t id_;
+    std::shared_ptr<const config::Config> cfg_;
+    std::shared_ptr<pool::Pool> pool_;
+    pool::PoolSettings settings_;
+    std::string database_;
+    std::string user_;
+    std::map<std::string, std::string> wanted_params_;  // tracked parameters the client wants
+    std::map<std::string, std::string> wanted_extra_;   // other startup parameters
+    int32_t cancel_pid_ = 0;
+    bool logged_in_ = false;
+
+    std::vector<uint8_t> client_in_;
+    size_t client_pos_ = 0;
+    std::string to_client_;
+    std::string to_server_;
+    pool::Lease lease_;
+
+    // Relay state while attached.
+    int pending_rfq_ = 0;        // Syncs/Queries sent whose ReadyForQuery is still due
+    int swallow_rfq_ = 0;        // pgwarden's own queries whose replies the client must not see
+    bool batch_open_ = false;    // extended-protocol messages sent since the last Sync
+    bool copy_in_ = false;       // the server waits for CopyData from the client
+    char txn_status_ = 'I';
+    uint32_t client_stream_left_ = 0;  // bytes of a client message still to forward
+    uint32_t server_stream_left_ = 0;  // bytes of a server message still to forward (or drop)
+    bool server_stream_drop_ = false;
+    PreparedStatements statements_;
+    InjectedResponses injected_;
+
+    std::mutex cancel_mu_;
+    std::optional<CancelTarget> cancel_target_;
+};
+
+}  // namespace pgwarden::proxy

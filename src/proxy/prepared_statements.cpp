@@ -1,0 +1,247 @@
+#include "proxy/prepared_statements.hpp"
+
+#include "pgwire/messages.hpp"
+#include "pgwire/sqlstate.hpp"
+
+#include <openssl/sha.h>
+
+#include <cctype>
+#include <fmt/format.h>
+
+namespace pgwarden::proxy {
+
+void InjectedResponses::expect(char response, bool swallow, std::string added) {
+    entries_.push_back(Entry{response, swallow, std::move(added), syncs_sent_});
+}
+
+bool InjectedResponses::on_server_message(char type, pool::ServerStatements& server) {
+    if (type == 'Z') {
+        ++syncs_done_;
+        // Entries still queued before this Sync were skipped by an error: their Parse never
+        // ran, so the statement is not on the server after all.
+        while (!entries_.empty() && entries_.front().sync < syncs_done_) {
+            if (!entries_.front().added.empty()) {
+                server.remove(entries_.front().added);
+            }
+            entries_.pop_front();
+        }
+        return false;
+    }
+    if (entries_.empty() || entries_.front().response != type) {
+        return false;  // a reply to a client message pgwarden did not touch
+    }
+    const bool swallow = entries_.front().swallow;
+    entries_.pop_front();
+    return swallow;
+}
+
+std::string PreparedStatements::server_name_for(std::string_view query,
+                                                std::string_view param_types) {
+    std::string input;
+    input.reserve(query.size() + 1 + param_types.size());
+    input.append(query);
+    input.push_back('\0');
+    input.append(param_types);
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+    std::string name = "pgw_";
+    for (int i = 0; i < 16; ++i) {
+        name += fmt::format("{:02x}", digest[i]);
+    }
+    return name;
+}
+
+void PreparedStatements::ensure_on_server(const Statement& stmt, pool::ServerStatements& server,
+                                          InjectedResponses& injected, size_t max_per_server,
+                                          std::string& out) {
+    if (server.contains(stmt.server_name)) {
+        server.touch(stmt.server_name);
+        return;
+    }
+    if (max_per_server > 0 && server.size() >= max_per_server) {
+        const std::string victim = server.oldest();
+        server.remove(victim);
+        pgwire::encode_target(out, 'C', 'S', victim);
+        injected.expect('3', true, {});
+    }
+    pgwire::encode_parse(out, stmt.server_name, stmt.query, stmt.param_types);
+    server.add(stmt.server_name);
+    injected.expect('1', true, stmt.server_name);
+}
+
+namespace {
+
+// Matches "DEALLOCATE [PREPARE] name" (optionally ';'-terminated); returns the name, or
+// "ALL". Empty when the query is anything else.
+std::string deallocate_target(std::string_view q) {
+    auto skip_ws = [&](size_t i) {
+        while (i < q.size() && std::isspace(static_cast<unsigned char>(q[i]))) {
+            ++i;
+        }
+        return i;
+    };
+    auto word = [&](size_t& i) {
+        size_t start = i;
+        if (i < q.size() && q[i] == '"') {
+            size_t end = q.find('"', i + 1);
+            if (end == std::string_view::npos) {
+                return std::string();
+            }
+            i = end + 1;
+            return std::string(q.substr(start + 1, end - start - 1));
+        }
+        while (i < q.size() && (std::isalnum(static_cast<unsigned char>(q[i])) || q[i] == '_')) {
+            ++i;
+        }
+        std::string w(q.substr(start, i - start));
+        return w;
+    };
+    auto lower = [](std::string s) {
+        for (auto& c : s) {
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        return s;
+    };
+    size_t i = skip_ws(0);
+    if (lower(word(i)) != "deallocate") {
+        return {};
+    }
+    i = skip_ws(i);
+    const bool quoted = i < q.size() && q[i] == '"';
+    std::string name = word(i);
+    if (!quoted && lower(name) == "prepare") {
+        i = skip_ws(i);
+        name = word(i);
+    } else if (!quoted) {
+        name = lower(name) == "all" ? "ALL" : lower(name);
+    }
+    i = skip_ws(i);
+    if (i < q.size() && q[i] == ';') {
+        i = skip_ws(i + 1);
+    }
+    if (i != q.size() || name.empty()) {
+        return {};
+    }
+    return name;
+}
+
+}  // namespace
+
+common::Status PreparedStatements::rewrite_query(std::string_view body,
+                                                 pool::ServerStatements& server,
+                                                 InjectedResponses& injected,
+                                                 size_t max_per_server, std::string& out) {
+    auto q = pgwire::parse_query(body);
+    if (!q) {
+        return std::move(q).error();
+    }
+    const std::string target = deallocate_target(*q);
+    if (target.empty() || target == "ALL") {
+        if (target == "ALL") {
+            by_name_.clear();  // the server's copies go when its CommandComplete is seen
+        }
+        pgwire::encode_query(out, *q);
+        return common::ok_status();
+    }
+    auto it = by_name_.find(target);
+    if (it == by_name_.end()) {
+        pgwire::encode_query(out, *q);
+        return common::ok_status();
+    }
+    // The server statement may be shared with other clients' identical statements; it is
+    // deallocated on this connection only and re-injected on demand.
+    ensure_on_server(it->second, server, injected, max_per_server, out);
+    server.remove(it->second.server_name);
+    pgwire::encode_query(out, "DEALLOCATE " + it->second.server_name);
+    by_name_.erase(it);
+    return common::ok_status();
+}
+
+common::Status PreparedStatements::rewrite(char type, std::string_view body,
+                                           pool::ServerStatements& server,
+                                           InjectedResponses& injected, size_t max_per_server,
+                                           std::string& out) {
+    switch (type) {
+    case 'P': {
+        auto m = pgwire::parse_parse(body);
+        if (!m) {
+            return std::move(m).error();
+        }
+        if (m->name.empty()) {
+            pgwire::encode_parse(out, m->name, m->query, m->rest);
+            injected.expect('1', false, {});
+            return common::ok_status();
+        }
+        Statement stmt{server_name_for(m->query, m->rest), std::string(m->query),
+                       std::string(m->rest)};
+        if (server.contains(stmt.server_name)) {
+            // Already there under the shared name: an unnamed Parse yields the client's
+            // ParseComplete (and any syntax error) in the right place.
+            server.touch(stmt.server_name);
+            pgwire::encode_parse(out, "", m->query, m->rest);
+            injected.expect('1', false, {});
+        } else {
+            if (max_per_server > 0 && server.size() >= max_per_server) {
+                const std::string victim = server.oldest();
+                server.remove(victim);
+                pgwire::encode_target(out, 'C', 'S', victim);
+                injected.expect('3', true, {});
+            }
+            pgwire::encode_parse(out, stmt.server_name, m->query, m->rest);
+            server.add(stmt.server_name);
+            injected.expect('1', false, stmt.server_name);
+        }
+        by_name_[std::string(m->name)] = std::move(stmt);
+        return common::ok_status();
+    }
+    case 'B': {
+        auto m = pgwire::parse_bind(body);
+        if (!m) {
+            return std::move(m).error();
+        }
+        auto it = m->statement.empty() ? by_name_.end() : by_name_.find(std::string(m->statement));
+        if (it == by_name_.end()) {
+            pgwire::encode_bind(out, m->portal, m->statement, m->rest);
+            return common::ok_status();
+        }
+        ensure_on_server(it->second, server, injected, max_per_server, out);
+        pgwire::encode_bind(out, m->portal, it->second.server_name, m->rest);
+        return common::ok_status();
+    }
+    case 'D':
+    case 'C': {
+        auto m = pgwire::parse_target(body);
+        if (!m) {
+            return std::move(m).error();
+        }
+        auto it = (m->kind != 'S' || m->name.empty()) ? by_name_.end()
+                                                      : by_name_.find(std::string(m->name));
+        if (it == by_name_.end()) {
+            pgwire::encode_target(out, type, m->kind, m->name);
+            if (type == 'C') {
+                injected.expect('3', false, {});
+            }
+            return common::ok_status();
+        }
+        if (type == 'D') {
+            ensure_on_server(it->second, server, injected, max_per_server, out);
+            pgwire::encode_target(out, 'D', 'S', it->second.server_name);
+            return common::ok_status();
+        }
+        // Close: forget the client's name but keep the shared server statement cached. The
+        // server answers CloseComplete for a name it does not have, which is what the
+        // client expects.
+        by_name_.erase(it);
+        pgwire::encode_target(out, 'C', 'S', m->name);
+        injected.expect('3', false, {});
+        return common::ok_status();
+    }
+    case 'Q':
+        return rewrite_query(body, server, injected, max_per_server, out);
+    default:
+        return common::make_error(pgwire::sqlstate::kInternalError,
+                                  fmt::format("no rewrite for message '{}'", type));
+    }
+}
+
+}  // namespace pgwarden::proxy

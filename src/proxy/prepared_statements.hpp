@@ -1,0 +1,77 @@
+#pragma once
+
+#include "common/result.hpp"
+#include "pool/server_conn.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+// Named prepared statements in transaction pooling: a client's statements must keep working
+// when its next transaction lands on another server connection. Pure code, no I/O.
+//
+// Each client statement gets a server-side name derived from a hash of its Parse message
+// (query text and parameter types), so identical statements from different clients share
+// one server-side statement. A server connection lacking it gets a Parse injected before
+// the Bind or Describe that needs it; the ParseComplete of an injected Parse is swallowed.
+// A client Parse of a statement the server already holds is sent as an unnamed Parse so
+// the client still receives its ParseComplete in order without pgwarden forging replies.
+namespace pgwarden::proxy {
+
+// Server responses pgwarden caused itself and must hide, in the order the server sends them.
+class InjectedResponses {
+public:
+    // A Parse ('1' expected) or Close ('3' expected) was sent; `swallow` when pgwarden, not
+    // the client, asked for it. `added` names a statement optimistically recorded on the
+    // server that must be forgotten if the Parse never completes.
+    void expect(char response, bool swallow, std::string added);
+    void on_sync_sent() { ++syncs_sent_; }
+    // Called for each ParseComplete/CloseComplete/ReadyForQuery from the server. Returns
+    // true when the message must not reach the client. An error-aborted batch leaves
+    // entries behind; ReadyForQuery clears them and un-records their statements.
+    bool on_server_message(char type, pool::ServerStatements& server);
+    bool empty() const { return entries_.empty(); }
+
+private:
+    struct Entry {
+        char response;
+        bool swallow;
+        std::string added;
+        uint64_t sync;  // the Sync/Query number this entry precedes
+    };
+    std::deque<Entry> entries_;
+    uint64_t syncs_sent_ = 0;
+    uint64_t syncs_done_ = 0;
+};
+
+class PreparedStatements {
+public:
+    // Rewrites one complete client message ('P', 'B', 'D', 'C' or 'Q'; body without header)
+    // for `server`, appending what to send to `out`. Errors are protocol violations.
+    common::Status rewrite(char type, std::string_view body, pool::ServerStatements& server,
+                           InjectedResponses& injected, size_t max_per_server, std::string& out);
+    size_t size() const { return by_name_.size(); }
+
+    // pgwarden's server-side name for a Parse body: "pgw_" + 32 hex digits of its SHA-256.
+    static std::string server_name_for(std::string_view query, std::string_view param_types);
+
+private:
+    struct Statement {
+        std::string server_name;
+        std::string query;
+        std::string param_types;  // the Parse message's tail, verbatim
+    };
+    // Makes sure `server` holds `stmt`, injecting a swallowed Parse (and evicting the least
+    // recently used statement with a swallowed Close when the cache is full).
+    void ensure_on_server(const Statement& stmt, pool::ServerStatements& server,
+                          InjectedResponses& injected, size_t max_per_server, std::string& out);
+    common::Status rewrite_query(std::string_view body, pool::ServerStatements& server,
+                                 InjectedResponses& injected, size_t max_per_server,
+                                 std::string& out);
+
+    std::unordered_map<std::string, Statement> by_name_;
+};
+
+}  // namespace pgwarden::proxy

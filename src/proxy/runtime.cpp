@@ -1,0 +1,85 @@
+#include "proxy/runtime.hpp"
+
+#include "proxy/client_session.hpp"
+
+#include <openssl/rand.h>
+
+namespace pgwarden::proxy {
+
+std::pair<int32_t, int32_t> CancelRegistry::add(const std::shared_ptr<ClientSession>& session) {
+    int32_t key = 0;
+    // The key is what keeps strangers from cancelling other people's queries.
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&key), sizeof key) != 1) {
+        key = static_cast<int32_t>(reinterpret_cast<uintptr_t>(session.get()));
+    }
+    std::lock_guard lock(mu_);
+    int32_t pid = next_pid_++;
+    if (next_pid_ <= 0) {
+        next_pid_ = 1;
+    }
+    sessions_[pid] = {key, session};
+    return {pid, key};
+}
+
+void CancelRegistry::remove(int32_t pid) {
+    std::lock_guard lock(mu_);
+    sessions_.erase(pid);
+}
+
+std::shared_ptr<ClientSession> CancelRegistry::find(int32_t pid, int32_t key) {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(pid);
+    if (it == sessions_.end() || it->second.first != key) {
+        return nullptr;
+    }
+    return it->second.second.lock();
+}
+
+std::vector<std::shared_ptr<ClientSession>> CancelRegistry::all() {
+    std::vector<std::shared_ptr<ClientSession>> out;
+    std::lock_guard lock(mu_);
+    for (auto& [pid, entry] : sessions_) {
+        if (auto s = entry.second.lock()) {
+            out.push_back(std::move(s));
+        }
+    }
+    return out;
+}
+
+pool::PoolSettings Runtime::pool_settings(const config::Config& cfg,
+                                          const config::DatabaseConfig& db,
+                                          const std::string& client_database,
+                                          const std::string& client_user) {
+    const auto& s = cfg.settings;
+    pool::PoolSettings p;
+    p.endpoint.host = db.host;
+    p.endpoint.port = db.port;
+    p.endpoint.dbname = db.dbname.empty() ? client_database : db.dbname;
+    if (!db.user.empty()) {
+        p.credentials.user = db.user;
+        p.credentials.password = db.password;
+    } else {
+        p.credentials.user = client_user;
+        auto it = cfg.users.find(client_user);
+        if (it != cfg.users.end() && it->second.secret.rfind("SCRAM-SHA-256$", 0) != 0) {
+            p.credentials.password = it->second.secret;
+        }
+        if (!db.password.empty()) {
+            p.credentials.password = db.password;
+        }
+    }
+    p.mode = db.pool_mode.value_or(s.pool_mode);
+    p.pool_size = db.pool_size.value_or(s.default_pool_size);
+    p.min_pool_size = db.min_pool_size.value_or(s.min_pool_size);
+    p.max_db_connections = db.max_db_connections.value_or(s.max_db_connections);
+    p.max_user_connections = s.max_user_connections;
+    p.max_prepared_statements = s.max_prepared_statements;
+    p.server_lifetime = s.server_lifetime;
+    p.server_idle_timeout = s.server_idle_timeout;
+    p.server_connect_timeout = s.server_connect_timeout;
+    p.server_reset_query = s.server_reset_query;
+    p.server_reset_query_always = s.server_reset_query_always;
+    return p;
+}
+
+}  // namespace pgwarden::proxy

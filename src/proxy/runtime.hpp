@@ -1,0 +1,84 @@
+#pragma once
+
+#include "config/config.hpp"
+#include "net/asio.hpp"
+#include "pool/pool.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgwarden::proxy {
+
+class ClientSession;
+
+// Where a client's running query can be cancelled: its current server backend.
+struct CancelTarget {
+    std::string host;
+    uint16_t port = 0;
+    int32_t pid = 0;
+    int32_t key = 0;
+};
+
+// Maps the cancel keys pgwarden hands to clients to their sessions. Thread-safe.
+class CancelRegistry {
+public:
+    // Issues a fresh (pid, key) pair for `session`.
+    std::pair<int32_t, int32_t> add(const std::shared_ptr<ClientSession>& session);
+    void remove(int32_t pid);
+    std::shared_ptr<ClientSession> find(int32_t pid, int32_t key);
+    std::vector<std::shared_ptr<ClientSession>> all();
+
+private:
+    std::mutex mu_;
+    int32_t next_pid_ = 1;
+    std::map<int32_t, std::pair<int32_t, std::weak_ptr<ClientSession>>> sessions_;
+};
+
+// Process-wide counters (atomics: updated from every event loop).
+struct Counters {
+    std::atomic<int64_t> clients_active{0};     // logged-in client connections
+    std::atomic<int64_t> clients_total{0};      // accepted connections, ever
+    std::atomic<int64_t> transactions{0};
+    std::atomic<int64_t> queries{0};
+    std::atomic<int64_t> bytes_received{0};     // from clients
+    std::atomic<int64_t> bytes_sent{0};         // to clients
+    std::atomic<int64_t> login_failures{0};
+    std::atomic<int64_t> protocol_errors{0};
+    std::atomic<int64_t> wait_timeouts{0};
+};
+
+// State shared by every session and loop. The config snapshot is immutable; a reload
+// swaps the pointer and each session keeps the snapshot it logged in with.
+class Runtime {
+public:
+    explicit Runtime(std::shared_ptr<const config::Config> cfg, int workers)
+        : pools(workers), config_(std::move(cfg)), workers_(workers) {}
+
+    std::shared_ptr<const config::Config> config() const { return std::atomic_load(&config_); }
+    void set_config(std::shared_ptr<const config::Config> cfg) { std::atomic_store(&config_, std::move(cfg)); }
+    int workers() const { return workers_; }
+
+    // Resolves the pool settings for a client's (database, user) from a config snapshot.
+    static pool::PoolSettings pool_settings(const config::Config& cfg,
+                                            const config::DatabaseConfig& db,
+                                            const std::string& client_database,
+                                            const std::string& client_user);
+
+    pool::PoolManager pools;
+    CancelRegistry cancels;
+    Counters counters;
+    std::atomic<bool> draining{false};     // SIGTERM: finish transactions, take no new ones
+    std::atomic<bool> paused{false};
+
+private:
+    std::shared_ptr<const config::Config> config_;
+    int workers_;
+};
+
+}  // namespace pgwarden::proxy

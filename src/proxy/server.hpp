@@ -1,0 +1,52 @@
+#pragma once
+
+#include "config/config.hpp"
+#include "net/asio.hpp"
+#include "proxy/runtime.hpp"
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pgwarden::proxy {
+
+// The serve face: event loops (one thread and io_context each; sessions stay on the loop
+// that accepted them), listeners, signal handling and the janitor.
+//
+// Threads: `run()` blocks the calling thread, which becomes loop 0 (signals, janitor, Unix
+// socket); loops 1..N-1 get their own threads. A pool is shared by all loops, so pool
+// limits are global; a server connection moves to the loop of the session borrowing it.
+class Server {
+public:
+    Server(std::string config_path, std::shared_ptr<const config::Config> config);
+    ~Server();
+    // Binds the listeners (exit code 1 on failure), then serves until SIGINT or until a
+    // SIGTERM drain completes. Returns the process exit code.
+    int run();
+
+private:
+    bool listen();
+    net::awaitable<void> accept_loop(size_t index);
+    net::awaitable<void> accept_unix();
+    net::awaitable<void> handle_signals();
+    net::awaitable<void> janitor();
+    net::awaitable<void> drain();
+    void reload();
+    void start_session(int worker, net::StreamSocket socket, std::string peer);
+    void stop_all();
+
+    std::string config_path_;
+    Runtime runtime_;
+    std::vector<std::unique_ptr<net::asio::io_context>> loops_;
+    std::vector<net::asio::executor_work_guard<net::asio::io_context::executor_type>> guards_;
+    std::vector<std::thread> threads_;
+    std::vector<net::asio::ip::tcp::acceptor> tcp_acceptors_;
+    std::vector<int> tcp_acceptor_worker_;
+    std::unique_ptr<net::asio::local::stream_protocol::acceptor> unix_acceptor_;
+    std::string unix_path_;
+    int next_unix_worker_ = 0;
+    int exit_code_ = 0;
+};
+
+}  // namespace pgwarden::proxy

@@ -1,0 +1,140 @@
+#include "proxy/session_params.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace pgwarden::proxy {
+
+const std::vector<std::string>& tracked_parameters() {
+    static const std::vector<std::string> names{
+        "application_name", "client_encoding",  "DateStyle",  "TimeZone",
+        "IntervalStyle",    "standard_conforming_strings", "search_path"};
+    return names;
+}
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+}  // namespace
+
+bool is_tracked(std::string_view name) {
+    const auto& names = tracked_parameters();
+    return std::any_of(names.begin(), names.end(),
+                       [&](const std::string& n) { return iequals(n, name); });
+}
+
+std::string quote_literal(std::string_view value) {
+    std::string out = "'";
+    for (char c : value) {
+        if (c == '\'') {
+            out += "''";
+        } else {
+            out += c;
+        }
+    }
+    out += '\'';
+    // A backslash inside a standard string is literal, but E'' is not used, so the value is
+    // sent exactly; standard_conforming_strings is on in every supported server.
+    return out;
+}
+
+std::string sync_query(const std::map<std::string, std::string>& wanted,
+                       std::map<std::string, std::string>& server,
+                       const std::map<std::string, std::string>& wanted_extra,
+                       std::map<std::string, std::string>& server_extra) {
+    std::string q;
+    for (const auto& [name, value] : wanted) {
+        auto it = server.find(name);
+        if (it != server.end() && it->second == value) {
+            continue;
+        }
+        if (name == "search_path") {
+            if (value.empty()) {
+                if (it == server.end() || it->second.empty()) {
+                    continue;
+                }
+                q += "RESET search_path;";
+            } else {
+                // search_path is kept as the client wrote it (identifiers, maybe quoted).
+                q += "SET search_path TO " + value + ";";
+            }
+        } else {
+            q += "SET " + name + " TO " + quote_literal(value) + ";";
+        }
+        server[name] = value;
+    }
+    for (auto it = server_extra.begin(); it != server_extra.end();) {
+        if (wanted_extra.count(it->first) == 0) {
+            q += "RESET " + it->first + ";";
+            it = server_extra.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const auto& [name, value] : wanted_extra) {
+        auto it = server_extra.find(name);
+        if (it != server_extra.end() && it->second == value) {
+            continue;
+        }
+        q += "SET " + name + " TO " + quote_literal(value) + ";";
+        server_extra[name] = value;
+    }
+    return q;
+}
+
+bool parse_set_search_path(std::string_view query, std::string& value) {
+    size_t i = 0;
+    auto skip_ws = [&] {
+        while (i < query.size() && std::isspace(static_cast<unsigned char>(query[i]))) {
+            ++i;
+        }
+    };
+    auto keyword = [&](std::string_view kw) {
+        skip_ws();
+        if (query.size() - i >= kw.size() && iequals(query.substr(i, kw.size()), kw) &&
+            (i + kw.size() == query.size() ||
+             !std::isalnum(static_cast<unsigned char>(query[i + kw.size()])))) {
+            i += kw.size();
+            return true;
+        }
+        return false;
+    };
+    if (!keyword("set")) {
+        return false;
+    }
+    if (keyword("local")) {
+        return false;  // transaction-scoped: nothing to carry over
+    }
+    keyword("session");
+    if (!keyword("search_path")) {
+        return false;
+    }
+    skip_ws();
+    if (keyword("to")) {
+    } else if (i < query.size() && query[i] == '=') {
+        ++i;
+    } else {
+        return false;
+    }
+    skip_ws();
+    std::string_view rest = query.substr(i);
+    while (!rest.empty() && (std::isspace(static_cast<unsigned char>(rest.back())) ||
+                             rest.back() == ';')) {
+        rest.remove_suffix(1);
+    }
+    // Only a single statement without further semicolons is understood.
+    if (rest.empty() || rest.find(';') != std::string_view::npos) {
+        return false;
+    }
+    value = iequals(rest, "default") ? std::string() : std::string(rest);
+    return true;
+}
+
+}  // namespace pgwarden::proxy

@@ -1,0 +1,456 @@
+// The relay half of ClientSession: borrowing a server connection per transaction (or per
+// session) and forwarding bytes both ways while tracking only what pooling needs —
+// ReadyForQuery state, prepared-statement names, reported parameters.
+#include "net/io.hpp"
+#include "pgwire/frame.hpp"
+#include "pgwire/messages.hpp"
+#include "pgwire/sqlstate.hpp"
+#include "proxy/client_session.hpp"
+#include "proxy/session_params.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+namespace pgwarden::proxy {
+
+namespace sqlstate = pgwire::sqlstate;
+using Clock = std::chrono::steady_clock;
+using namespace boost::asio::experimental::awaitable_operators;
+
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr uint64_t kMaxServerMessage = 1u << 30;
+
+std::string_view view(const std::vector<uint8_t>& buf, size_t pos, size_t len) {
+    return {reinterpret_cast<const char*>(buf.data()) + pos, len};
+}
+
+}  // namespace
+
+bool ClientSession::transaction_done() const {
+    return pending_rfq_ == 0 && swallow_rfq_ == 0 && !batch_open_ && !copy_in_ &&
+           client_stream_left_ == 0 && server_stream_left_ == 0 && txn_status_ == 'I';
+}
+
+net::awaitable<common::Status> ClientSession::attach() {
+    const auto deadline = Clock::now() + cfg_->settings.query_wait_timeout;
+    auto lease = co_await rt_.pools.acquire(pool_, worker_, deadline);
+    if (!lease) {
+        co_return std::move(lease).error();
+    }
+    lease_ = std::move(*lease);
+    pending_rfq_ = 0;
+    swallow_rfq_ = 0;
+    batch_open_ = false;
+    copy_in_ = false;
+    txn_status_ = 'I';
+    server_stream_left_ = 0;
+    injected_ = InjectedResponses();
+    {
+        std::lock_guard lock(cancel_mu_);
+        cancel_target_ = CancelTarget{settings_.endpoint.host, settings_.endpoint.port,
+                                      lease_->backend_pid, lease_->backend_key};
+    }
+    // Carry the client's session parameters over to this server connection, pipelined in
+    // front of the client's own messages; the replies are swallowed.
+    std::string sync = sync_query(wanted_params_, lease_->params, wanted_extra_,
+                                  lease_->extra_params);
+    if (!sync.empty()) {
+        pgwire::encode_query(to_server_, sync);
+        injected_.on_sync_sent();
+        ++swallow_rfq_;
+    }
+    co_return common::ok_status();
+}
+
+void ClientSession::detach() {
+    {
+        std::lock_guard lock(cancel_mu_);
+        cancel_target_.reset();
+    }
+    lease_.reset();
+}
+
+net::awaitable<CloseReason> ClientSession::main_loop() {
+    const auto& s = cfg_->settings;
+    for (;;) {
+        if (rt_.draining.load() && !lease_) {
+            co_await send_fatal(sqlstate::kAdminShutdown, "pgwarden is shutting down");
+            co_return CloseReason::Shutdown;
+        }
+        if (client_pos_ == client_in_.size()) {
+            client_in_.clear();
+            client_pos_ = 0;
+            net::error_code ec;
+            if (s.client_idle_timeout.count() > 0 && !lease_) {
+                ec = co_await net::read_some_until(client_, client_in_, kReadChunk,
+                                                   Clock::now() + s.client_idle_timeout);
+            } else {
+                ec = co_await net::read_some_into(client_, client_in_, kReadChunk);
+            }
+            if (ec == net::asio::error::operation_aborted && rt_.draining.load()) {
+                continue;
+            }
+            if (ec == net::asio::error::timed_out) {
+                co_await send_fatal(sqlstate::kIdleSessionTimeout,
+                                    "client_idle_timeout: closing idle connection");
+                co_return CloseReason::IdleTimeout;
+            }
+            if (ec) {
+                co_return CloseReason::ClientGone;
+            }
+            rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(client_in_.size()),
+                                                  std::memory_order_relaxed);
+        }
+        // A lone Terminate needs no server.
+        if (!lease_ && client_in_.size() - client_pos_ >= 5 && client_in_[client_pos_] == 'X') {
+            co_return CloseReason::ClientTerminate;
+        }
+        if (!lease_) {
+            if (rt_.draining.load()) {
+                co_await send_fatal(sqlstate::kAdminShutdown, "pgwarden is shutting down");
+                co_return CloseReason::Shutdown;
+            }
+            auto attached = co_await attach();
+            if (!attached) {
+                const auto& err = attached.error();
+                const bool timeout = err.code == sqlstate::kTooManyConnections;
+                if (timeout) {
+                    rt_.counters.wait_timeouts.fetch_add(1, std::memory_order_relaxed);
+                }
+                spdlog::warn("conn={} client={} db={} user={}: {}", id_, peer_, database_, user_,
+                             err.message);
+                co_await send_fatal(err.code, err.message);
+                co_return timeout ? CloseReason::WaitTimeout : CloseReason::ServerUnavailable;
+            }
+        }
+        const auto reason = co_await relay();
+        if (reason) {
+            co_return *reason;
+        }
+    }
+}
+
+common::Status ClientSession::process_client(bool& terminate) {
+    const bool rewrite = settings_.mode != config::PoolMode::Session &&
+                         settings_.max_prepared_statements > 0;
+    const uint64_t max_packet = cfg_->settings.max_packet_size;
+    while (client_pos_ < client_in_.size()) {
+        const size_t avail = client_in_.size() - client_pos_;
+        if (client_stream_left_ > 0) {
+            const size_t n = std::min<size_t>(client_stream_left_, avail);
+            to_server_.append(view(client_in_, client_pos_, n));
+            client_pos_ += n;
+            client_stream_left_ -= static_cast<uint32_t>(n);
+            continue;
+        }
+        auto h = pgwire::decode_header({client_in_.data() + client_pos_, avail}, max_packet);
+        if (h.status == pgwire::DecodeStatus::NeedMore) {
+            break;
+        }
+        if (h.status == pgwire::DecodeStatus::Error) {
+            return common::make_error(h.error_code, h.error);
+        }
+        const char type = h.type;
+        const bool whole = type == 'Q' || type == 'X' ||
+                           (rewrite && (type == 'P' || type == 'B' || type == 'D' || type == 'C'));
+        if (whole && avail < h.length) {
+            break;
+        }
+        switch (type) {
+        case 'X':
+            terminate = true;
+            client_pos_ += h.length;
+            return common::ok_status();
+        case 'Q': {
+            std::string_view body = view(client_in_, client_pos_ + pgwire::kHeaderSize,
+                                         h.length - pgwire::kHeaderSize);
+            auto q = pgwire::parse_query(body);
+            if (!q) {
+                return std::move(q).error();
+            }
+            std::string path;
+            if (parse_set_search_path(*q, path)) {
+                wanted_params_["search_path"] = path;
+                lease_->params["search_path"] = path;
+            }
+            if (rewrite) {
+                if (auto st = statements_.rewrite('Q', body, lease_->statements, injected_,
+                                                  settings_.max_prepared_statements, to_server_);
+                    !st) {
+                    return st;
+                }
+            } else {
+                to_server_.append(view(client_in_, client_pos_, h.length));
+            }
+            injected_.on_sync_sent();
+            ++pending_rfq_;
+            batch_open_ = false;
+            rt_.counters.queries.fetch_add(1, std::memory_order_relaxed);
+            client_pos_ += h.length;
+            continue;
+        }
+        case 'P':
+        case 'B':
+        case 'D':
+        case 'C':
+            batch_open_ = true;
+            if (rewrite) {
+                std::string_view body = view(client_in_, client_pos_ + pgwire::kHeaderSize,
+                                             h.length - pgwire::kHeaderSize);
+                if (auto st = statements_.rewrite(type, body, lease_->statements, injected_,
+                                                  settings_.max_prepared_statements, to_server_);
+                    !st) {
+                    return st;
+                }
+                client_pos_ += h.length;
+                continue;
+            }
+            break;
+        case 'S':
+        case 'F':
+            injected_.on_sync_sent();
+            ++pending_rfq_;
+            batch_open_ = false;
+            break;
+        case 'E':
+            rt_.counters.queries.fetch_add(1, std::memory_order_relaxed);
+            batch_open_ = true;
+            break;
+        case 'c':
+        case 'f':
+            copy_in_ = false;
+            break;
+        case 'd':
+        case 'H':
+            break;
+        default:
+            return common::make_error(sqlstate::kProtocolViolation,
+                                      fmt::format("invalid frontend message type '{}'", type));
+        }
+        // Forward this message in bulk, whether or not its body has arrived yet.
+        client_stream_left_ = h.length;
+    }
+    return common::ok_status();
+}
+
+common::Status ClientSession::process_server() {
+    auto& in = lease_->in;
+    size_t pos = 0;
+    common::Status result = common::ok_status();
+    while (pos < in.size()) {
+        const size_t avail = in.size() - pos;
+        if (server_stream_left_ > 0) {
+            const size_t n = std::min<size_t>(server_stream_left_, avail);
+            if (!server_stream_drop_) {
+                to_client_.append(view(in, pos, n));
+            }
+            pos += n;
+            server_stream_left_ -= static_cast<uint32_t>(n);
+            continue;
+        }
+        auto h = pgwire::decode_header({in.data() + pos, avail}, kMaxServerMessage);
+        if (h.status == pgwire::DecodeStatus::NeedMore) {
+            break;
+        }
+        if (h.status == pgwire::DecodeStatus::Error) {
+            result = common::make_error(sqlstate::kProtocolViolation, "server sent " + h.error);
+            break;
+        }
+        const char type = h.type;
+        const bool inspect = type == 'Z' || type == 'S' || type == '1' || type == '3' ||
+                             type == 'G' || type == 'E' ||
+                             (type == 'C' && (h.length == 20 || h.length == 17));
+        if (inspect && avail < h.length) {
+            break;
+        }
+        const bool swallowing = swallow_rfq_ > 0;
+        bool forward = !swallowing;
+        std::string_view body = inspect ? view(in, pos + pgwire::kHeaderSize,
+                                               h.length - pgwire::kHeaderSize)
+                                        : std::string_view();
+        switch (type) {
+        case 'Z': {
+            injected_.on_server_message('Z', lease_->statements);
+            const char status = body.empty() ? 'I' : body[0];
+            if (swallowing) {
+                --swallow_rfq_;
+            } else {
+                if (pending_rfq_ > 0) {
+                    --pending_rfq_;
+                }
+                txn_status_ = status;
+                copy_in_ = false;
+                if (status == 'I' && pending_rfq_ == 0) {
+                    rt_.counters.transactions.fetch_add(1, std::memory_order_relaxed);
+                }
+            }
+            break;
+        }
+        case 'S': {
+            auto ps = pgwire::parse_parameter_status(body);
+            if (ps) {
+                lease_->params[ps->first] = ps->second;
+                if (!swallowing && is_tracked(ps->first)) {
+                    // The client changed it (SET at top level): carry it from now on.
+                    wanted_params_[ps->first] = ps->second;
+                }
+            }
+            break;
+        }
+        case '1':
+        case '3':
+            if (injected_.on_server_message(type, lease_->statements)) {
+                forward = false;
+            }
+            break;
+        case 'G':
+            copy_in_ = true;
+            break;
+        case 'C':
+            if (body.starts_with("DISCARD ALL") || body.starts_with("DEALLOCATE ALL")) {
+                lease_->statements.clear();
+                lease_->extra_params.clear();
+            }
+            break;
+        case 'E':
+            if (swallowing) {
+                auto fields = pgwire::parse_error_fields(body);
+                spdlog::warn("conn={} server conn={} rejected pgwarden's parameter sync: {}", id_,
+                             lease_->id, fields['M']);
+            }
+            break;
+        default:
+            break;
+        }
+        if (inspect) {
+            if (forward) {
+                to_client_.append(view(in, pos, h.length));
+            }
+            pos += h.length;
+        } else {
+            server_stream_left_ = h.length;
+            server_stream_drop_ = !forward;
+        }
+    }
+    in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(pos));
+    return result;
+}
+
+net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
+    auto& server = lease_->socket;
+    for (;;) {
+        bool terminate = false;
+        if (auto st = process_client(terminate); !st) {
+            rt_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+            spdlog::warn("conn={} client={} protocol error: {}", id_, peer_, st.error().message);
+            lease_.mark_dirty();
+            co_await send_fatal(st.error().code, st.error().message);
+            co_return CloseReason::ProtocolError;
+        }
+        if (client_pos_ == client_in_.size()) {
+            client_in_.clear();
+            client_pos_ = 0;
+        } else if (client_pos_ > kReadChunk) {
+            client_in_.erase(client_in_.begin(),
+                             client_in_.begin() + static_cast<std::ptrdiff_t>(client_pos_));
+            client_pos_ = 0;
+        }
+        if (terminate) {
+            if (!transaction_done() || !to_server_.empty()) {
+                lease_.mark_dirty();
+            }
+            co_return CloseReason::ClientTerminate;
+        }
+        if (!to_server_.empty()) {
+            if (auto ec = co_await net::write_all(server, to_server_); ec) {
+                lease_.mark_dirty();
+                co_await send_fatal(sqlstate::kConnectionFailure,
+                                    "server connection lost: " + ec.message());
+                co_return CloseReason::ServerGone;
+            }
+        }
+        if (auto st = process_server(); !st) {
+            lease_.mark_dirty();
+            co_await send_fatal(st.error().code, st.error().message);
+            co_return CloseReason::ServerGone;
+        }
+        if (!co_await flush_client()) {
+            lease_.mark_dirty();
+            co_return CloseReason::ClientGone;
+        }
+        if (transaction_done() && lease_->in.empty() &&
+            settings_.mode != config::PoolMode::Session) {
+            detach();
+            co_return std::nullopt;
+        }
+        if (settings_.mode == config::PoolMode::Statement && pending_rfq_ == 0 &&
+            txn_status_ != 'I') {
+            lease_.mark_dirty();
+            co_await send_fatal(sqlstate::kFeatureNotSupported,
+                                "transaction blocks are not allowed in statement pooling mode");
+            co_return CloseReason::StatementMode;
+        }
+        if (client_pos_ < client_in_.size() && client_stream_left_ == 0 &&
+            pgwire::decode_header({client_in_.data() + client_pos_,
+                                   client_in_.size() - client_pos_},
+                                  cfg_->settings.max_packet_size)
+                    .status != pgwire::DecodeStatus::NeedMore) {
+            continue;  // a complete client message is already buffered
+        }
+
+        // Waiting for a reply: only the server can make progress, unless the client must
+        // send more (COPY FROM STDIN, an open extended-protocol batch, a partial message).
+        const bool need_client = pending_rfq_ == 0 || copy_in_ || client_pos_ < client_in_.size() ||
+                                 client_stream_left_ > 0;
+        auto& sin = lease_->in;
+        if (!need_client) {
+            auto ec = co_await net::read_some_into(server, sin, kReadChunk);
+            if (ec) {
+                lease_.mark_dirty();
+                co_await send_fatal(sqlstate::kConnectionFailure,
+                                    "server closed the connection unexpectedly");
+                co_return CloseReason::ServerGone;
+            }
+            continue;
+        }
+        const size_t old_client = client_in_.size();
+        const size_t old_server = sin.size();
+        client_in_.resize(old_client + kReadChunk);
+        sin.resize(old_server + kReadChunk);
+        auto which = co_await (
+            client_.async_read_some(net::asio::buffer(client_in_.data() + old_client, kReadChunk),
+                                    net::as_result) ||
+            server.async_read_some(net::asio::buffer(sin.data() + old_server, kReadChunk),
+                                   net::as_result));
+        if (which.index() == 0) {
+            auto [ec, n] = std::get<0>(which);
+            client_in_.resize(old_client + n);
+            sin.resize(old_server);
+            if (ec || n == 0) {
+                lease_.mark_dirty();
+                co_return CloseReason::ClientGone;
+            }
+            rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(n),
+                                                  std::memory_order_relaxed);
+        } else {
+            auto [ec, n] = std::get<1>(which);
+            sin.resize(old_server + n);
+            client_in_.resize(old_client);
+            if (ec || n == 0) {
+                lease_.mark_dirty();
+                if (!co_await flush_client()) {
+                    co_return CloseReason::ClientGone;
+                }
+                co_await send_fatal(sqlstate::kConnectionFailure,
+                                    "server closed the connection unexpectedly");
+                co_return CloseReason::ServerGone;
+            }
+        }
+    }
+}
+
+}  // namespace pgwarden::proxy
