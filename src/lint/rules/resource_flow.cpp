@@ -92,6 +92,48 @@ bool finishing_name(std::string_view name) {
     return false;
 }
 
+// `if rows != nil`: the author expects the call to fail sometimes and handles it.
+bool compared_with_nil(const Function& fn, std::string_view var) {
+    bool found = false;
+    walk(fn.body, [&](const Node* n) {
+        if (n->kind == NodeKind::Binary && (n->tok == TokenKind::Eql || n->tok == TokenKind::Neq) &&
+            ((is_ident(unparen(n->x), var) && is_nil(n->y)) ||
+             (is_ident(unparen(n->y), var) && is_nil(n->x)))) {
+            found = true;
+        }
+        return !found;
+    });
+    return found;
+}
+
+void report_discarded(const Acquisition& a, std::vector<RawFinding>& out) {
+    std::string_view rule;
+    std::string msg;
+    switch (a.what.kind) {
+        case ResourceKind::Rows:
+            rule = "rows-not-closed";
+            msg = fmt::format("the rows returned by {} are discarded and never closed, so the "
+                              "connection leaks: use Exec for statements that return no rows, "
+                              "or keep the rows and `defer rows.Close()`",
+                              a.callee);
+            break;
+        case ResourceKind::Stmt:
+            rule = "stmt-not-closed";
+            msg = fmt::format("the statement returned by {} is discarded and never closed: keep "
+                              "it and `defer stmt.Close()`",
+                              a.callee);
+            break;
+        case ResourceKind::Tx:
+            rule = "tx-not-finished";
+            msg = fmt::format("the transaction returned by {} is discarded, so it is never "
+                              "committed or rolled back: keep it, `defer tx.Rollback()` and "
+                              "commit on success",
+                              a.callee);
+            break;
+    }
+    out.push_back(RawFinding{a.call->pos, find_rule(rule)->id, std::move(msg)});
+}
+
 class Flow {
 public:
     Flow(const FileContext& ctx, const Function& fn, const Acquisition& acq,
@@ -486,7 +528,10 @@ private:
             case NodeKind::ExprStmt: {
                 const Node* c = unparen(s->x);
                 if (s == acq_.stmt) {
-                    return m;
+                    for (const Node* a : acq_.call->list) {
+                        m = expr(a, m);
+                    }
+                    return acquire(m);
                 }
                 m = expr(c, m);
                 if (c->kind == NodeKind::Call) {
@@ -741,6 +786,12 @@ private:
         if (!released_somewhere_ && leak_->kind != ExitKind::Overwrite) {
             where = "on any path";
         }
+        if (var_.empty()) {
+            // The value went to `_` (or nowhere): report it as discarded, but only when some
+            // path really continues with it live, so `if err == nil { t.Fatal() }` is quiet.
+            report_discarded(acq_, out_);
+            return;
+        }
         std::string_view rule;
         std::string msg;
         switch (acq_.what.kind) {
@@ -785,16 +836,22 @@ private:
 
 // pgx documents `rows, _ := conn.Query(...)` followed by rows.Err() as a supported style:
 // the query's error resurfaces in rows.Err(), so discarding it is fine when Err is checked
-// or the rows are handed to a helper (pgx.CollectRows) that returns it.
-bool pgx_error_reaches_caller(const Function& fn, std::string_view var) {
+// or the rows are handed to a helper (pgx.CollectRows) or returned (pgx's own QueryRow).
+bool error_reaches_someone(const Function& fn, std::string_view var, bool pgx) {
     bool ok = false;
     walk(fn.body, [&](const Node* n) {
         if (ok) {
             return false;
         }
+        if (n->kind == NodeKind::ReturnStmt) {
+            for (const Node* r : n->list) {
+                ok = ok || references(r, var);
+            }
+        }
         if (n->kind == NodeKind::Call) {
             const Node* f = unparen(n->x);
-            if (f->kind == NodeKind::Selector && is_ident(unparen(f->x), var) && f->text == "Err") {
+            if (pgx && f->kind == NodeKind::Selector && is_ident(unparen(f->x), var) &&
+                f->text == "Err") {
                 ok = true;
             }
             for (const Node* a : n->list) {
@@ -808,35 +865,6 @@ bool pgx_error_reaches_caller(const Function& fn, std::string_view var) {
     return ok;
 }
 
-void report_discarded(const FileContext& ctx, const Acquisition& a, std::vector<RawFinding>& out) {
-    (void)ctx;
-    std::string_view rule;
-    std::string msg;
-    switch (a.what.kind) {
-        case ResourceKind::Rows:
-            rule = "rows-not-closed";
-            msg = fmt::format("the rows returned by {} are discarded and never closed, so the "
-                              "connection leaks: use Exec for statements that return no rows, "
-                              "or keep the rows and `defer rows.Close()`",
-                              a.callee);
-            break;
-        case ResourceKind::Stmt:
-            rule = "stmt-not-closed";
-            msg = fmt::format("the statement returned by {} is discarded and never closed: keep "
-                              "it and `defer stmt.Close()`",
-                              a.callee);
-            break;
-        case ResourceKind::Tx:
-            rule = "tx-not-finished";
-            msg = fmt::format("the transaction returned by {} is discarded, so it is never "
-                              "committed or rolled back: keep it, `defer tx.Rollback()` and "
-                              "commit on success",
-                              a.callee);
-            break;
-    }
-    out.push_back(RawFinding{a.call->pos, find_rule(rule)->id, std::move(msg)});
-}
-
 }  // namespace
 
 void check_resources(const FileContext& ctx, const Function& fn, std::vector<RawFinding>& out) {
@@ -844,8 +872,11 @@ void check_resources(const FileContext& ctx, const Function& fn, std::vector<Raw
     for (const Acquisition& a : acqs) {
         bool rows = a.what.kind == ResourceKind::Rows;
         bool bare = a.stmt->kind == NodeKind::ExprStmt;
-        if (rows && (bare || a.err_blank) &&
-            !(a.what.pgx && !a.var.empty() && pgx_error_reaches_caller(fn, a.var))) {
+        // Handing the rows on (returned, passed to a helper) hands the error on too: pgx
+        // rows carry it in Err(). With pgx, checking rows.Err() also sees it.
+        bool handed_on = !a.var.empty() && (error_reaches_someone(fn, a.var, a.what.pgx) ||
+                                            compared_with_nil(fn, a.var));
+        if (rows && (bare || a.err_blank) && !handed_on) {
             out.push_back(RawFinding{
                 a.call->pos, find_rule("query-error-discarded")->id,
                 bare ? fmt::format("the error from {} is discarded: check it, and use Exec if "
@@ -857,10 +888,6 @@ void check_resources(const FileContext& ctx, const Function& fn, std::vector<Raw
                                    a.callee)});
         }
         if (a.outlives) {
-            continue;
-        }
-        if (a.var.empty()) {
-            report_discarded(ctx, a, out);
             continue;
         }
         Flow(ctx, fn, a, out).run();
