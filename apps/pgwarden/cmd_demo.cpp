@@ -263,6 +263,12 @@ private:
                                "pgbench-" + label + ".log",
                                std::chrono::seconds(options_.duration_seconds + 60));
         if (!out) {
+            if (label == "pgwarden" && !serve_log_.empty()) {
+                return common::make_error(
+                    "demo", fmt::format("{}\n--- pgwarden log tail ({}) ---\n{}",
+                                        out.error().message, serve_log_,
+                                        embedded::tail_file(serve_log_, 20)));
+            }
             return std::move(out).error();
         }
         BenchStats stats = parse_pgbench(label, *out);
