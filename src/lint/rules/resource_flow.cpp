@@ -32,6 +32,7 @@ constexpr Mask kLive = kUnchecked | kOpen;
 struct CondFacts {
     Mask when_true = kNil | kOpen;
     Mask when_false = kNil | kOpen;
+    bool on_var = false;  // a nil test of the variable itself: says "nil" even once open
 };
 
 enum class ExitKind { Return, Panic, End, Overwrite };
@@ -77,6 +78,22 @@ bool is_panic(const Node* call) {
     }
     return f->kind == NodeKind::Selector && f->text.starts_with("Panic") &&
            unparen(f->x)->kind == NodeKind::Ident && unparen(f->x)->text == "log";
+}
+
+// Whether a call taking `err` may be the error check (checkErr(err), require.NoError(t, err))
+// rather than a mere look at it (errors.As, fmt.Errorf, log.Print, t.Error).
+bool may_stop_on_error(const Node* call) {
+    const Node* f = unparen(call->x);
+    std::string_view name = f->kind == NodeKind::Selector || f->kind == NodeKind::Ident ? f->text : "";
+    if (f->kind == NodeKind::Selector && unparen(f->x)->kind == NodeKind::Ident) {
+        std::string_view pkg = unparen(f->x)->text;
+        if (pkg == "errors" || pkg == "fmt" || pkg == "strings") {
+            return false;
+        }
+    }
+    return !(name.starts_with("Print") || name.starts_with("Log") || name == "Error" ||
+             name == "Errorf" || name.starts_with("Debug") || name.starts_with("Info") ||
+             name.starts_with("Warn"));
 }
 
 bool finishing_name(std::string_view name) {
@@ -224,7 +241,9 @@ private:
                         return eq ? CondFacts{kOpen, kNil} : CondFacts{kNil, kOpen};
                     }
                     if (!var_.empty() && other->text == var_) {
-                        return eq ? CondFacts{kNil, kOpen} : CondFacts{kOpen, kNil};
+                        CondFacts v = eq ? CondFacts{kNil, kOpen} : CondFacts{kOpen, kNil};
+                        v.on_var = true;
+                        return v;
                     }
                 }
                 return f;
@@ -260,7 +279,10 @@ private:
         return m;
     }
 
-    static Mask refine(Mask m, Mask outcome) {
+    static Mask refine(Mask m, Mask outcome, bool on_var = false) {
+        if (on_var && outcome == kNil && (m & kOpen) != 0) {
+            m = static_cast<Mask>((m & ~kOpen) | kNil);  // `if rows == nil`: nothing to close
+        }
         if ((m & kUnchecked) == 0) {
             return m;
         }
@@ -280,10 +302,7 @@ private:
                 if (e->text == var_) {
                     return on_release(m);  // handed to someone else: it escapes
                 }
-                if (!err_.empty() && e->text == err_ && !in_cond_) {
-                    return on_err_read(m);  // in conditions, facts() refines instead
-                }
-                return m;
+                return m;  // reading err (err.(*pq.Error), log(err)...) is not a check
             case NodeKind::BasicLit:
                 return m;
             case NodeKind::Call:
@@ -345,6 +364,11 @@ private:
         }
         m = expr(e->x, m);
         for (const Node* a : e->list) {
+            if (!err_.empty() && is_ident(unparen(a), err_) && !in_cond_ && may_stop_on_error(e)) {
+                // checkErr(err), require.NoError(t, err): a helper that stops on failure.
+                m = on_err_read(m);
+                continue;
+            }
             if (is_ident(unparen(a), var_) && acq_.what.kind == ResourceKind::Tx) {
                 // A transaction is passed to helpers all the time; only a helper named
                 // like commit/rollback/finish is taken to end it.
@@ -635,8 +659,8 @@ private:
         m = cond_expr(s->y, m);
         CondFacts f = active() ? facts(s->y) : CondFacts{};
         in_acq_list_ = saved;
-        Mask then_out = stmt(s->z, refine(m, f.when_true));
-        Mask else_in = refine(m, f.when_false);
+        Mask then_out = stmt(s->z, refine(m, f.when_true, f.on_var));
+        Mask else_in = refine(m, f.when_false, f.on_var);
         Mask else_out = s->w != nullptr ? stmt(s->w, else_in) : else_in;
         shadow_ -= shadows;
         return static_cast<Mask>(then_out | else_out);

@@ -43,7 +43,7 @@ void scan(const Node* n, std::string_view name, bool in_defer, Uses& u) {
         if (m->kind == NodeKind::Call) {
             const Node* f = unparen(m->x);
             if (f->kind == NodeKind::Selector && is_ident(unparen(f->x), name)) {
-                if (f->text == "Next") {
+                if (f->text == "Next" && m->list.empty()) {  // driver.Rows.Next(dest) differs
                     u.next_calls.push_back(m->pos);
                 } else if (f->text == "Err") {
                     u.err_calls.push_back(m->pos);
