@@ -40,8 +40,8 @@ struct PgwardenOptions {
     int pool_size = 4;
     std::string pool_mode = "transaction";
     std::string auth_type = "scram-sha-256";
-    std::string extra_settings;  // more lines for the [pgwarden] table
-    std::string extra_tables;    // more TOML tables appended at the end
+    std::string extra_settings{};  // more lines for the [pgwarden] table
+    std::string extra_tables{};    // more TOML tables appended at the end
 };
 
 // Ports and paths a config is written for.
