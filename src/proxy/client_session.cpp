@@ -279,7 +279,7 @@ net::awaitable<common::Result<std::string>> ClientSession::read_password_message
 }
 
 net::awaitable<common::Status> ClientSession::scram_exchange(const pgwire::scram::Secret& secret,
-                                                             bool fake) {
+                                                             bool passthrough, bool fake) {
     pgwire::encode_auth_sasl(to_client_, "SCRAM-SHA-256");
     if (!co_await flush_client()) {
         co_return login_error(sqlstate::kConnectionFailure, "client went away");
@@ -314,7 +314,7 @@ net::awaitable<common::Status> ClientSession::scram_exchange(const pgwire::scram
         co_return login_error(sqlstate::kInvalidPassword,
                               fmt::format("password authentication failed for user \"{}\"", user_));
     }
-    if (auto key = exchange.client_key(); key && pool_) {
+    if (auto key = exchange.client_key(); key && pool_ && passthrough) {
         rt_.pools.set_scram_keys(*pool_, *key, secret.server_key);
     }
     pgwire::encode_auth_sasl_final(to_client_, *server_final);
@@ -339,29 +339,34 @@ net::awaitable<common::Status> ClientSession::authenticate(const config::Config&
     const bool scram_secret = pgwire::scram::is_scram_secret(secret);
     const bool md5_secret = pgwire::md5::is_md5_secret(secret);
 
-    if (s.auth_type == config::AuthType::ScramSha256 ||
-        (s.auth_type == config::AuthType::Md5 && scram_secret)) {
-        if (!entry || md5_secret) {
+    // Like PgBouncer: md5 with a SCRAM secret upgrades to SCRAM; SCRAM with an md5 secret
+    // falls back to md5 (an md5 hash cannot answer a SCRAM exchange).
+    const bool use_md5 = (s.auth_type == config::AuthType::Md5 && !scram_secret) ||
+                         (s.auth_type == config::AuthType::ScramSha256 && md5_secret);
+    if (!use_md5 && s.auth_type != config::AuthType::Plain) {
+        if (!entry) {
             // Run the exchange against a throwaway secret so an unknown user looks exactly
             // like a wrong password to the client.
             std::string salt(16, '\0');
             RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), 16);
-            co_return co_await scram_exchange(pgwire::scram::make_secret("x", salt, 4096), true);
+            co_return co_await scram_exchange(pgwire::scram::make_secret("x", salt, 4096), false,
+                                              true);
         }
         if (scram_secret) {
             auto parsed = pgwire::scram::parse_secret(secret);
             if (!parsed) {
                 co_return failed();
             }
-            co_return co_await scram_exchange(*parsed, false);
+            co_return co_await scram_exchange(*parsed, true, false);
         }
         // Plaintext secret: derive a verifier once per login.
         std::string salt(16, '\0');
         RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), 16);
-        co_return co_await scram_exchange(pgwire::scram::make_secret(secret, salt, 4096), false);
+        co_return co_await scram_exchange(pgwire::scram::make_secret(secret, salt, 4096), false,
+                                          false);
     }
 
-    if (s.auth_type == config::AuthType::Md5) {
+    if (use_md5) {
         std::array<uint8_t, 4> salt{};
         RAND_bytes(salt.data(), 4);
         pgwire::encode_auth_md5(to_client_, salt);

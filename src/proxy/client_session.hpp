@@ -55,8 +55,10 @@ private:
     net::awaitable<CloseReason> serve();
     net::awaitable<common::Result<pgwire::StartupMessage>> read_startup(CloseReason& reason);
     net::awaitable<common::Status> authenticate(const config::Config& cfg);
+    // `passthrough`: the secret is the server's own verifier, so the ClientKey recovered
+    // from the proof can log in to PostgreSQL; `fake`: fail at the end whatever the proof.
     net::awaitable<common::Status> scram_exchange(const pgwire::scram::Secret& secret,
-                                                  bool fake);
+                                                  bool passthrough, bool fake);
     net::awaitable<common::Result<std::string>> read_password_message(char expected_phase);
     net::awaitable<CloseReason> main_loop();
     net::awaitable<common::Status> attach();
