@@ -671,7 +671,18 @@ private:
         int shadows = 0;
         m = init_stmt(s->x, m, shadows);
         bool tagless = s->kind == NodeKind::SwitchStmt && s->y == nullptr;
-        m = s->kind == NodeKind::SwitchStmt ? expr(s->y, m) : stmt(s->y, m);
+        // `switch err { case nil: ... default: ... }` tests the error like an if chain.
+        bool on_err = s->kind == NodeKind::SwitchStmt && !err_.empty() &&
+                      is_ident(unparen(s->y), err_) && active();
+        bool saw_nil_case = false;
+        if (on_err) {
+            for (const Node* c : s->z->list) {
+                for (const Node* e : c->list) {
+                    saw_nil_case = saw_nil_case || is_nil(e);
+                }
+            }
+        }
+        m = s->kind == NodeKind::SwitchStmt ? (on_err ? m : expr(s->y, m)) : stmt(s->y, m);
         targets_.push_back(Target{label, false});
         std::size_t ti = targets_.size() - 1;
         Mask rest = m;
@@ -688,7 +699,14 @@ private:
             for (const Node* e : c->list) {
                 rest = tagless ? cond_expr(e, rest) : expr(e, rest);
             }
-            if (c->flag) {
+            if (on_err) {
+                bool nil_here = false;
+                for (const Node* e : c->list) {
+                    nil_here = nil_here || is_nil(e);
+                }
+                in = c->flag ? (saw_nil_case ? refine(m, kNil) : m)
+                             : refine(m, nil_here ? kOpen : kNil);
+            } else if (c->flag) {
                 in = rest;  // refined below once every other case is known false
             } else if (tagless && active()) {
                 Mask t = 0;
@@ -716,7 +734,7 @@ private:
         }
         out |= carry;
         if (!has_default) {
-            out |= rest;
+            out |= on_err && saw_nil_case ? refine(m, kNil) : rest;
         }
         out |= targets_[ti].breaks;
         targets_.pop_back();

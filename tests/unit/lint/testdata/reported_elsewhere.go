@@ -110,3 +110,26 @@ func helperChecksError(t *testing.T, db *sql.DB) {
 	}
 	requireNoError(t, rows.Err())
 }
+
+// A switch on the error value is an error check too.
+func switchOnError(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	switch err {
+	case nil:
+		return tx.Rollback()
+	case context.Canceled:
+		return nil
+	default:
+		return err
+	}
+}
+
+func switchOnErrorLeaks(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil) // want "tx-not-finished"
+	switch err {
+	case nil:
+	default:
+		return err
+	}
+	return nil
+}
