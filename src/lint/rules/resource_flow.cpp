@@ -448,7 +448,13 @@ private:
             }
             return acquire(m);
         }
-        for (const Node* r : s->list2) {
+        for (std::uint32_t i = 0; i < s->list2.size; ++i) {
+            const Node* r = s->list2[i];
+            // `_ = rows` silences "declared and not used"; it hands the rows to no one.
+            if (s->list.size == s->list2.size && is_ident(unparen(s->list[i]), "_") &&
+                is_ident(unparen(r), var_)) {
+                continue;
+            }
             m = expr(r, m);
         }
         if (!active()) {

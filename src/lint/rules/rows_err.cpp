@@ -74,8 +74,9 @@ void scan(const Node* n, std::string_view name, bool in_defer, Uses& u) {
             }
         }
         if (m->kind == NodeKind::AssignStmt) {
-            for (const Node* r : m->list2) {
-                if (is_ident(unparen(r), name)) {
+            for (std::uint32_t i = 0; i < m->list2.size; ++i) {
+                bool blank = m->list.size == m->list2.size && is_ident(unparen(m->list[i]), "_");
+                if (!blank && is_ident(unparen(m->list2[i]), name)) {
                     u.escapes = true;  // copied into a field or another variable
                 }
             }
