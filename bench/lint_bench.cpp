@@ -1,5 +1,6 @@
 // Throughput of `pgwarden lint` on real Go code: tokenize + parse + analyse, single thread,
-// files preloaded into memory so disk speed does not count. Every function is analysed (the
+// files preloaded into memory so disk speed does not count. Lines per second are computed
+// from the thread's CPU time (per core, unaffected by other load); wall time is shown too. Every function is analysed (the
 // database-import gate is forced open), which is the worst case for the rules.
 //
 //   lint_bench [ROOT...]   (default: /usr/lib/go-1.19/src /usr/share/gocode/src)
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -46,8 +48,21 @@ struct Totals {
     std::size_t findings = 0;
 };
 
-// One pass over every file; returns the seconds spent.
-double run_once(const std::vector<std::string>& texts, Totals& t) {
+// CPU time of this thread: on a shared machine it measures the work, not the waiting.
+double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+struct Timing {
+    double wall = 0;
+    double cpu = 0;
+};
+
+// One pass over every file.
+Timing run_once(const std::vector<std::string>& texts, Totals& t) {
+    double cpu_start = thread_cpu_seconds();
     auto start = std::chrono::steady_clock::now();
     for (const std::string& text : texts) {
         ParsedFile parsed = pgwarden::lint::parse_file(text);
@@ -62,7 +77,8 @@ double run_once(const std::vector<std::string>& texts, Totals& t) {
         t.parse_errors += parsed.errors.empty() ? 0 : 1;
         t.findings += raw.size();
     }
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return Timing{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                  thread_cpu_seconds() - cpu_start};
 }
 
 }  // namespace
@@ -100,21 +116,26 @@ int main(int argc, char** argv) {
         t.files = texts.size();
         // Best of three: the machine is shared, the minimum is the least disturbed run.
         double best = 1e30;
+        double best_wall = 1e30;
         for (int i = 0; i < 3; ++i) {
             Totals pass;
-            best = std::min(best, run_once(texts, pass));
+            Timing tm = run_once(texts, pass);
+            best = std::min(best, tm.cpu);
+            best_wall = std::min(best_wall, tm.wall);
             t.parse_errors = pass.parse_errors;
             t.findings = pass.findings;
         }
         fmt::print("{}: {} files, {} lines, {:.1f} MiB, {} parse errors, {} findings (gate off)\n",
                    root, t.files, t.lines, static_cast<double>(t.bytes) / (1 << 20),
                    t.parse_errors, t.findings);
-        fmt::print("  tokenize+parse+analyse: {:.3f} s, {:.2f} M lines/s, {:.1f} MiB/s (1 thread)\n",
+        fmt::print("  tokenize+parse+analyse: {:.3f} s CPU, {:.2f} M lines/s per core, {:.1f} MiB/s "
+                   "({:.3f} s wall, {:.2f} M lines/s wall)\n",
                    best, static_cast<double>(t.lines) / best / 1e6,
-                   static_cast<double>(t.bytes) / (1 << 20) / best);
+                   static_cast<double>(t.bytes) / (1 << 20) / best, best_wall,
+                   static_cast<double>(t.lines) / best_wall / 1e6);
         all_lines += static_cast<double>(t.lines);
         all_secs += best;
     }
-    fmt::print("total: {:.2f} M lines/s\n", all_lines / all_secs / 1e6);
+    fmt::print("total: {:.2f} M lines/s per core (CPU time, 1 thread)\n", all_lines / all_secs / 1e6);
     return 0;
 }

@@ -1,5 +1,7 @@
 #include "lint/analysis.hpp"
 
+#include "lint/rules/resource_calls.hpp"
+
 namespace pgwarden::lint {
 
 namespace {
@@ -8,17 +10,32 @@ void analyze_function(const FileContext& ctx, const Function& fn, std::vector<Ra
     if (fn.body == nullptr) {
         return;
     }
-    rules::check_resources(ctx, fn, out);
-    rules::check_rows_err(ctx, fn, out);
-    // Function literals are functions of their own: their returns leave the literal, not
-    // the enclosing function, so they get their own path analysis.
+    // One walk finds the nested function literals and whether any call here could acquire a
+    // resource; most functions have none, and then no rule needs to look further.
+    std::vector<const Node*> literals;
+    bool candidate = false;
     walk(fn.body, [&](const Node* n) {
         if (n->kind == NodeKind::FuncLit) {
-            analyze_function(ctx, Function{n->x, nullptr, n->y}, out);
+            literals.push_back(n);
             return false;
+        }
+        if (n->kind == NodeKind::Call && !candidate) {
+            const Node* f = unparen(n->x);
+            candidate = f->kind == NodeKind::Selector && rules::may_acquire(f->text);
         }
         return true;
     });
+    std::vector<rules::Acquisition> acquisitions;
+    if (candidate) {
+        acquisitions = rules::find_acquisitions(fn);
+        rules::check_resources(ctx, fn, acquisitions, out);
+    }
+    rules::check_rows_err(ctx, fn, acquisitions, out);
+    // Function literals are functions of their own: their returns leave the literal, not
+    // the enclosing function, so they get their own path analysis.
+    for (const Node* lit : literals) {
+        analyze_function(ctx, Function{lit->x, nullptr, lit->y}, out);
+    }
 }
 
 }  // namespace

@@ -43,12 +43,16 @@ bool imports_db_package(const Node* file);
 
 namespace rules {
 
+struct Acquisition;
+
 // rows-not-closed, query-error-discarded, defer-before-check, stmt-not-closed,
 // tx-not-finished: path analysis of resources acquired in `fn`.
-void check_resources(const FileContext& ctx, const Function& fn, std::vector<RawFinding>& out);
+void check_resources(const FileContext& ctx, const Function& fn,
+                     const std::vector<Acquisition>& acquisitions, std::vector<RawFinding>& out);
 
 // rows-err-unchecked: every rows.Next() loop must be followed by a rows.Err() check.
-void check_rows_err(const FileContext& ctx, const Function& fn, std::vector<RawFinding>& out);
+void check_rows_err(const FileContext& ctx, const Function& fn,
+                    const std::vector<Acquisition>& acquisitions, std::vector<RawFinding>& out);
 
 }  // namespace rules
 

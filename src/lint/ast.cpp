@@ -4,7 +4,7 @@
 
 namespace pgwarden::lint {
 
-void* Arena::allocate(std::size_t size, std::size_t align) {
+void* Arena::allocate_slow(std::size_t size, std::size_t align) {
     auto addr = reinterpret_cast<std::uintptr_t>(cur_);
     std::size_t pad = (align - addr % align) % align;
     if (cur_ == nullptr || pad + size > left_) {

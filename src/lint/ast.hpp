@@ -20,7 +20,19 @@ public:
     Arena(Arena&&) = default;
     Arena& operator=(Arena&&) = default;
 
-    void* allocate(std::size_t size, std::size_t align);
+    // `align` must be a power of two. The fast path is inline: the parser allocates a node
+    // for nearly every token.
+    void* allocate(std::size_t size, std::size_t align) {
+        auto addr = reinterpret_cast<std::uintptr_t>(cur_);
+        std::size_t pad = (0 - addr) & (align - 1);
+        if (cur_ != nullptr && pad + size <= left_) {
+            std::byte* p = cur_ + pad;
+            cur_ = p + size;
+            left_ -= pad + size;
+            return p;
+        }
+        return allocate_slow(size, align);
+    }
 
     template <typename T>
     T* make() {
@@ -28,6 +40,8 @@ public:
     }
 
 private:
+    void* allocate_slow(std::size_t size, std::size_t align);
+
     std::vector<std::unique_ptr<std::byte[]>> blocks_;
     std::byte* cur_ = nullptr;
     std::size_t left_ = 0;

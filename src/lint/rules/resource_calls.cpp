@@ -82,6 +82,26 @@ bool contains(const std::vector<std::string_view>& v, std::string_view s) {
 
 }  // namespace
 
+bool may_acquire(std::string_view m) {
+    if (m.size() < 5) {
+        return false;
+    }
+    switch (m[0]) {
+        case 'Q':
+            return m.starts_with("Query") && !m.starts_with("QueryRow");
+        case 'N':
+            return m.starts_with("NamedQuery");
+        case 'P':
+            return m.starts_with("Prepare");
+        case 'B':
+            return m.starts_with("Begin");
+        case 'M':
+            return m.starts_with("MustBegin");
+        default:
+            return false;
+    }
+}
+
 std::optional<ResourceCall> classify_call(const Node* call, std::size_t results) {
     call = unparen(call);
     if (call == nullptr || call->kind != NodeKind::Call) {

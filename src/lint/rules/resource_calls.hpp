@@ -27,6 +27,9 @@ struct ResourceCall {
     bool has_error = true;  // false for MustBegin, which panics instead of returning an error
 };
 
+// Cheap pre-filter: could a method of this name acquire a resource?
+bool may_acquire(std::string_view method);
+
 // Classifies `call` given how many values its statement receives (0 for a bare expression
 // statement, 1 or 2 for assignments).
 std::optional<ResourceCall> classify_call(const Node* call, std::size_t results);

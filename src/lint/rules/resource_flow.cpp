@@ -915,9 +915,9 @@ bool error_reaches_someone(const Function& fn, std::string_view var, bool pgx) {
 
 }  // namespace
 
-void check_resources(const FileContext& ctx, const Function& fn, std::vector<RawFinding>& out) {
-    std::vector<Acquisition> acqs = find_acquisitions(fn);
-    for (const Acquisition& a : acqs) {
+void check_resources(const FileContext& ctx, const Function& fn,
+                     const std::vector<Acquisition>& acquisitions, std::vector<RawFinding>& out) {
+    for (const Acquisition& a : acquisitions) {
         bool rows = a.what.kind == ResourceKind::Rows;
         bool bare = a.stmt->kind == NodeKind::ExprStmt;
         // Handing the rows on (returned, passed to a helper) hands the error on too: pgx

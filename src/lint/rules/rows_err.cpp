@@ -115,7 +115,8 @@ void check_name(const FileContext& ctx, const Function& fn, std::string_view nam
 
 }  // namespace
 
-void check_rows_err(const FileContext& ctx, const Function& fn, std::vector<RawFinding>& out) {
+void check_rows_err(const FileContext& ctx, const Function& fn,
+                    const std::vector<Acquisition>& acquisitions, std::vector<RawFinding>& out) {
     std::vector<std::string_view> done;
     auto once = [&](std::string_view n) {
         if (std::find(done.begin(), done.end(), n) != done.end()) {
@@ -124,7 +125,7 @@ void check_rows_err(const FileContext& ctx, const Function& fn, std::vector<RawF
         done.push_back(n);
         return true;
     };
-    for (const Acquisition& a : find_acquisitions(fn)) {
+    for (const Acquisition& a : acquisitions) {
         if (a.what.kind == ResourceKind::Rows && !a.var.empty() && once(a.var)) {
             check_name(ctx, fn, a.var, a.call->pos, out);
         }
