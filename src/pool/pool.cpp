@@ -7,6 +7,8 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
+
 namespace pgwarden::pool {
 
 namespace sqlstate = pgwire::sqlstate;
@@ -57,6 +59,12 @@ void close_server(std::unique_ptr<ServerConn> conn) {
                  MSG_DONTWAIT | MSG_NOSIGNAL);
     net::error_code ec;
     conn->socket.close(ec);
+}
+
+bool server_alive(ServerConn& conn) {
+    char byte = 0;
+    const ssize_t n = ::recv(conn.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 void rehome(ServerConn& conn, net::Executor exec, int worker) {
@@ -274,6 +282,21 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
         }
         if (stale) {
             close_server(std::move(stale));
+            continue;
+        }
+        if (conn && !server_alive(*conn)) {
+            // Killed backend, restarted server: PostgreSQL's goodbye (or EOF) sits unread on
+            // an idle connection. Never hand that to a client.
+            spdlog::info("server conn={} {} died while idle; discarding", conn->id, conn->remote);
+            std::vector<std::shared_ptr<Waiter>> woken;
+            {
+                std::lock_guard lock(mu_);
+                --pool->active_;
+                count_open_locked(*pool, -1);
+                grant_waiters_locked(woken);
+            }
+            close_server(std::move(conn));
+            wake(woken);
             continue;
         }
         if (waiter) {

@@ -165,6 +165,8 @@ private:
 
 // Sends Terminate without waiting and closes the socket.
 void close_server(std::unique_ptr<ServerConn> conn);
+// True when an idle connection has nothing unread and is not closed (one non-blocking peek).
+bool server_alive(ServerConn& conn);
 // Moves a connection's socket onto another event loop (a pool is shared by all loops).
 void rehome(ServerConn& conn, net::Executor exec, int worker);
 

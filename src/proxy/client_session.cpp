@@ -158,8 +158,22 @@ net::awaitable<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
                          : "",
                      to_string(reason));
     }
+    // Lingering close: stop sending, then discard what the client still sends for a moment.
+    // Closing with unread bytes would make the kernel send a reset that can destroy the
+    // ErrorResponse just written (a client in the middle of sending an oversize message
+    // would then see "server closed the connection unexpectedly" instead of the reason).
     net::error_code ec;
-    self->client_.shutdown(net::asio::socket_base::shutdown_both, ec);
+    self->client_.shutdown(net::asio::socket_base::shutdown_send, ec);
+    if (!ec && reason != CloseReason::ClientGone) {
+        std::vector<uint8_t> sink;
+        const auto until = Clock::now() + std::chrono::seconds(1);
+        for (int i = 0; i < 64; ++i) {
+            sink.clear();
+            if (co_await net::read_some_until(self->client_, sink, 16384, until)) {
+                break;
+            }
+        }
+    }
     self->client_.close(ec);
 }
 

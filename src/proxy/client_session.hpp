@@ -63,6 +63,9 @@ private:
     net::awaitable<CloseReason> main_loop();
     net::awaitable<common::Status> attach();
     void detach();
+    // Answers the client's pending request (up to its Query or Sync) with an ERROR and
+    // ReadyForQuery, keeping the connection; returns a reason when the session must end.
+    net::awaitable<std::optional<CloseReason>> fail_request(const common::Error& error);
     // Relays while attached; returns a reason to end the session, or nothing when the
     // server was released (transaction pooling) and the session goes idle.
     net::awaitable<std::optional<CloseReason>> relay();

@@ -83,6 +83,26 @@ bool Server::listen() {
             spdlog::error("listen_addr \"{}\" is not an IP address", addr);
             return false;
         }
+        // SO_REUSEPORT would let a second pgwarden share the port silently; a plain bind
+        // first proves nobody listens there yet.
+        {
+            tcp::acceptor probe(*loops_[0]);
+            const tcp::endpoint ep(ip, s.listen_port);
+            probe.open(ep.protocol(), ec);
+            if (!ec && ip.is_v6()) {
+                probe.set_option(asio::ip::v6_only(true), ec);
+            }
+            if (!ec) {
+                probe.set_option(tcp::acceptor::reuse_address(true), ec);
+            }
+            if (!ec) {
+                probe.bind(ep, ec);
+            }
+            if (ec) {
+                spdlog::error("cannot listen on {}:{}: {}", addr, s.listen_port, ec.message());
+                return false;
+            }
+        }
         // One acceptor per loop with SO_REUSEPORT: the kernel spreads new connections over
         // the loops, with no hand-off between threads.
         for (int w = 0; w < runtime_.workers(); ++w) {

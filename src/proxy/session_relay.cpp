@@ -117,19 +117,67 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             auto attached = co_await attach();
             if (!attached) {
                 const auto& err = attached.error();
-                const bool timeout = err.code == sqlstate::kTooManyConnections;
-                if (timeout) {
-                    rt_.counters.wait_timeouts.fetch_add(1, std::memory_order_relaxed);
-                }
                 spdlog::warn("conn={} client={} db={} user={}: {}", id_, peer_, database_, user_,
                              err.message);
-                co_await send_fatal(err.code, err.message);
-                co_return timeout ? CloseReason::WaitTimeout : CloseReason::ServerUnavailable;
+                if (err.code != sqlstate::kTooManyConnections) {
+                    co_await send_fatal(err.code, err.message);
+                    co_return CloseReason::ServerUnavailable;
+                }
+                // A wait timeout fails this request, not the connection: the client gets an
+                // ERROR for its query (or extended-protocol batch) and may retry, as it would
+                // after a server-side statement_timeout.
+                rt_.counters.wait_timeouts.fetch_add(1, std::memory_order_relaxed);
+                if (auto failed = co_await fail_request(err); failed) {
+                    co_return *failed;
+                }
+                continue;
             }
         }
         const auto reason = co_await relay();
         if (reason) {
             co_return *reason;
+        }
+    }
+}
+
+net::awaitable<std::optional<CloseReason>> ClientSession::fail_request(
+    const common::Error& error) {
+    const uint64_t max_packet = cfg_->settings.max_packet_size;
+    for (;;) {
+        // Drop the request's messages up to its Query or Sync, then answer once.
+        while (client_pos_ < client_in_.size()) {
+            auto h = pgwire::decode_header(
+                {client_in_.data() + client_pos_, client_in_.size() - client_pos_}, max_packet);
+            if (h.status == pgwire::DecodeStatus::Error) {
+                co_await send_fatal(h.error_code, h.error);
+                co_return CloseReason::ProtocolError;
+            }
+            if (h.status == pgwire::DecodeStatus::NeedMore ||
+                client_in_.size() - client_pos_ < h.length) {
+                break;
+            }
+            client_pos_ += h.length;
+            if (h.type == 'X') {
+                co_return CloseReason::ClientTerminate;
+            }
+            if (h.type == 'Q' || h.type == 'S') {
+                pgwire::encode_error(to_client_, error.code, error.message, {}, "ERROR");
+                pgwire::encode_ready_for_query(to_client_, 'I');
+                if (!co_await flush_client()) {
+                    co_return CloseReason::ClientGone;
+                }
+                co_return std::nullopt;
+            }
+        }
+        if (client_pos_ > 0) {
+            client_in_.erase(client_in_.begin(),
+                             client_in_.begin() + static_cast<std::ptrdiff_t>(client_pos_));
+            client_pos_ = 0;
+        }
+        auto ec = co_await net::read_some_until(client_, client_in_, kReadChunk,
+                                                Clock::now() + cfg_->settings.client_login_timeout);
+        if (ec) {
+            co_return CloseReason::ClientGone;
         }
     }
 }
