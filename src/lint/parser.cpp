@@ -329,6 +329,7 @@ private:
             case TokenKind::Ident: case TokenKind::Comma: case TokenKind::Tilde:
             case TokenKind::LBrack: case TokenKind::Interface: case TokenKind::Map:
             case TokenKind::Chan: case TokenKind::Func: case TokenKind::Mul:
+            case TokenKind::Struct:
                 return true;
             default:
                 return false;
