@@ -78,6 +78,8 @@ private:
     // Parses buffered server bytes into client-bound bytes, tracking transaction state.
     common::Status process_server();
     bool transaction_done() const;
+    // True when the buffered client bytes start a request worth borrowing a server for.
+    bool client_request_ready() const;
     net::awaitable<void> send_fatal(std::string_view sqlstate, std::string_view message);
     net::awaitable<bool> flush_client();
 

@@ -30,6 +30,24 @@ std::string_view view(const std::vector<uint8_t>& buf, size_t pos, size_t len) {
 
 }  // namespace
 
+bool ClientSession::client_request_ready() const {
+    const size_t avail = client_in_.size() - client_pos_;
+    const auto h = pgwire::decode_header({client_in_.data() + client_pos_, avail},
+                                         cfg_->settings.max_packet_size);
+    if (h.status == pgwire::DecodeStatus::Error) {
+        return true;  // let the relay report it
+    }
+    if (h.status != pgwire::DecodeStatus::Frame) {
+        return false;
+    }
+    // Messages the relay inspects must be complete before a server is borrowed; a slow
+    // client must not hold a server connection while it trickles bytes in. Others (COPY
+    // data, Execute, Sync) are forwarded as their bytes arrive.
+    const bool whole = h.type == 'Q' || h.type == 'X' || h.type == 'P' || h.type == 'B' ||
+                       h.type == 'D' || h.type == 'C';
+    return !whole || avail >= h.length;
+}
+
 bool ClientSession::transaction_done() const {
     return pending_rfq_ == 0 && swallow_rfq_ == 0 && !batch_open_ && !copy_in_ &&
            client_stream_left_ == 0 && server_stream_left_ == 0 && txn_status_ == 'I';
@@ -81,11 +99,14 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             co_await send_fatal(sqlstate::kAdminShutdown, "pgwarden is shutting down");
             co_return CloseReason::Shutdown;
         }
-        if (client_pos_ == client_in_.size()) {
-            client_in_.clear();
-            client_pos_ = 0;
+        if (!lease_ && !client_request_ready()) {
+            if (client_pos_ == client_in_.size()) {
+                client_in_.clear();
+                client_pos_ = 0;
+            }
+            const size_t before = client_in_.size();
             net::error_code ec;
-            if (s.client_idle_timeout.count() > 0 && !lease_) {
+            if (s.client_idle_timeout.count() > 0) {
                 ec = co_await net::read_some_until(client_, client_in_, kReadChunk,
                                                    Clock::now() + s.client_idle_timeout);
             } else {
@@ -102,18 +123,15 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             if (ec) {
                 co_return CloseReason::ClientGone;
             }
-            rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(client_in_.size()),
+            rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(client_in_.size() - before),
                                                   std::memory_order_relaxed);
+            continue;
         }
         // A lone Terminate needs no server.
         if (!lease_ && client_in_.size() - client_pos_ >= 5 && client_in_[client_pos_] == 'X') {
             co_return CloseReason::ClientTerminate;
         }
         if (!lease_) {
-            if (rt_.draining.load()) {
-                co_await send_fatal(sqlstate::kAdminShutdown, "pgwarden is shutting down");
-                co_return CloseReason::Shutdown;
-            }
             auto attached = co_await attach();
             if (!attached) {
                 const auto& err = attached.error();
@@ -442,12 +460,13 @@ net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
                                 "transaction blocks are not allowed in statement pooling mode");
             co_return CloseReason::StatementMode;
         }
-        if (client_pos_ < client_in_.size() && client_stream_left_ == 0 &&
-            pgwire::decode_header({client_in_.data() + client_pos_,
-                                   client_in_.size() - client_pos_},
-                                  cfg_->settings.max_packet_size)
-                    .status != pgwire::DecodeStatus::NeedMore) {
-            continue;  // a complete client message is already buffered
+        if (client_pos_ < client_in_.size() && client_stream_left_ == 0) {
+            const size_t avail = client_in_.size() - client_pos_;
+            const auto h = pgwire::decode_header({client_in_.data() + client_pos_, avail},
+                                                 cfg_->settings.max_packet_size);
+            if (h.status == pgwire::DecodeStatus::Frame && avail >= h.length) {
+                continue;  // a complete client message is already buffered
+            }
         }
 
         // Waiting for a reply: only the server can make progress, unless the client must

@@ -261,6 +261,44 @@ TEST_F(ProxyTest, MalformedAndOversizeMessagesAfterLogin) {
     EXPECT_NE(proxy_->log_text().find("exceeds max_packet_size"), std::string::npos);
 }
 
+TEST_F(ProxyTest, MessagesSplitAcrossReadsAreReassembled) {
+    // A JDBC batch once hung the proxy: a Query/Parse arriving in pieces must wait for the
+    // rest of its bytes, not spin. Send every message of a session in 3-byte pieces.
+    start({.auth_type = "trust"});
+    RawClient raw(proxy_->port());
+    raw.send(startup(196608, kAppUser, kAppDb));
+    std::string login;
+    ASSERT_TRUE(raw.read_until_ready(login));
+    auto msg = [](char type, const std::string& body) {
+        return std::string(1, type) + be32(static_cast<uint32_t>(body.size() + 4)) + body;
+    };
+    const std::string nul(1, '\0');
+    auto query = [&](const std::string& sql) { return msg('Q', sql + nul); };
+    const std::string parse = msg('P', "s1" + nul + "SELECT 40 + 2" + nul + std::string(2, '\0'));
+    const std::string bind =
+        msg('B', nul + "s1" + nul + std::string(2, '\0') + std::string(2, '\0') +
+                     std::string(2, '\0'));
+    const std::string execute = msg('E', nul + std::string(4, '\0'));
+    const std::string sync = msg('S', "");
+    const std::string stream = query("SELECT 'split'") + parse + bind + execute + sync;
+    for (size_t i = 0; i < stream.size(); i += 3) {
+        raw.send(stream.substr(i, 3));
+        std::this_thread::sleep_for(2ms);
+    }
+    std::string reply;
+    ASSERT_TRUE(raw.read_until_ready(reply));
+    EXPECT_NE(reply.find("split"), std::string::npos);
+    for (int i = 0; i < 50 && reply.find("42") == std::string::npos; ++i) {
+        std::string more;
+        if (!raw.read_until_ready(more)) {
+            break;
+        }
+        reply += more;
+    }
+    EXPECT_NE(reply.find("42"), std::string::npos);
+    EXPECT_EQ(error_code(reply), "");
+}
+
 TEST_F(ProxyTest, QueryWaitTimeoutGivesCleanError) {
     start({.pool_size = 1}, {{"query_wait_timeout", "\"1s\""}});
     auto holder = connect();
