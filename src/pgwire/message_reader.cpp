@@ -33,6 +33,9 @@ bool MessageReader::read_byte(uint8_t& out) {
 }
 
 bool MessageReader::read_cstring(std::string_view& out) {
+    if (remaining() == 0) {
+        return false;  // an empty span may have a null data(), which memchr must not get
+    }
     const void* nul = std::memchr(body_.data() + pos_, 0, remaining());
     if (nul == nullptr) {
         return false;
