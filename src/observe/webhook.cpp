@@ -47,6 +47,9 @@ common::Result<HttpUrl> parse_http_url(const std::string& url) {
             out.port = authority.substr(colon + 1);
         }
     }
+    if (out.host.empty()) {
+        return common::make_error("config", "webhook_url has no host: '" + url + "'");
+    }
     if (out.port.empty()) {
         out.port = "80";
     }
