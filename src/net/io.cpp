@@ -17,24 +17,43 @@ awaitable<error_code> read_some_into(StreamSocket& sock, std::vector<uint8_t>& b
     co_return ec;
 }
 
+size_t read_available(StreamSocket& sock, std::vector<uint8_t>& buf, size_t chunk,
+                      error_code& ec) {
+    ec.clear();
+    sock.non_blocking(true, ec);
+    if (ec) {
+        return 0;
+    }
+    const size_t old = buf.size();
+    buf.resize(old + chunk);
+    const size_t n = sock.read_some(asio::buffer(buf.data() + old, chunk), ec);
+    buf.resize(old + n);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        ec.clear();
+    }
+    return n;
+}
+
 awaitable<error_code> read_some_until(StreamSocket& sock, std::vector<uint8_t>& buf, size_t chunk,
                                       std::chrono::steady_clock::time_point deadline) {
     SteadyTimer timer(sock.get_executor(), deadline);
-    const size_t old = buf.size();
-    buf.resize(old + chunk);
-    auto result = co_await (
-        sock.async_read_some(asio::buffer(buf.data() + old, chunk), as_result) ||
-        timer.async_wait(as_result));
-    if (result.index() == 1) {
-        buf.resize(old);
-        co_return asio::error::timed_out;
+    for (;;) {
+        auto result = co_await (
+            sock.async_wait(asio::socket_base::wait_read, as_result) ||
+            timer.async_wait(as_result));
+        if (result.index() == 1) {
+            co_return asio::error::timed_out;
+        }
+        if (auto [wec] = std::get<0>(result); wec) {
+            co_return wec;
+        }
+        error_code ec;
+        const size_t n = read_available(sock, buf, chunk, ec);
+        if (ec || n > 0) {
+            co_return ec;
+        }
+        // Readable but nothing there (spurious wake-up): wait again.
     }
-    auto [ec, n] = std::get<0>(result);
-    buf.resize(old + n);
-    if (!ec && n == 0) {
-        ec = asio::error::eof;
-    }
-    co_return ec;
 }
 
 awaitable<error_code> write_all(StreamSocket& sock, std::string& data) {

@@ -56,6 +56,12 @@ FrameHeader decode_header(std::span<const uint8_t> bytes, uint64_t max_packet_si
                            fmt::format("message of {} bytes exceeds max_packet_size {}",
                                        uint64_t(len) + 1, max_packet_size));
     }
+    if (len > 0x7fffffff) {
+        // PostgreSQL's own limit is 1 GB; rejecting anything above 2^31-1 keeps `len + 1`
+        // from wrapping whatever max_packet_size says.
+        return error_frame(sqlstate::kProtocolViolation,
+                           fmt::format("invalid message length {}", len));
+    }
     h.status = DecodeStatus::Frame;
     h.type = static_cast<char>(type);
     h.length = len + 1;

@@ -106,7 +106,6 @@ private:
 
     // Relay state while attached.
     int pending_rfq_ = 0;        // Syncs/Queries sent whose ReadyForQuery is still due
-    int swallow_rfq_ = 0;        // pgwarden's own queries whose replies the client must not see
     bool batch_open_ = false;    // extended-protocol messages sent since the last Sync
     bool copy_in_ = false;       // the server waits for CopyData from the client
     char txn_status_ = 'I';

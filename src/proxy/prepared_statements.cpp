@@ -10,29 +10,68 @@
 
 namespace pgwarden::proxy {
 
-void InjectedResponses::expect(char response, bool swallow, std::string added) {
-    entries_.push_back(Entry{response, swallow, std::move(added), syncs_sent_});
+namespace {
+constexpr const char* kScratchStatement = "pgw_scratch";
+}  // namespace
+
+void InjectedResponses::expect(char response, bool swallow, std::string added,
+                               std::string removed) {
+    entries_.push_back(Entry{response, swallow, std::move(added), std::move(removed), syncs_sent_});
+}
+
+void InjectedResponses::expect_deallocate(std::string removed) {
+    entries_.push_back(Entry{'D', false, {}, std::move(removed), syncs_sent_});
+}
+
+void InjectedResponses::on_sync_sent(bool injected) {
+    ++syncs_sent_;
+    if (injected) {
+        injected_syncs_.push_back(syncs_sent_);
+    }
+}
+
+bool InjectedResponses::in_injected_sync() const {
+    return !injected_syncs_.empty() && injected_syncs_.front() == syncs_done_ + 1;
 }
 
 bool InjectedResponses::on_server_message(char type, pool::ServerStatements& server) {
+    const bool injected = in_injected_sync();
+    if (type == 'E') {
+        error_in_sync_ = true;
+        return injected;
+    }
     if (type == 'Z') {
         ++syncs_done_;
         // Entries still queued before this Sync were skipped by an error: their Parse never
-        // ran, so the statement is not on the server after all.
+        // ran (the statement is not there), their Close never ran (it still is).
         while (!entries_.empty() && entries_.front().sync < syncs_done_) {
-            if (!entries_.front().added.empty()) {
-                server.remove(entries_.front().added);
+            auto& e = entries_.front();
+            if (e.response == 'D') {
+                if (error_in_sync_ && !e.removed.empty()) {
+                    server.add(e.removed);
+                }
+            } else {
+                if (!e.added.empty()) {
+                    server.remove(e.added);
+                }
+                if (!e.removed.empty()) {
+                    server.add(e.removed);
+                }
             }
             entries_.pop_front();
         }
-        return false;
+        error_in_sync_ = false;
+        if (injected) {
+            injected_syncs_.pop_front();
+        }
+        return injected;
     }
     if (entries_.empty() || entries_.front().response != type) {
-        return false;  // a reply to a client message pgwarden did not touch
+        return injected;  // a reply to a client message pgwarden did not touch
     }
     const bool swallow = entries_.front().swallow;
     entries_.pop_front();
-    return swallow;
+    return swallow || injected;
 }
 
 std::string PreparedStatements::server_name_for(std::string_view query,
@@ -51,6 +90,17 @@ std::string PreparedStatements::server_name_for(std::string_view query,
     return name;
 }
 
+void PreparedStatements::evict_if_full(pool::ServerStatements& server,
+                                       InjectedResponses& injected, size_t max_per_server,
+                                       std::string& out) {
+    if (max_per_server > 0 && server.size() >= max_per_server) {
+        const std::string victim = server.oldest();
+        server.remove(victim);
+        pgwire::encode_target(out, 'C', 'S', victim);
+        injected.expect('3', true, {}, victim);
+    }
+}
+
 void PreparedStatements::ensure_on_server(const Statement& stmt, pool::ServerStatements& server,
                                           InjectedResponses& injected, size_t max_per_server,
                                           std::string& out) {
@@ -58,12 +108,7 @@ void PreparedStatements::ensure_on_server(const Statement& stmt, pool::ServerSta
         server.touch(stmt.server_name);
         return;
     }
-    if (max_per_server > 0 && server.size() >= max_per_server) {
-        const std::string victim = server.oldest();
-        server.remove(victim);
-        pgwire::encode_target(out, 'C', 'S', victim);
-        injected.expect('3', true, {});
-    }
+    evict_if_full(server, injected, max_per_server, out);
     pgwire::encode_parse(out, stmt.server_name, stmt.query, stmt.param_types);
     server.add(stmt.server_name);
     injected.expect('1', true, stmt.server_name);
@@ -107,13 +152,18 @@ std::string deallocate_target(std::string_view q) {
         return {};
     }
     i = skip_ws(i);
-    const bool quoted = i < q.size() && q[i] == '"';
+    bool quoted = i < q.size() && q[i] == '"';
     std::string name = word(i);
     if (!quoted && lower(name) == "prepare") {
         i = skip_ws(i);
+        quoted = i < q.size() && q[i] == '"';
         name = word(i);
-    } else if (!quoted) {
+    }
+    if (!quoted) {
+        // Unquoted identifiers fold to lower case; only an unquoted ALL means every one.
         name = lower(name) == "all" ? "ALL" : lower(name);
+    } else if (name == "ALL") {
+        name = "\"ALL\"";  // a statement really named ALL, told apart from the keyword
     }
     i = skip_ws(i);
     if (i < q.size() && q[i] == ';') {
@@ -143,16 +193,28 @@ common::Status PreparedStatements::rewrite_query(std::string_view body,
         pgwire::encode_query(out, *q);
         return common::ok_status();
     }
-    auto it = by_name_.find(target);
+    auto it = by_name_.find(target == "\"ALL\"" ? std::string("ALL") : target);
     if (it == by_name_.end()) {
         pgwire::encode_query(out, *q);
         return common::ok_status();
     }
     // The server statement may be shared with other clients' identical statements; it is
-    // deallocated on this connection only and re-injected on demand.
-    ensure_on_server(it->second, server, injected, max_per_server, out);
-    server.remove(it->second.server_name);
-    pgwire::encode_query(out, "DEALLOCATE " + it->second.server_name);
+    // deallocated on this connection only and re-injected on demand elsewhere.
+    const std::string server_name = it->second.server_name;
+    if (!server.contains(server_name)) {
+        // Make it exist first, in a Sync of pgwarden's own, so that a failing Parse cannot
+        // make the server skip the client's Query (everything after an error is skipped up
+        // to the next Sync, and a simple Query would wait for one that never comes).
+        evict_if_full(server, injected, max_per_server, out);
+        pgwire::encode_parse(out, server_name, it->second.query, it->second.param_types);
+        server.add(server_name);
+        injected.expect('1', true, server_name);
+        pgwire::encode_sync(out);
+        injected.on_sync_sent(true);
+    }
+    server.remove(server_name);
+    injected.expect_deallocate(server_name);
+    pgwire::encode_query(out, "DEALLOCATE " + server_name);
     by_name_.erase(it);
     return common::ok_status();
 }
@@ -175,18 +237,16 @@ common::Status PreparedStatements::rewrite(char type, std::string_view body,
         Statement stmt{server_name_for(m->query, m->rest), std::string(m->query),
                        std::string(m->rest)};
         if (server.contains(stmt.server_name)) {
-            // Already there under the shared name: an unnamed Parse yields the client's
-            // ParseComplete (and any syntax error) in the right place.
+            // Already there under the shared name. The client still needs its ParseComplete
+            // (or its error) in order: parse into a scratch statement of pgwarden's, never
+            // the unnamed one, which the client may be using itself.
             server.touch(stmt.server_name);
-            pgwire::encode_parse(out, "", m->query, m->rest);
+            pgwire::encode_target(out, 'C', 'S', kScratchStatement);
+            injected.expect('3', true, {});
+            pgwire::encode_parse(out, kScratchStatement, m->query, m->rest);
             injected.expect('1', false, {});
         } else {
-            if (max_per_server > 0 && server.size() >= max_per_server) {
-                const std::string victim = server.oldest();
-                server.remove(victim);
-                pgwire::encode_target(out, 'C', 'S', victim);
-                injected.expect('3', true, {});
-            }
+            evict_if_full(server, injected, max_per_server, out);
             pgwire::encode_parse(out, stmt.server_name, m->query, m->rest);
             server.add(stmt.server_name);
             injected.expect('1', false, stmt.server_name);

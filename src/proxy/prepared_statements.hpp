@@ -25,25 +25,38 @@ class InjectedResponses {
 public:
     // A Parse ('1' expected) or Close ('3' expected) was sent; `swallow` when pgwarden, not
     // the client, asked for it. `added` names a statement optimistically recorded on the
-    // server that must be forgotten if the Parse never completes.
-    void expect(char response, bool swallow, std::string added);
-    void on_sync_sent() { ++syncs_sent_; }
-    // Called for each ParseComplete/CloseComplete/ReadyForQuery from the server. Returns
-    // true when the message must not reach the client. An error-aborted batch leaves
-    // entries behind; ReadyForQuery clears them and un-records their statements.
+    // server, forgotten again if the Parse never completes; `removed` one optimistically
+    // forgotten, recorded again if the Close never runs (an error skipped it).
+    void expect(char response, bool swallow, std::string added, std::string removed = {});
+    // A statement forgotten because of a DEALLOCATE in the upcoming Query: recorded again if
+    // that Query fails.
+    void expect_deallocate(std::string removed);
+    // A Sync or Query was sent. `injected`: pgwarden's own (parameter sync, an injected
+    // Parse's Sync); everything the server answers to it is hidden from the client.
+    void on_sync_sent(bool injected = false);
+    // True while the server is answering one of pgwarden's own Syncs/Queries.
+    bool in_injected_sync() const;
+    // True until the server has answered all of pgwarden's own Syncs/Queries.
+    bool injected_pending() const { return !injected_syncs_.empty(); }
+    // Called for each ParseComplete ('1'), CloseComplete ('3'), ErrorResponse ('E') and
+    // ReadyForQuery ('Z') from the server. Returns true when the message must not reach the
+    // client. An error-aborted batch leaves entries behind; ReadyForQuery settles them.
     bool on_server_message(char type, pool::ServerStatements& server);
     bool empty() const { return entries_.empty(); }
 
 private:
     struct Entry {
-        char response;
+        char response;  // '1', '3', or 'D' (a DEALLOCATE, settled at its ReadyForQuery)
         bool swallow;
         std::string added;
+        std::string removed;
         uint64_t sync;  // the Sync/Query number this entry precedes
     };
     std::deque<Entry> entries_;
+    std::deque<uint64_t> injected_syncs_;  // numbers of pgwarden's own Syncs, ascending
     uint64_t syncs_sent_ = 0;
     uint64_t syncs_done_ = 0;
+    bool error_in_sync_ = false;
 };
 
 class PreparedStatements {
@@ -65,6 +78,8 @@ private:
     };
     // Makes sure `server` holds `stmt`, injecting a swallowed Parse (and evicting the least
     // recently used statement with a swallowed Close when the cache is full).
+    void evict_if_full(pool::ServerStatements& server, InjectedResponses& injected,
+                       size_t max_per_server, std::string& out);
     void ensure_on_server(const Statement& stmt, pool::ServerStatements& server,
                           InjectedResponses& injected, size_t max_per_server, std::string& out);
     common::Status rewrite_query(std::string_view body, pool::ServerStatements& server,

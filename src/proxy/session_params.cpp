@@ -31,17 +31,19 @@ bool is_tracked(std::string_view name) {
 }
 
 std::string quote_literal(std::string_view value) {
-    std::string out = "'";
+    // E'' with doubled backslashes means the same whatever standard_conforming_strings is,
+    // and that setting is itself carried between servers, so it may be off.
+    std::string out = "E'";
     for (char c : value) {
         if (c == '\'') {
             out += "''";
+        } else if (c == '\\') {
+            out += "\\\\";
         } else {
             out += c;
         }
     }
     out += '\'';
-    // A backslash inside a standard string is literal, but E'' is not used, so the value is
-    // sent exactly; standard_conforming_strings is on in every supported server.
     return out;
 }
 
@@ -106,6 +108,22 @@ bool parse_set_search_path(std::string_view query, std::string& value) {
         }
         return false;
     };
+    if (keyword("reset") || keyword("discard")) {
+        // RESET search_path, RESET ALL and DISCARD ALL all return it to the default.
+        if (!keyword("search_path") && !keyword("all")) {
+            return false;
+        }
+        skip_ws();
+        while (i < query.size() && (query[i] == ';' ||
+                                    std::isspace(static_cast<unsigned char>(query[i])))) {
+            ++i;
+        }
+        if (i != query.size()) {
+            return false;
+        }
+        value.clear();
+        return true;
+    }
     if (!keyword("set")) {
         return false;
     }
@@ -129,8 +147,10 @@ bool parse_set_search_path(std::string_view query, std::string& value) {
                              rest.back() == ';')) {
         rest.remove_suffix(1);
     }
-    // Only a single statement without further semicolons is understood.
-    if (rest.empty() || rest.find(';') != std::string_view::npos) {
+    // Only a single statement without further semicolons or comments is understood; a
+    // comment would swallow whatever pgwarden appends after the value.
+    if (rest.empty() || rest.find(';') != std::string_view::npos ||
+        rest.find("--") != std::string_view::npos || rest.find("/*") != std::string_view::npos) {
         return false;
     }
     value = iequals(rest, "default") ? std::string() : std::string(rest);

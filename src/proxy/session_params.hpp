@@ -26,10 +26,12 @@ std::string sync_query(const std::map<std::string, std::string>& wanted,
 
 // PostgreSQL 15 reports most tracked parameters with ParameterStatus but not search_path, so
 // a top-level "SET [SESSION] search_path TO|= ..." is recognised from the query text.
-// Returns true and the value text (as written, e.g. "public, app") when `query` is one.
+// Returns true and the value text (as written, e.g. "public, app") when `query` is one;
+// RESET search_path, RESET ALL and DISCARD ALL give an empty value (the server default).
 bool parse_set_search_path(std::string_view query, std::string& value);
 
-// Quotes `value` as an SQL string literal.
+// Quotes `value` as an SQL escape-string literal (E'...'), safe whatever
+// standard_conforming_strings is.
 std::string quote_literal(std::string_view value);
 
 }  // namespace pgwarden::proxy

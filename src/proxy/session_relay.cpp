@@ -49,7 +49,7 @@ bool ClientSession::client_request_ready() const {
 }
 
 bool ClientSession::transaction_done() const {
-    return pending_rfq_ == 0 && swallow_rfq_ == 0 && !batch_open_ && !copy_in_ &&
+    return pending_rfq_ == 0 && !injected_.injected_pending() && !batch_open_ && !copy_in_ &&
            client_stream_left_ == 0 && server_stream_left_ == 0 && txn_status_ == 'I';
 }
 
@@ -60,8 +60,8 @@ net::awaitable<common::Status> ClientSession::attach() {
         co_return std::move(lease).error();
     }
     lease_ = std::move(*lease);
+    spdlog::debug("conn={} attached server conn={}", id_, lease_->id);
     pending_rfq_ = 0;
-    swallow_rfq_ = 0;
     batch_open_ = false;
     copy_in_ = false;
     txn_status_ = 'I';
@@ -78,13 +78,15 @@ net::awaitable<common::Status> ClientSession::attach() {
                                   lease_->extra_params);
     if (!sync.empty()) {
         pgwire::encode_query(to_server_, sync);
-        injected_.on_sync_sent();
-        ++swallow_rfq_;
+        injected_.on_sync_sent(true);
     }
     co_return common::ok_status();
 }
 
 void ClientSession::detach() {
+    if (lease_) {
+        spdlog::debug("conn={} releases server conn={}", id_, lease_->id);
+    }
     {
         std::lock_guard lock(cancel_mu_);
         cancel_target_.reset();
@@ -333,18 +335,15 @@ common::Status ClientSession::process_server() {
         if (inspect && avail < h.length) {
             break;
         }
-        const bool swallowing = swallow_rfq_ > 0;
+        const bool swallowing = injected_.in_injected_sync();
         bool forward = !swallowing;
         std::string_view body = inspect ? view(in, pos + pgwire::kHeaderSize,
                                                h.length - pgwire::kHeaderSize)
                                         : std::string_view();
         switch (type) {
         case 'Z': {
-            injected_.on_server_message('Z', lease_->statements);
             const char status = body.empty() ? 'I' : body[0];
-            if (swallowing) {
-                --swallow_rfq_;
-            } else {
+            if (!injected_.on_server_message('Z', lease_->statements)) {
                 if (pending_rfq_ > 0) {
                     --pending_rfq_;
                 }
@@ -383,10 +382,11 @@ common::Status ClientSession::process_server() {
             }
             break;
         case 'E':
-            if (swallowing) {
+            if (injected_.on_server_message('E', lease_->statements)) {
+                forward = false;
                 auto fields = pgwire::parse_error_fields(body);
-                spdlog::warn("conn={} server conn={} rejected pgwarden's parameter sync: {}", id_,
-                             lease_->id, fields['M']);
+                spdlog::warn("conn={} server conn={} rejected a request of pgwarden's own: {}",
+                             id_, lease_->id, fields['M']);
             }
             break;
         default:
@@ -484,38 +484,29 @@ net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
             }
             continue;
         }
-        const size_t old_client = client_in_.size();
-        const size_t old_server = sin.size();
-        client_in_.resize(old_client + kReadChunk);
-        sin.resize(old_server + kReadChunk);
+        // Wait until either side is readable, then read what both have. Racing two reads
+        // instead would lose the bytes of the one cancelled after it had already completed.
         auto which = co_await (
-            client_.async_read_some(net::asio::buffer(client_in_.data() + old_client, kReadChunk),
-                                    net::as_result) ||
-            server.async_read_some(net::asio::buffer(sin.data() + old_server, kReadChunk),
-                                   net::as_result));
-        if (which.index() == 0) {
-            auto [ec, n] = std::get<0>(which);
-            client_in_.resize(old_client + n);
-            sin.resize(old_server);
-            if (ec || n == 0) {
-                lease_.mark_dirty();
+            client_.async_wait(net::asio::socket_base::wait_read, net::as_result) ||
+            server.async_wait(net::asio::socket_base::wait_read, net::as_result));
+        (void)which;
+        net::error_code server_ec;
+        net::read_available(server, sin, kReadChunk, server_ec);
+        net::error_code client_ec;
+        const size_t n = net::read_available(client_, client_in_, kReadChunk, client_ec);
+        rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
+        if (server_ec) {
+            lease_.mark_dirty();
+            if (auto st = process_server(); st && !co_await flush_client()) {
                 co_return CloseReason::ClientGone;
             }
-            rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(n),
-                                                  std::memory_order_relaxed);
-        } else {
-            auto [ec, n] = std::get<1>(which);
-            sin.resize(old_server + n);
-            client_in_.resize(old_client);
-            if (ec || n == 0) {
-                lease_.mark_dirty();
-                if (!co_await flush_client()) {
-                    co_return CloseReason::ClientGone;
-                }
-                co_await send_fatal(sqlstate::kConnectionFailure,
-                                    "server closed the connection unexpectedly");
-                co_return CloseReason::ServerGone;
-            }
+            co_await send_fatal(sqlstate::kConnectionFailure,
+                                "server closed the connection unexpectedly");
+            co_return CloseReason::ServerGone;
+        }
+        if (client_ec) {
+            lease_.mark_dirty();
+            co_return CloseReason::ClientGone;
         }
     }
 }

@@ -93,7 +93,11 @@ TEST_P(PgbenchTest, RunsWithoutFailures) {
                             env, 120s);
     ASSERT_EQ(init.exit_code, 0) << describe(init);
     // More clients than pool_size (4), so the pool is shared; bounded by transaction count.
-    auto run = run_command({"pgbench", "-M", mode, "-c", "8", "-j", "2", "-t", "100", "-n",
+    // One pgbench thread per client: in -M prepared pgbench prepares with a blocking
+    // PQprepare, which stalls every other client on the same thread -- including ones that
+    // hold a server mid-transaction -- so with -j 2 the run can deadlock against any pool
+    // smaller than the client count (PgBouncer's too).
+    auto run = run_command({"pgbench", "-M", mode, "-c", "8", "-j", "8", "-t", "100", "-n",
                             "-h", "127.0.0.1", "-p", std::to_string(ep.port), "-U", kAppUser,
                             kAppDb},
                            env, 180s);

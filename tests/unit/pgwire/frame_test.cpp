@@ -402,9 +402,9 @@ TEST(ReadBigEndian, Values) {
     EXPECT_EQ(read_be16(b + 2), 0xfeffu);
 }
 
-// ---- known bug: fails until src/pgwire/frame.cpp is fixed --------------------------------
+// ---- regression: a bug found by this test, now fixed -------------------------------------
 
-TEST(DecodeHeaderBug, LengthNeverWrapsWithALimitAbove4GiB) {
+TEST(DecodeHeaderRegression, LengthNeverWrapsWithALimitAbove4GiB) {
     // max_packet_size is a uint64_t; config caps it at 2^31-1 today, but with a larger limit
     // a length field of 0xffffffff gives length = 0xffffffff + 1 = 0 in the uint32_t, and a
     // relay that advances by `length` would spin in place.

@@ -338,15 +338,18 @@ TEST(PreparedStatements, InjectedParseCompleteIsSwallowedAndBindCompleteForwarde
     EXPECT_TRUE(b.statements.contains(pgw(kQ1)));
 }
 
-TEST(PreparedStatements, ParseOfAStatementTheServerHasBecomesUnnamed) {
+TEST(PreparedStatements, ParseOfAStatementTheServerHasGoesToAScratchName) {
     Client first;
     Client second;
     Conn a;
     ASSERT_EQ(first.run(a, {parse_msg("s1", kQ1, kTypes), sync()}), "1Z");
     // Another client prepares the identical statement under its own name: the server copy
-    // is shared and the client still gets its ParseComplete, from an unnamed Parse.
+    // is shared and the client still gets its ParseComplete, from a Parse into pgwarden's
+    // scratch statement (closed first, with its CloseComplete hidden); the client's own
+    // unnamed statement is never touched.
     EXPECT_EQ(second.run(a, {parse_msg("mine", kQ1, kTypes), bind_msg("", "mine"), sync()}), "12Z");
-    const std::vector<Msg> want{parse_msg("", kQ1, kTypes), bind_msg("", pgw(kQ1)), sync()};
+    const std::vector<Msg> want{close_msg('S', "pgw_scratch"), parse_msg("pgw_scratch", kQ1, kTypes),
+                                bind_msg("", pgw(kQ1)), sync()};
     EXPECT_EQ(second.sent, want);
     EXPECT_EQ(a.statements.size(), 1u);
 }
@@ -397,7 +400,7 @@ TEST(PreparedStatements, CloseForgetsTheClientNameButKeepsTheServerStatement) {
     EXPECT_EQ(c.sent[0], bind_msg("", "s1"));
     // Preparing it again reuses the cached server statement.
     EXPECT_EQ(c.run(a, {parse_msg("s1", kQ1, kTypes), bind_msg("", "s1"), sync()}), "12Z");
-    EXPECT_EQ(c.sent[0], parse_msg("", kQ1, kTypes));
+    EXPECT_EQ(c.sent[1], parse_msg("pgw_scratch", kQ1, kTypes));
 }
 
 TEST(PreparedStatements, LruBoundClosesTheOldestWithASwallowedCloseComplete) {
@@ -573,13 +576,14 @@ TEST(PreparedStatements, DeallocateOfAQuotedMixedCaseName) {
 }
 
 TEST(PreparedStatements, DeallocateOnAServerLackingTheStatementInjectsItFirst) {
-    // DEALLOCATE of a name the server lacks would fail, so pgwarden makes it exist first.
+    // DEALLOCATE of a name the server lacks would fail, so pgwarden makes it exist first,
+    // in a Sync of its own whose replies the client never sees.
     Client c;
     Conn a;
     Conn b;
     ASSERT_EQ(c.run(a, {parse_msg("s1", kQ1, kTypes), sync()}), "1Z");
     EXPECT_EQ(c.run(b, {query_msg("DEALLOCATE s1")}), "CZ");
-    const std::vector<Msg> want{parse_msg(pgw(kQ1), kQ1, kTypes),
+    const std::vector<Msg> want{parse_msg(pgw(kQ1), kQ1, kTypes), sync(),
                                 query_msg("DEALLOCATE " + pgw(kQ1))};
     EXPECT_EQ(c.sent, want);
     EXPECT_FALSE(b.statements.contains(pgw(kQ1)));
@@ -618,9 +622,9 @@ TEST(PreparedStatements, MessagesWithoutRewriteAreAnInternalError) {
     EXPECT_EQ(st.error().code, pgwire::sqlstate::kInternalError);
 }
 
-// ---- known bugs: these fail until src/proxy/prepared_statements.cpp is fixed -------------
+// ---- regressions: bugs found by these tests and the fuzzer, now fixed ---------------------
 
-TEST(PreparedStatementsBug, SharedParseMustNotClobberTheUnnamedStatement) {
+TEST(PreparedStatementsRegression, SharedParseMustNotClobberTheUnnamedStatement) {
     // The client parses an unnamed statement, then a named one the server already holds,
     // then binds the unnamed one. pgwarden's "unnamed Parse" for the shared statement
     // replaces the client's unnamed statement, so the Bind runs the wrong query.
@@ -634,7 +638,7 @@ TEST(PreparedStatementsBug, SharedParseMustNotClobberTheUnnamedStatement) {
     EXPECT_EQ(a.backend.last_bound(), kQ1) << "the Bind of the unnamed statement ran " << kQ2;
 }
 
-TEST(PreparedStatementsBug, EvictionSkippedByAnErrorMustNotLoseTrackOfTheStatement) {
+TEST(PreparedStatementsRegression, EvictionSkippedByAnErrorMustNotLoseTrackOfTheStatement) {
     // max 1. The eviction Close of s1 is queued behind a failing Bind, so the server skips
     // it and keeps s1 -- but pgwarden removed s1 from its books when it queued the Close.
     // Re-injecting s1 later then fails with 42P05 "prepared statement already exists".
@@ -648,7 +652,7 @@ TEST(PreparedStatementsBug, EvictionSkippedByAnErrorMustNotLoseTrackOfTheStateme
     EXPECT_EQ(c.run(a, {bind_msg("", "s1"), sync()}), "2Z");
 }
 
-TEST(PreparedStatementsBug, DeallocatePrepareFoldsCaseLikeDeallocate) {
+TEST(PreparedStatementsRegression, DeallocatePrepareFoldsCaseLikeDeallocate) {
     // PostgreSQL folds the unquoted name after DEALLOCATE PREPARE just as after DEALLOCATE.
     Client c;
     Conn a;
@@ -657,7 +661,7 @@ TEST(PreparedStatementsBug, DeallocatePrepareFoldsCaseLikeDeallocate) {
     EXPECT_EQ(c.sent.back(), query_msg("DEALLOCATE " + pgw(kQ1)));
 }
 
-TEST(PreparedStatementsBug, DeallocatePrepareAllForgetsEveryName) {
+TEST(PreparedStatementsRegression, DeallocatePrepareAllForgetsEveryName) {
     // "DEALLOCATE PREPARE ALL" is DEALLOCATE ALL, in any case (PostgreSQL grammar, DeallocateStmt).
     Client c;
     Conn a;
@@ -668,7 +672,7 @@ TEST(PreparedStatementsBug, DeallocatePrepareAllForgetsEveryName) {
     EXPECT_EQ(c.ps.size(), 0u);
 }
 
-TEST(PreparedStatementsBug, QuotedAllIsAStatementName) {
+TEST(PreparedStatementsRegression, QuotedAllIsAStatementName) {
     // DEALLOCATE "ALL" deallocates the statement named ALL, not every statement.
     Client c;
     Conn a;
@@ -679,7 +683,7 @@ TEST(PreparedStatementsBug, QuotedAllIsAStatementName) {
     EXPECT_EQ(c.ps.size(), 1u);
 }
 
-TEST(PreparedStatementsBug, FailedInjectionBeforeDeallocateStillEndsInReadyForQuery) {
+TEST(PreparedStatementsRegression, FailedInjectionBeforeDeallocateStillEndsInReadyForQuery) {
     // DEALLOCATE on a server lacking the statement injects a Parse right before the simple
     // Query. If that Parse fails (here: a table it uses was dropped), PostgreSQL skips to
     // the next Sync -- and there is none, so the Query is ignored and the client waits for

@@ -28,8 +28,8 @@ TEST(TrackedParameters, CaseInsensitiveMembership) {
 
 TEST(QuoteLiteral, Table) {
     const std::pair<std::string_view, std::string_view> cases[] = {
-        {"", "''"},       {"UTC", "'UTC'"},     {"O'Brien", "'O''Brien'"},
-        {"''", "''''''"}, {"a b,c", "'a b,c'"}, {"line\nbreak", "'line\nbreak'"},
+        {"", "E''"},       {"UTC", "E'UTC'"},     {"O'Brien", "E'O''Brien'"},
+        {"''", "E''''''"}, {"a b,c", "E'a b,c'"}, {"line\nbreak", "E'line\nbreak'"},
     };
     for (const auto& [in, want] : cases) {
         EXPECT_EQ(quote_literal(in), want) << in;
@@ -62,7 +62,7 @@ TEST(SyncQuery, Table) {
          {{"TimeZone", "Europe/Berlin"}, {"application_name", "app"}},
          {},
          {},
-         "SET TimeZone TO 'UTC';",
+         "SET TimeZone TO E'UTC';",
          {{"TimeZone", "UTC"}, {"application_name", "app"}},
          {}},
         {"several differ, in map order, and unknown server values count as different",
@@ -70,7 +70,7 @@ TEST(SyncQuery, Table) {
          {{"DateStyle", "ISO, DMY"}, {"client_encoding", "UTF8"}},
          {},
          {},
-         "SET DateStyle TO 'ISO, MDY';SET application_name TO 'psql';",
+         "SET DateStyle TO E'ISO, MDY';SET application_name TO E'psql';",
          {{"DateStyle", "ISO, MDY"}, {"application_name", "psql"}, {"client_encoding", "UTF8"}},
          {}},
         {"single quotes are doubled",
@@ -78,7 +78,7 @@ TEST(SyncQuery, Table) {
          {{"application_name", ""}},
          {},
          {},
-         "SET application_name TO 'O''Brien''s app';",
+         "SET application_name TO E'O''Brien''s app';",
          {{"application_name", "O'Brien's app"}},
          {}},
         {"an empty value is an empty literal, not RESET, for other parameters",
@@ -86,7 +86,7 @@ TEST(SyncQuery, Table) {
          {{"application_name", "psql"}},
          {},
          {},
-         "SET application_name TO '';",
+         "SET application_name TO E'';",
          {{"application_name", ""}},
          {}},
         {"search_path is sent as written, unquoted",
@@ -126,7 +126,7 @@ TEST(SyncQuery, Table) {
          {},
          {{"extra_float_digits", "3"}},
          {},
-         "SET extra_float_digits TO '3';",
+         "SET extra_float_digits TO E'3';",
          {},
          {{"extra_float_digits", "3"}}},
         {"an extra with the same value is left alone",
@@ -142,7 +142,7 @@ TEST(SyncQuery, Table) {
          {},
          {{"extra_float_digits", "3"}},
          {{"extra_float_digits", "1"}},
-         "SET extra_float_digits TO '3';",
+         "SET extra_float_digits TO E'3';",
          {},
          {{"extra_float_digits", "3"}}},
         {"extras the client does not want are RESET and forgotten",
@@ -158,7 +158,7 @@ TEST(SyncQuery, Table) {
          {{"TimeZone", "GMT"}},
          {{"lock_timeout", "1s"}},
          {{"statement_timeout", "5s"}},
-         "SET TimeZone TO 'UTC';RESET statement_timeout;SET lock_timeout TO '1s';",
+         "SET TimeZone TO E'UTC';RESET statement_timeout;SET lock_timeout TO E'1s';",
          {{"TimeZone", "UTC"}},
          {{"lock_timeout", "1s"}}},
     };
@@ -193,7 +193,7 @@ TEST(ParseSetSearchPath, Table) {
         {"SET LOCAL search_path TO x", std::nullopt},
         {"set local search_path = x", std::nullopt},
         {"SET search_path TO a; SELECT 1", std::nullopt},
-        {"SET search_path TO 'a;b'", std::nullopt},
+        {"SET search_path TO E'a;b'", std::nullopt},
         {"SET search_path TO", std::nullopt},
         {"SET search_path TO ;", std::nullopt},
         {"SET search_path", std::nullopt},
@@ -256,17 +256,21 @@ std::string strip_comments(std::string_view q) {
     return out;
 }
 
-TEST(SessionParamsBug, TrailingLineCommentInSearchPathSwallowsLaterSets) {
-    // "SET search_path TO app -- pick the schema" is recognised with the comment as part of
-    // the value; sync_query then appends ";SET ..." on the same line, inside the comment, so
-    // the server never runs them although both maps say it did.
-    std::string value;
-    ASSERT_TRUE(parse_set_search_path("SET search_path TO app -- pick the schema", value));
+TEST(SessionParamsRegression, TrailingLineCommentInSearchPathSwallowsLaterSets) {
+    // "SET search_path TO app -- pick the schema" used to be recognised with the comment as
+    // part of the value; sync_query then appended ";SET ..." inside the comment, so the
+    // server never ran them although both maps said it did. Values with comments are now
+    // not carried at all, and a carried value never contains one.
+    std::string value = "unchanged";
+    EXPECT_FALSE(parse_set_search_path("SET search_path TO app -- pick the schema", value));
+    EXPECT_FALSE(parse_set_search_path("SET search_path TO app /* c */", value));
+    EXPECT_EQ(value, "unchanged");
+    ASSERT_TRUE(parse_set_search_path("SET search_path TO app", value));
     Params server{{"search_path", "public"}};
     Params server_extra;
     const std::string q =
         sync_query({{"search_path", value}}, server, {{"extra_float_digits", "3"}}, server_extra);
-    EXPECT_NE(strip_comments(q).find("SET extra_float_digits TO '3'"), std::string::npos) << q;
+    EXPECT_NE(strip_comments(q).find("SET extra_float_digits TO E'3'"), std::string::npos) << q;
 }
 
 // Decodes one SQL string literal the way PostgreSQL's lexer does with the given
@@ -304,7 +308,7 @@ TEST(QuoteLiteral, MeansTheValueWithStandardConformingStrings) {
     }
 }
 
-TEST(SessionParamsBug, QuoteLiteralIsSafeWithoutStandardConformingStrings) {
+TEST(SessionParamsRegression, QuoteLiteralIsSafeWithoutStandardConformingStrings) {
     // standard_conforming_strings is itself a tracked parameter a client may turn off, and
     // the sync query is lexed with the server's current setting. Then 'a\' is unterminated
     // and a value like \';DROP TABLE t;-- runs the DROP.
@@ -315,7 +319,7 @@ TEST(SessionParamsBug, QuoteLiteralIsSafeWithoutStandardConformingStrings) {
     }
 }
 
-TEST(SessionParamsBug, ResetSearchPathIsCarriedOver) {
+TEST(SessionParamsRegression, ResetSearchPathIsCarriedOver) {
     // "RESET search_path" returns to the default, like SET ... TO DEFAULT, but is not
     // recognised, so the client's old search_path is re-applied on its next server.
     std::string value = "app";
