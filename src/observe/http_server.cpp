@@ -22,7 +22,7 @@ constexpr size_t kLingerBytes = 64 * 1024;
 
 using Response = http::response<http::string_body>;
 
-Response make_response(const HttpResponse& r, unsigned version, bool keep_alive, bool head) {
+Response make_response(HttpResponse&& r, unsigned version, bool keep_alive, bool head) {
     Response res{static_cast<http::status>(r.status), version};
     res.set(http::field::server, "pgwarden");
     res.set(http::field::content_type, r.content_type);
@@ -30,7 +30,7 @@ Response make_response(const HttpResponse& r, unsigned version, bool keep_alive,
         res.set(name, value);
     }
     res.keep_alive(keep_alive);
-    res.body() = r.body;
+    res.body() = std::move(r.body);  // a scrape body is megabytes: move, never copy
     res.prepare_payload();
     if (head) {
         // HEAD: the headers GET would send, Content-Length included, and no body.
@@ -261,7 +261,7 @@ net::awaitable<void> HttpServer::session(std::shared_ptr<HttpServer> self, tcp::
             HttpResponse r = plain(status, status == 431   ? "request header fields too large"
                                            : status == 413 ? "payload too large"
                                                            : "bad request");
-            auto res = make_response(r, 11, false, false);
+            auto res = make_response(std::move(r), 11, false, false);
             stream.expires_after(cfg.write_timeout);
             co_await http::async_write(stream, res, net::as_result);
             co_await linger_close(stream);
@@ -290,7 +290,7 @@ net::awaitable<void> HttpServer::session(std::shared_ptr<HttpServer> self, tcp::
             r = self->dispatch(request);
         }
         const bool keep_alive = req.keep_alive() && r.status != 400;
-        auto res = make_response(r, req.version(), keep_alive, head);
+        auto res = make_response(std::move(r), req.version(), keep_alive, head);
         stream.expires_after(cfg.write_timeout);
         auto [wec, written] = co_await http::async_write(stream, res, net::as_result);
         if (wec || !keep_alive) {

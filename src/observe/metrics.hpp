@@ -98,11 +98,15 @@ struct HistogramSnapshot {
 // buckets by one event; _count is derived from the buckets so it always equals le="+Inf".
 class Histogram {
 public:
-    // `bounds`: finite upper bounds, strictly increasing (aborts otherwise).
+    static constexpr size_t kMaxBounds = 62;
+    // `bounds`: at most kMaxBounds finite upper bounds, strictly increasing (aborts otherwise).
     explicit Histogram(std::vector<double> bounds);
 
     void observe(double value) noexcept;
     HistogramSnapshot snapshot() const;
+    // Cumulative counts into `out` (bounds().size() + 1 entries) without allocating; returns
+    // the sum. For the encoder's per-scrape loop.
+    double cumulative(uint64_t* out) const;
     const std::vector<double>& bounds() const { return bounds_; }
 
 private:
@@ -111,7 +115,7 @@ private:
     std::atomic<double> sum_{0};
 };
 
-// Default buckets for durations in seconds: 100 µs to 60 s, a 1-2.5-5 ladder.
+// Default buckets for durations in seconds: 500 µs to 30 s, a 1-2.5-5 ladder.
 std::vector<double> duration_buckets();
 
 class ScrapeBuilder;
@@ -134,7 +138,8 @@ public:
     const std::string& name() const { return name_; }
     const std::string& help() const { return help_; }
     MetricType type() const;
-    void write(ScrapeBuilder& out) const;
+    // Appends HELP, TYPE and every series to `out`.
+    void write(std::string& out) const;
 
 private:
     struct Series;
@@ -189,13 +194,21 @@ private:
 class ScrapeBuilder {
 public:
     // The writer for `name`; the first call fixes type and help. Aborts when a later call
-    // names a different type (two collectors disagreeing is a programming bug).
+    // names a different type (two collectors disagreeing is a programming bug), or names a
+    // family reserved by the registry.
     FamilyWriter& family(std::string_view name, MetricType type, std::string_view help);
     // Appends the whole exposition to `out`.
     void finish(std::string& out) const;
     std::string finish() const;
+    // Empties every family's samples but keeps the families and their buffers, so a builder
+    // reused across scrapes does not allocate (and page-fault in) megabytes each time.
+    void clear();
+    // Marks a name as written elsewhere in this scrape (a registry family): a collector
+    // emitting it would split the family, so family() refuses it. `name` must outlive this.
+    void reserve(std::string_view name);
 
 private:
+    static constexpr size_t kReserved = static_cast<size_t>(-1);
     std::vector<std::unique_ptr<FamilyWriter>> families_;
     std::unordered_map<std::string_view, size_t> index_;
 };
@@ -218,6 +231,7 @@ public:
                                std::vector<std::string> label_names, std::vector<double> bounds);
 
     // Runs at every scrape, after the registry's own families, on the scraping thread.
+    // Collectors share families among themselves but must not emit a registry family's name.
     void add_collector(Collector collector);
 
     // The text exposition (Content-Type: text/plain; version=0.0.4; charset=utf-8).
@@ -229,6 +243,8 @@ private:
     mutable std::mutex mu_;
     std::vector<std::unique_ptr<Entry>> families_;
     std::vector<Collector> collectors_;
+    mutable std::mutex scratch_mu_;  // serializes scrapes; guards scratch_
+    mutable ScrapeBuilder scratch_;
 };
 
 inline constexpr std::string_view kExpositionContentType =

@@ -1,6 +1,7 @@
 #include "observe/process_metrics.hpp"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -44,24 +45,23 @@ std::optional<uint64_t> count_open_fds() {
 }
 
 std::optional<uint64_t> max_open_fds() {
-    auto limits = read_small_file("/proc/self/limits");
-    if (!limits) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
         return std::nullopt;
     }
-    auto pos = limits->find("Max open files");
-    if (pos == std::string::npos) {
-        return std::nullopt;
-    }
-    const char* p = limits->c_str() + pos + std::strlen("Max open files");
-    char* end = nullptr;
-    unsigned long long soft = std::strtoull(p, &end, 10);
-    if (end == p) {
-        return std::nullopt;
-    }
-    return soft;
+    return static_cast<uint64_t>(limit.rlim_cur);
 }
 
+std::optional<double> read_boot_time();
+
+// /proc/stat is regenerated on every read with a line per CPU and per interrupt (hundreds of
+// microseconds on a large machine), and the boot time in it never changes: read it once.
 std::optional<double> boot_time_seconds() {
+    static const std::optional<double> cached = [] { return read_boot_time(); }();
+    return cached;
+}
+
+std::optional<double> read_boot_time() {
     auto stat = read_small_file("/proc/stat");
     if (!stat) {
         return std::nullopt;

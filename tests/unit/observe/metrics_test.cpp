@@ -135,23 +135,37 @@ TEST(Exposition, CollectorsMergeIntoOneFamilyBlockEachWithOneTypeLine) {
     registry.gauge("pgwarden_g", "from the registry", {"src"}).with({"registry"}).set(1);
     // Two collectors emitting into the same family, interleaved with another family.
     registry.add_collector([](ScrapeBuilder& out) {
-        out.family("pgwarden_g", MetricType::Gauge, "ignored: first help wins")
+        out.family("pgwarden_c", MetricType::Gauge, "from collectors")
             .sample(LabelSet{{"src", "c1"}}, 2);
         out.family("pgwarden_other", MetricType::Gauge, "other").sample(LabelSet{}, 7);
     });
     registry.add_collector([](ScrapeBuilder& out) {
-        out.family("pgwarden_g", MetricType::Gauge, "x").sample(LabelSet{{"src", "c2"}}, 3);
+        out.family("pgwarden_c", MetricType::Gauge, "ignored: the first help wins")
+            .sample(LabelSet{{"src", "c2"}}, 3);
     });
     const std::string expected =
         "# HELP pgwarden_g from the registry\n"
         "# TYPE pgwarden_g gauge\n"
         "pgwarden_g{src=\"registry\"} 1\n"
-        "pgwarden_g{src=\"c1\"} 2\n"
-        "pgwarden_g{src=\"c2\"} 3\n"
+        "# HELP pgwarden_c from collectors\n"
+        "# TYPE pgwarden_c gauge\n"
+        "pgwarden_c{src=\"c1\"} 2\n"
+        "pgwarden_c{src=\"c2\"} 3\n"
         "# HELP pgwarden_other other\n"
         "# TYPE pgwarden_other gauge\n"
         "pgwarden_other 7\n";
     EXPECT_EQ(registry.render(), expected);
+    // A second scrape reuses the builder's buffers and yields the same text.
+    EXPECT_EQ(registry.render(), expected);
+}
+
+TEST(ExpositionDeathTest, CollectorMayNotSplitARegistryFamily) {
+    Registry registry;
+    registry.gauge("pgwarden_g", "g").with({}).set(1);
+    registry.add_collector([](ScrapeBuilder& out) {
+        out.family("pgwarden_g", MetricType::Gauge, "g").sample(LabelSet{}, 2);
+    });
+    EXPECT_DEATH(registry.render(), "registry family");
 }
 
 TEST(Exposition, FamilyWriterExtraLabelAndHistogram) {
