@@ -78,7 +78,38 @@ run_suite() {
 
 werror_flags=(-DPGWARDEN_WERROR=ON)
 run_suite normal "$root/build" "${werror_flags[@]}" -DPGWARDEN_SANITIZE=OFF
-run_suite sanitize "$root/build-sanitize" "${werror_flags[@]}" -DPGWARDEN_SANITIZE=ON
+run_suite sanitize "$root/build-sanitize" "${werror_flags[@]}" -DPGWARDEN_SANITIZE=ON \
+    -DPGWARDEN_BUILD_BENCH=OFF
+
+# ThreadSanitizer for the multi-threaded proxy: only the pgwarden binary is built with TSan;
+# the proxy integration tests (from the normal build) drive it. halt_on_error makes the first
+# race kill the proxy, which fails the test that provoked it.
+echo "=== [tsan] build pgwarden with -fsanitize=thread in $root/build-tsan"
+if cmake -S "$root" -B "$root/build-tsan" -G Ninja "${werror_flags[@]}" -DPGWARDEN_TSAN=ON \
+        -DPGWARDEN_BUILD_TESTS=OFF -DPGWARDEN_BUILD_BENCH=OFF >"$log_dir/tsan-build.log" 2>&1 &&
+    cmake --build "$root/build-tsan" --target pgwarden -j "${PGWARDEN_JOBS:-$(nproc)}" \
+        >>"$log_dir/tsan-build.log" 2>&1; then
+    tsan_out=$log_dir/tsan-ctest.log
+    (cd "$root/build" && PGWARDEN_BINARY="$root/build-tsan/pgwarden" \
+        TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+        ctest --output-on-failure --timeout 600 -j "${PGWARDEN_TEST_JOBS:-2}" -R 'ProxyTest\.') \
+        2>&1 | tee "$tsan_out"
+    line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$tsan_out" | tail -n 1)
+    if [[ -z $line ]]; then
+        summaries+=("[tsan] ctest printed no summary (see $tsan_out)")
+        total_failed=$((total_failed + 1))
+    else
+        failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+        total=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")
+        total_passed=$((total_passed + total - failed))
+        total_failed=$((total_failed + failed))
+        summaries+=("[tsan] $line")
+    fi
+else
+    tail -n 60 "$log_dir/tsan-build.log"
+    summaries+=("[tsan] build failed")
+    total_failed=$((total_failed + 1))
+fi
 
 echo
 echo "=== summary"

@@ -6,7 +6,7 @@ namespace pgwarden::net {
 
 using namespace boost::asio::experimental::awaitable_operators;
 
-awaitable<error_code> read_some_into(StreamSocket& sock, std::vector<uint8_t>& buf, size_t chunk) {
+awaitable<error_code> read_some_into(StreamSocket& sock, Bytes& buf, size_t chunk) {
     const size_t old = buf.size();
     buf.resize(old + chunk);
     auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf.data() + old, chunk), as_result);
@@ -17,7 +17,7 @@ awaitable<error_code> read_some_into(StreamSocket& sock, std::vector<uint8_t>& b
     co_return ec;
 }
 
-size_t read_available(StreamSocket& sock, std::vector<uint8_t>& buf, size_t chunk,
+size_t read_available(StreamSocket& sock, Bytes& buf, size_t chunk,
                       error_code& ec) {
     ec.clear();
     sock.non_blocking(true, ec);
@@ -34,7 +34,7 @@ size_t read_available(StreamSocket& sock, std::vector<uint8_t>& buf, size_t chun
     return n;
 }
 
-awaitable<error_code> read_some_until(StreamSocket& sock, std::vector<uint8_t>& buf, size_t chunk,
+awaitable<error_code> read_some_until(StreamSocket& sock, Bytes& buf, size_t chunk,
                                       std::chrono::steady_clock::time_point deadline) {
     SteadyTimer timer(sock.get_executor(), deadline);
     for (;;) {

@@ -165,7 +165,7 @@ net::awaitable<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
     net::error_code ec;
     self->client_.shutdown(net::asio::socket_base::shutdown_send, ec);
     if (!ec && reason != CloseReason::ClientGone) {
-        std::vector<uint8_t> sink;
+        net::Bytes sink;
         const auto until = Clock::now() + std::chrono::seconds(1);
         for (int i = 0; i < 64; ++i) {
             sink.clear();
@@ -252,7 +252,7 @@ net::awaitable<common::Result<pgwire::StartupMessage>> ClientSession::read_start
                     // PostgreSQL closes the cancel connection when done; wait briefly so
                     // the cancel is delivered before the client hears back (PgBouncer does
                     // the same).
-                    std::vector<uint8_t> sink;
+                    net::Bytes sink;
                     co_await net::read_some_until(s, sink, 16,
                                                   Clock::now() + std::chrono::seconds(5));
                 } else {

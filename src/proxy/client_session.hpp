@@ -95,10 +95,11 @@ private:
     std::string user_;
     std::map<std::string, std::string> wanted_params_;  // tracked parameters the client wants
     std::map<std::string, std::string> wanted_extra_;   // other startup parameters
+    uint64_t params_gen_ = 1;  // bumped whenever wanted_params_ changes
     int32_t cancel_pid_ = 0;
     bool logged_in_ = false;
 
-    std::vector<uint8_t> client_in_;
+    net::Bytes client_in_;
     size_t client_pos_ = 0;
     std::string to_client_;
     std::string to_server_;

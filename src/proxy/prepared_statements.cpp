@@ -19,6 +19,14 @@ void InjectedResponses::expect(char response, bool swallow, std::string added,
     entries_.push_back(Entry{response, swallow, std::move(added), std::move(removed), syncs_sent_});
 }
 
+void InjectedResponses::reset() {
+    entries_.clear();
+    injected_syncs_.clear();
+    syncs_sent_ = 0;
+    syncs_done_ = 0;
+    error_in_sync_ = false;
+}
+
 void InjectedResponses::expect_deallocate(std::string removed) {
     entries_.push_back(Entry{'D', false, {}, std::move(removed), syncs_sent_});
 }

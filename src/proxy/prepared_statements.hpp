@@ -43,6 +43,8 @@ public:
     // client. An error-aborted batch leaves entries behind; ReadyForQuery settles them.
     bool on_server_message(char type, pool::ServerStatements& server);
     bool empty() const { return entries_.empty(); }
+    // Forgets everything (a new server connection); keeps the containers' memory.
+    void reset();
 
 private:
     struct Entry {

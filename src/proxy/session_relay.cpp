@@ -24,7 +24,7 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr uint64_t kMaxServerMessage = 1u << 30;
 
-std::string_view view(const std::vector<uint8_t>& buf, size_t pos, size_t len) {
+std::string_view view(const net::Bytes& buf, size_t pos, size_t len) {
     return {reinterpret_cast<const char*>(buf.data()) + pos, len};
 }
 
@@ -66,7 +66,7 @@ net::awaitable<common::Status> ClientSession::attach() {
     copy_in_ = false;
     txn_status_ = 'I';
     server_stream_left_ = 0;
-    injected_ = InjectedResponses();
+    injected_.reset();
     {
         std::lock_guard lock(cancel_mu_);
         cancel_target_ = CancelTarget{settings_.endpoint.host, settings_.endpoint.port,
@@ -74,11 +74,15 @@ net::awaitable<common::Status> ClientSession::attach() {
     }
     // Carry the client's session parameters over to this server connection, pipelined in
     // front of the client's own messages; the replies are swallowed.
-    std::string sync = sync_query(wanted_params_, lease_->params, wanted_extra_,
-                                  lease_->extra_params);
-    if (!sync.empty()) {
-        pgwire::encode_query(to_server_, sync);
-        injected_.on_sync_sent(true);
+    if (lease_->params_synced_for != id_ || lease_->params_synced_gen != params_gen_) {
+        std::string sync = sync_query(wanted_params_, lease_->params, wanted_extra_,
+                                      lease_->extra_params);
+        if (!sync.empty()) {
+            pgwire::encode_query(to_server_, sync);
+            injected_.on_sync_sent(true);
+        }
+        lease_->params_synced_for = id_;
+        lease_->params_synced_gen = params_gen_;
     }
     co_return common::ok_status();
 }
@@ -244,6 +248,7 @@ common::Status ClientSession::process_client(bool& terminate) {
             if (parse_set_search_path(*q, path)) {
                 wanted_params_["search_path"] = path;
                 lease_->params["search_path"] = path;
+                ++params_gen_;
             }
             if (rewrite) {
                 if (auto st = statements_.rewrite('Q', body, lease_->statements, injected_,
@@ -363,6 +368,7 @@ common::Status ClientSession::process_server() {
                     // The client changed it (SET at top level): carry it from now on.
                     wanted_params_[ps->first] = ps->second;
                 }
+                ++params_gen_;
             }
             break;
         }
@@ -379,6 +385,7 @@ common::Status ClientSession::process_server() {
             if (body.starts_with("DISCARD ALL") || body.starts_with("DEALLOCATE ALL")) {
                 lease_->statements.clear();
                 lease_->extra_params.clear();
+                ++params_gen_;
             }
             break;
         case 'E':
