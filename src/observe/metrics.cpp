@@ -777,7 +777,8 @@ common::Status check_exposition(std::string_view text) {
             std::string_view rest = line.substr(7);
             auto space = rest.find(' ');
             std::string name(rest.substr(0, space));
-            std::string arg = space == std::string_view::npos ? "" : std::string(rest.substr(space + 1));
+            std::string arg =
+                space == std::string_view::npos ? "" : std::string(rest.substr(space + 1));
             if (!valid_metric_name(name)) {
                 return fail(line_no, "invalid metric name '" + name + "'");
             }

@@ -53,7 +53,7 @@ common::Result<HttpUrl> parse_http_url(const std::string& url) {
     if (out.port.empty()) {
         out.port = "80";
     }
-    if (!std::all_of(out.port.begin(), out.port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+    if (out.port.find_first_not_of("0123456789") != std::string::npos ||
         out.port.size() > 5 || std::stoi(out.port) < 1 || std::stoi(out.port) > 65535) {
         return common::make_error("config", "webhook_url: bad port '" + out.port + "'");
     }

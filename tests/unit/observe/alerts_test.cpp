@@ -234,7 +234,8 @@ TEST(AlertsJson, ListsFiringPendingResolvedAndRules) {
 TEST(WebhookPayload, AlertmanagerVersion4Shape) {
     AlertManager m(default_alerts_config());
     FakeTime t;
-    auto fired = m.evaluate(t.steady, t.wall, {{AlertKind::SuspectedLeak, "app", "svc", "jobs", 1}});
+    auto fired =
+        m.evaluate(t.steady, t.wall, {{AlertKind::SuspectedLeak, "app", "svc", "jobs", 1}});
     ASSERT_EQ(fired.size(), 1u);
     auto doc = nlohmann::json::parse(webhook_payload(fired, "db1:9127", "http://db1:9127"));
     EXPECT_EQ(doc["version"], "4");
