@@ -342,6 +342,13 @@ void PoolManager::set_scram_keys(Pool& pool, const pgwire::scram::Key& client_ke
     pool.settings_.credentials.scram_server_key = server_key;
 }
 
+void PoolManager::set_password(Pool& pool, const std::string& password) {
+    std::lock_guard lock(mu_);
+    if (pool.settings_.credentials.password.empty()) {
+        pool.settings_.credentials.password = password;
+    }
+}
+
 std::vector<std::pair<std::shared_ptr<Pool>, int>> PoolManager::janitor(Clock::time_point now) {
     std::vector<std::unique_ptr<ServerConn>> to_close;
     std::vector<std::pair<std::shared_ptr<Pool>, int>> deficits;

@@ -131,6 +131,10 @@ public:
     void set_scram_keys(Pool& pool, const pgwire::scram::Key& client_key,
                         const pgwire::scram::Key& server_key);
 
+    // Sets the password (plain or md5 hash) later server logins of `pool` use, unless the
+    // database table forces a user and password.
+    void set_password(Pool& pool, const std::string& password);
+
     // Housekeeping, called about once a second from one thread: closes connections past
     // server_idle_timeout or server_lifetime; returns the pools below min_pool_size with
     // how many connections each should open.

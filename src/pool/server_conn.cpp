@@ -51,8 +51,9 @@ common::Error fail(const char* code, std::string message) {
     return common::make_error(code, std::move(message));
 }
 
-// Reads one whole message from the server into (type, body), with a deadline.
-net::awaitable<common::Result<std::pair<char, std::string>>> read_message(
+}  // namespace
+
+net::awaitable<common::Result<std::pair<char, std::string>>> read_server_message(
     ServerConn& conn, Clock::time_point deadline) {
     for (;;) {
         auto h = pgwire::decode_header(conn.in, 1u << 30);
@@ -73,6 +74,8 @@ net::awaitable<common::Result<std::pair<char, std::string>>> read_message(
         }
     }
 }
+
+namespace {
 
 common::Error server_error(const std::string& body) {
     auto fields = pgwire::parse_error_fields(body);
@@ -114,7 +117,7 @@ net::awaitable<common::Result<std::unique_ptr<ServerConn>>> connect_server(
                                            ec.message()));
             }
         }
-        auto msg = co_await read_message(*conn, deadline);
+        auto msg = co_await read_server_message(*conn, deadline);
         if (!msg) {
             co_return std::move(msg).error();
         }

@@ -74,6 +74,10 @@ struct ServerConn {
     std::string remote;           // "host:port" for logs
 };
 
+// Reads one whole message (type, body) from a server connection, with a deadline.
+net::awaitable<common::Result<std::pair<char, std::string>>> read_server_message(
+    ServerConn& conn, Clock::time_point deadline);
+
 // Connects and logs in (startup, authentication, collects ParameterStatus and
 // BackendKeyData up to ReadyForQuery). Runs on the calling coroutine's executor.
 // Errors carry a SQLSTATE: 08006 for connection failures, the server's own code for a

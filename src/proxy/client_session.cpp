@@ -5,6 +5,7 @@
 #include "pgwire/md5.hpp"
 #include "pgwire/scram.hpp"
 #include "pgwire/sqlstate.hpp"
+#include "proxy/auth_query.hpp"
 #include "proxy/session_params.hpp"
 
 #include <fmt/format.h>
@@ -339,6 +340,32 @@ net::awaitable<common::Status> ClientSession::authenticate(const config::Config&
     const auto& s = cfg.settings;
     auto it = cfg.users.find(user_);
     const config::UserEntry* entry = it == cfg.users.end() ? nullptr : &it->second;
+    std::optional<config::UserEntry> looked_up;
+    if (!entry && !s.auth_user.empty()) {
+        // Not in auth_file: ask the server, as auth_user, what this user's secret is.
+        pool::ServerCredentials auth;
+        auth.user = s.auth_user;
+        if (auto a = cfg.users.find(s.auth_user);
+            a != cfg.users.end() && !pgwire::scram::is_scram_secret(a->second.secret)) {
+            auth.password = a->second.secret;
+        }
+        auto found = co_await run_auth_query(settings_.endpoint, auth, s.auth_query, user_,
+                                             s.server_connect_timeout);
+        if (!found) {
+            spdlog::warn("conn={} auth_query for user={} failed: {}", id_, user_,
+                         found.error().message);
+            co_return login_error(sqlstate::kInvalidAuthorization,
+                                  "authentication lookup failed (see pgwarden's log)");
+        }
+        if (*found) {
+            looked_up = config::UserEntry{user_, **found};
+            entry = &*looked_up;
+            if (pgwire::md5::is_md5_secret(entry->secret) && pool_) {
+                // The md5 hash also logs pgwarden in to a server using md5.
+                rt_.pools.set_password(*pool_, entry->secret);
+            }
+        }
+    }
     const auto failed = [&] {
         return login_error(sqlstate::kInvalidPassword,
                            fmt::format("password authentication failed for user \"{}\"", user_));

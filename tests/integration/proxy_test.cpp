@@ -203,6 +203,47 @@ TEST_F(ProxyTest, Md5AndPlainAuthTypes) {
     }
 }
 
+TEST_F(ProxyTest, AuthQueryLooksUpUsersMissingFromTheAuthFile) {
+    auto& pg = PostgresEnvironment::pg();
+    // A login role that may read secrets only through a SECURITY DEFINER function, and a
+    // user that exists only in PostgreSQL (not in pgwarden's auth_file).
+    ASSERT_TRUE(pg.run_sql("SET password_encryption = 'scram-sha-256';"
+                           "DROP ROLE IF EXISTS pgw_auth; DROP ROLE IF EXISTS viaquery;"
+                           "CREATE ROLE pgw_auth LOGIN PASSWORD 'auth_pw';"
+                           "CREATE ROLE viaquery LOGIN PASSWORD 'vq_pw';"
+                           "GRANT ALL ON DATABASE appdb TO viaquery;",
+                           "postgres")
+                    .ok());
+    ASSERT_TRUE(pg.run_sql("CREATE OR REPLACE FUNCTION public.pgw_lookup(text) "
+                           "RETURNS TABLE(usename name, passwd text) SECURITY DEFINER "
+                           "LANGUAGE sql AS $$ SELECT usename, passwd FROM pg_catalog.pg_shadow "
+                           "WHERE usename = $1 $$;"
+                           "REVOKE ALL ON FUNCTION public.pgw_lookup(text) FROM PUBLIC;"
+                           "GRANT EXECUTE ON FUNCTION public.pgw_lookup(text) TO pgw_auth;",
+                           kAppDb)
+                    .ok());
+    auto p = PgwardenProcess::start_with([&](const PgwardenLayout& layout) {
+        const std::string users_path = layout.dir + "/users_with_auth.txt";
+        {
+            std::ofstream users(users_path);
+            users << "\"app\" \"" << kAppPassword << "\"\n\"pgw_auth\" \"auth_pw\"\n";
+        }
+        return with_settings(default_config_text(layout, {}),
+                             {{"auth_file", "\"" + users_path + "\""},
+                              {"auth_user", "\"pgw_auth\""},
+                              {"auth_query", "\"SELECT * FROM public.pgw_lookup($1)\""}});
+    });
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    proxy_.emplace(std::move(*p));
+    auto c = PgConn::connect(dsn("viaquery", "vq_pw"));
+    ASSERT_TRUE(c.ok()) << c.error().message << proxy_->log_text();
+    EXPECT_EQ(c->exec("SELECT current_user").scalar(), "viaquery");
+    EXPECT_FALSE(PgConn::connect(dsn("viaquery", "wrong")).ok());
+    EXPECT_FALSE(PgConn::connect(dsn("nobody_at_all", "x")).ok());
+    // Users in the auth_file still log in without a lookup.
+    EXPECT_EQ(connect().exec("SELECT 1").scalar(), "1");
+}
+
 TEST_F(ProxyTest, BadProtocolVersionAndMalformedStartup) {
     start();
     {
