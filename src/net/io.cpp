@@ -7,14 +7,19 @@ namespace pgwarden::net {
 using namespace boost::asio::experimental::awaitable_operators;
 
 awaitable<error_code> read_some_into(StreamSocket& sock, Bytes& buf, size_t chunk) {
-    const size_t old = buf.size();
-    buf.resize(old + chunk);
-    auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf.data() + old, chunk), as_result);
-    buf.resize(old + n);
-    if (!ec && n == 0) {
-        ec = asio::error::eof;
+    // Wait for readiness first instead of trying a read that usually fails with EAGAIN:
+    // on the relay's hot path that saves a system call per direction per transaction.
+    for (;;) {
+        auto [wec] = co_await sock.async_wait(asio::socket_base::wait_read, as_result);
+        if (wec) {
+            co_return wec;
+        }
+        error_code ec;
+        const size_t n = read_available(sock, buf, chunk, ec);
+        if (ec || n > 0) {
+            co_return ec;
+        }
     }
-    co_return ec;
 }
 
 size_t read_available(StreamSocket& sock, Bytes& buf, size_t chunk,

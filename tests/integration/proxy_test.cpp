@@ -13,6 +13,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -632,13 +633,95 @@ TEST_F(ProxyTest, SigtermDrainsOpenTransactions) {
 TEST_F(ProxyTest, UnixSocketAndIpv6Listeners) {
     auto dir = embedded::TempDir::create("/tmp/pgw-sock-");
     ASSERT_TRUE(dir.ok());
-    PgwardenOptions o;
-    o.extra_settings = "unix_socket_dir = \"" + dir->path() + "\"\n";
-    start(o);
+    const bool ipv6 = PostgresEnvironment::pg().ipv6();
+    start({}, {{"unix_socket_dir", "\"" + dir->path() + "\""},
+               {"listen_addr", ipv6 ? "[\"127.0.0.1\", \"::1\"]" : "[\"127.0.0.1\"]"}});
     auto c = PgConn::connect("host=" + dir->path() + " port=" + std::to_string(proxy_->port()) +
                              " dbname=appdb user=app password=app_pw");
     ASSERT_TRUE(c.ok()) << c.error().message;
     EXPECT_EQ(c->exec("SELECT 1").scalar(), "1");
+    if (ipv6) {
+        auto v6 = PgConn::connect("host=::1 port=" + std::to_string(proxy_->port()) +
+                                  " dbname=appdb user=app password=app_pw");
+        ASSERT_TRUE(v6.ok()) << v6.error().message;
+        EXPECT_EQ(v6->exec("SELECT 2").scalar(), "2");
+    }
+}
+
+TEST_F(ProxyTest, JsonLogsCarryConnectionFields) {
+    start({}, {{"log_format", "\"json\""}});
+    {
+        auto c = connect(" application_name=json_probe");
+        ASSERT_EQ(c.exec("SELECT 1").scalar(), "1");
+    }
+    std::this_thread::sleep_for(300ms);
+    const std::string log = proxy_->log_text();
+    bool found = false;
+    std::istringstream lines(log);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.find("json_probe") == std::string::npos) {
+            continue;
+        }
+        // Every line is one JSON object with the connection's fields as keys.
+        EXPECT_EQ(line.front(), '{') << line;
+        EXPECT_EQ(line.back(), '}') << line;
+        for (const char* key : {"\"ts\":", "\"level\":", "\"conn\":", "\"client\":",
+                                "\"db\":\"appdb\"", "\"user\":\"app\"",
+                                "\"app\":\"json_probe\"", "\"msg\":"}) {
+            EXPECT_NE(line.find(key), std::string::npos) << key << " missing in " << line;
+        }
+        found = true;
+    }
+    EXPECT_TRUE(found) << log;
+    EXPECT_EQ(log.find(kAppPassword), std::string::npos) << "a password reached the log";
+}
+
+TEST_F(ProxyTest, DatabaseConnectionCapIsGlobal) {
+    start({.pool_size = 4}, {{"max_db_connections", "1"}, {"query_wait_timeout", "\"1s\""}});
+    auto a = connect();
+    ASSERT_TRUE(a.exec("BEGIN").ok);
+    ASSERT_TRUE(a.exec("SELECT 1").ok);
+    auto b = connect();
+    auto r = b.exec("SELECT 2");
+    EXPECT_EQ(r.sqlstate, "53300") << r.error;
+    EXPECT_EQ(server_connections(), 1);
+    ASSERT_TRUE(a.exec("COMMIT").ok);
+    EXPECT_EQ(b.exec("SELECT 3").scalar(), "3");
+}
+
+TEST_F(ProxyTest, IdleServersCloseAndMinPoolIsPrewarmed) {
+    start({.pool_size = 4}, {{"server_idle_timeout", "\"1s\""}});
+    {
+        auto c = connect();
+        ASSERT_EQ(c.exec("SELECT 1").scalar(), "1");
+    }
+    // The janitor closes the idle server connection after server_idle_timeout.
+    bool closed = false;
+    for (int i = 0; i < 50 && !closed; ++i) {
+        std::this_thread::sleep_for(100ms);
+        closed = server_connections() == 0;
+    }
+    EXPECT_TRUE(closed);
+    proxy_.reset();
+    start({.pool_size = 4}, {{"min_pool_size", "3"}});
+    auto c = connect();  // creates the pool; the janitor then opens up to min_pool_size
+    bool warm = false;
+    for (int i = 0; i < 50 && !warm; ++i) {
+        std::this_thread::sleep_for(100ms);
+        warm = server_connections() == 3;
+    }
+    EXPECT_TRUE(warm) << server_connections();
+}
+
+TEST_F(ProxyTest, SigintStopsAtOnce) {
+    start();
+    auto c = connect();
+    ASSERT_TRUE(c.exec("BEGIN").ok);
+    proxy_->send_signal(SIGINT);
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(proxy_->stop(std::chrono::seconds(10)), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+    EXPECT_FALSE(c.exec("SELECT 1").ok);
 }
 
 }  // namespace
