@@ -110,33 +110,23 @@ net::awaitable<void> ClientSession::reset_server() {
         co_return;
     }
     const auto deadline = Clock::now() + std::chrono::seconds(10);
-    auto& in = lease_->in;
     for (;;) {
-        auto h = pgwire::decode_header(in, 1u << 30);
-        if (h.status == pgwire::DecodeStatus::Error) {
+        auto msg = co_await pool::read_server_message(*lease_, deadline);
+        if (!msg) {
             lease_.mark_dirty();
             co_return;
         }
-        if (h.status == pgwire::DecodeStatus::Frame && in.size() >= h.length) {
-            const char type = h.type;
-            const char status = h.length >= 6 ? static_cast<char>(in[5]) : 0;
-            in.erase(in.begin(), in.begin() + h.length);
-            if (type == 'E') {
+        const auto& [type, body] = *msg;
+        if (type == 'E') {
+            lease_.mark_dirty();
+        }
+        if (type == 'Z') {
+            if (body != "I" || !lease_->in.empty()) {
                 lease_.mark_dirty();
             }
-            if (type == 'Z') {
-                if (status != 'I' || !in.empty()) {
-                    lease_.mark_dirty();
-                }
-                lease_->statements.clear();
-                lease_->extra_params.clear();
-                lease_->params.erase("search_path");
-                co_return;
-            }
-            continue;
-        }
-        if (auto ec = co_await net::read_some_until(server, in, 4096, deadline); ec) {
-            lease_.mark_dirty();
+            lease_->statements.clear();
+            lease_->extra_params.clear();
+            lease_->params.erase("search_path");
             co_return;
         }
     }
