@@ -13,6 +13,11 @@ namespace pgwarden::pool {
 
 namespace sqlstate = pgwire::sqlstate;
 
+namespace {
+// How long the oldest waiter may be passed over in favour of one on the releasing loop.
+constexpr auto kHandoffFairness = std::chrono::milliseconds(2);
+}  // namespace
+
 Pool::Pool(std::string database, std::string user, PoolSettings settings, int workers)
     : database_(std::move(database)),
       user_(std::move(user)),
@@ -193,6 +198,22 @@ void PoolManager::wake(std::vector<std::shared_ptr<Waiter>>& woken) {
     }
 }
 
+std::deque<std::shared_ptr<Waiter>>::iterator PoolManager::pick_waiter_locked(
+    Pool& pool, int worker, Clock::time_point now) {
+    auto oldest = pool.waiters_.begin();
+    if (now - (*oldest)->since > kHandoffFairness) {
+        return oldest;
+    }
+    // Look a few places deep only: the hand-off stays O(1) however long the queue is.
+    int looked = 0;
+    for (auto it = oldest; it != pool.waiters_.end() && looked < 16; ++it, ++looked) {
+        if ((*it)->worker == worker) {
+            return it;
+        }
+    }
+    return oldest;
+}
+
 void PoolManager::release(Pool& pool, std::unique_ptr<ServerConn> conn, bool reusable) {
     std::vector<std::shared_ptr<Waiter>> woken;
     std::unique_ptr<ServerConn> to_close;
@@ -207,8 +228,9 @@ void PoolManager::release(Pool& pool, std::unique_ptr<ServerConn> conn, bool reu
             to_close = std::move(conn);
             grant_waiters_locked(woken);
         } else if (!pool.waiters_.empty()) {
-            auto waiter = pool.waiters_.front();
-            pool.waiters_.pop_front();
+            auto it = pick_waiter_locked(pool, conn->worker, now);
+            auto waiter = *it;
+            pool.waiters_.erase(it);
             waiter->queued = false;
             waiter->conn = std::move(conn);
             ++pool.active_;
@@ -276,7 +298,7 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
                 ++pool->connecting_;
                 count_open_locked(*pool, 1);
             } else {
-                waiter = std::make_shared<Waiter>(exec);
+                waiter = std::make_shared<Waiter>(exec, worker);
                 pool->waiters_.push_back(waiter);
             }
         }

@@ -35,8 +35,9 @@ struct PoolSettings {
 // A client waiting for a server connection. Granted under the manager's lock; woken on its
 // own executor.
 struct Waiter {
-    explicit Waiter(net::Executor exec) : timer(std::move(exec)) {}
+    Waiter(net::Executor exec, int loop) : timer(std::move(exec)), worker(loop) {}
     net::SteadyTimer timer;
+    int worker;                        // the event loop the waiting session runs on
     std::unique_ptr<ServerConn> conn;  // granted: an idle connection
     bool may_open = false;             // granted: permission to open a new connection
     bool queued = true;
@@ -156,6 +157,11 @@ private:
     bool grant_one_locked(Pool& pool, std::vector<std::shared_ptr<Waiter>>& woken);
     std::unique_ptr<ServerConn> take_idle_locked(Pool& pool, int worker);
     bool expired(const Pool& pool, const ServerConn& conn, Clock::time_point now) const;
+    // The waiter a released connection goes to: the oldest one on the connection's own
+    // event loop (no cross-thread wake-up, no socket move), unless the oldest waiter of all
+    // has waited longer than kHandoffFairness, which bounds the unfairness.
+    std::deque<std::shared_ptr<Waiter>>::iterator pick_waiter_locked(Pool& pool, int worker,
+                                                                     Clock::time_point now);
     net::awaitable<common::Result<std::unique_ptr<ServerConn>>> open(std::shared_ptr<Pool> pool,
                                                                       int worker);
     static void wake(std::vector<std::shared_ptr<Waiter>>& woken);

@@ -19,9 +19,18 @@ void InjectedResponses::expect(char response, bool swallow, std::string added,
     entries_.push_back(Entry{response, swallow, std::move(added), std::move(removed), syncs_sent_});
 }
 
+void InjectedResponses::pop_entry() {
+    if (++head_ == entries_.size()) {
+        entries_.clear();
+        head_ = 0;
+    }
+}
+
 void InjectedResponses::reset() {
     entries_.clear();
+    head_ = 0;
     injected_syncs_.clear();
+    injected_head_ = 0;
     syncs_sent_ = 0;
     syncs_done_ = 0;
     error_in_sync_ = false;
@@ -39,7 +48,7 @@ void InjectedResponses::on_sync_sent(bool injected) {
 }
 
 bool InjectedResponses::in_injected_sync() const {
-    return !injected_syncs_.empty() && injected_syncs_.front() == syncs_done_ + 1;
+    return injected_pending() && injected_syncs_[injected_head_] == syncs_done_ + 1;
 }
 
 bool InjectedResponses::on_server_message(char type, pool::ServerStatements& server) {
@@ -52,8 +61,8 @@ bool InjectedResponses::on_server_message(char type, pool::ServerStatements& ser
         ++syncs_done_;
         // Entries still queued before this Sync were skipped by an error: their Parse never
         // ran (the statement is not there), their Close never ran (it still is).
-        while (!entries_.empty() && entries_.front().sync < syncs_done_) {
-            auto& e = entries_.front();
+        while (!empty() && entries_[head_].sync < syncs_done_) {
+            auto& e = entries_[head_];
             if (e.response == 'D') {
                 if (error_in_sync_ && !e.removed.empty()) {
                     server.add(e.removed);
@@ -66,19 +75,22 @@ bool InjectedResponses::on_server_message(char type, pool::ServerStatements& ser
                     server.add(e.removed);
                 }
             }
-            entries_.pop_front();
+            pop_entry();
         }
         error_in_sync_ = false;
         if (injected) {
-            injected_syncs_.pop_front();
+            if (++injected_head_ == injected_syncs_.size()) {
+                injected_syncs_.clear();
+                injected_head_ = 0;
+            }
         }
         return injected;
     }
-    if (entries_.empty() || entries_.front().response != type) {
+    if (empty() || entries_[head_].response != type) {
         return injected;  // a reply to a client message pgwarden did not touch
     }
-    const bool swallow = entries_.front().swallow;
-    entries_.pop_front();
+    const bool swallow = entries_[head_].swallow;
+    pop_entry();
     return swallow || injected;
 }
 

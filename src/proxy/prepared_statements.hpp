@@ -4,7 +4,7 @@
 #include "pool/server_conn.hpp"
 
 #include <cstdint>
-#include <deque>
+#include <vector>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -37,12 +37,12 @@ public:
     // True while the server is answering one of pgwarden's own Syncs/Queries.
     bool in_injected_sync() const;
     // True until the server has answered all of pgwarden's own Syncs/Queries.
-    bool injected_pending() const { return !injected_syncs_.empty(); }
+    bool injected_pending() const { return injected_head_ < injected_syncs_.size(); }
     // Called for each ParseComplete ('1'), CloseComplete ('3'), ErrorResponse ('E') and
     // ReadyForQuery ('Z') from the server. Returns true when the message must not reach the
     // client. An error-aborted batch leaves entries behind; ReadyForQuery settles them.
     bool on_server_message(char type, pool::ServerStatements& server);
-    bool empty() const { return entries_.empty(); }
+    bool empty() const { return head_ == entries_.size(); }
     // Forgets everything (a new server connection); keeps the containers' memory.
     void reset();
 
@@ -54,8 +54,13 @@ private:
         std::string removed;
         uint64_t sync;  // the Sync/Query number this entry precedes
     };
-    std::deque<Entry> entries_;
-    std::deque<uint64_t> injected_syncs_;  // numbers of pgwarden's own Syncs, ascending
+    // FIFO queues as vectors with a read position: an empty std::deque already allocates,
+    // and every idle client session owns one of these.
+    std::vector<Entry> entries_;
+    size_t head_ = 0;
+    std::vector<uint64_t> injected_syncs_;  // numbers of pgwarden's own Syncs, ascending
+    size_t injected_head_ = 0;
+    void pop_entry();
     uint64_t syncs_sent_ = 0;
     uint64_t syncs_done_ = 0;
     bool error_in_sync_ = false;
