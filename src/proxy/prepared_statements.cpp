@@ -5,6 +5,8 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
+
 #include <cctype>
 #include <fmt/format.h>
 
@@ -61,19 +63,33 @@ bool InjectedResponses::on_server_message(char type, pool::ServerStatements& ser
         ++syncs_done_;
         // Entries still queued before this Sync were skipped by an error: their Parse never
         // ran (the statement is not there), their Close never ran (it still is).
+        // A statement whose own Parse was skipped in this batch never existed, so a skipped
+        // Close of it later in the batch must not bring it back.
+        // Conversely a statement whose skipped Close came first was there all along, and a
+        // skipped re-Parse of it later in the batch must not take it away.
+        std::vector<std::string> never_created;
+        std::vector<std::string> restored;
+        auto in = [](const std::vector<std::string>& v, const std::string& name) {
+            return std::find(v.begin(), v.end(), name) != v.end();
+        };
+        auto restore = [&](const std::string& name) {
+            if (!name.empty() && !in(never_created, name)) {
+                server.add(name);
+                restored.push_back(name);
+            }
+        };
         while (!empty() && entries_[head_].sync < syncs_done_) {
             auto& e = entries_[head_];
             if (e.response == 'D') {
-                if (error_in_sync_ && !e.removed.empty()) {
-                    server.add(e.removed);
+                if (error_in_sync_) {
+                    restore(e.removed);
                 }
             } else {
-                if (!e.added.empty()) {
+                if (!e.added.empty() && !in(restored, e.added)) {
                     server.remove(e.added);
+                    never_created.push_back(e.added);
                 }
-                if (!e.removed.empty()) {
-                    server.add(e.removed);
-                }
+                restore(e.removed);
             }
             pop_entry();
         }

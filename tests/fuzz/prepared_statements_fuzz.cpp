@@ -186,6 +186,10 @@ void split_checked(std::string_view out, std::vector<Msg>& msgs) {
         case 'Q':
             check(pgwire::parse_query(b).ok());
             break;
+        case 'S':
+            // pgwarden's own Sync, closing an injected Parse before a DEALLOCATE.
+            check(b.empty());
+            break;
         default:
             check(false);
         }
@@ -221,7 +225,8 @@ void flush(Conn& c, Input& in) {
     const std::string replies = c.backend.run(c.pending, in);
     c.pending.clear();
     for (char r : replies) {
-        if (r == '1' || r == '3' || r == 'Z') {
+        // The same replies the session passes on (ClientSession::process_server).
+        if (r == '1' || r == '3' || r == 'E' || r == 'Z') {
             c.injected.on_server_message(r, c.statements);
         }
     }
