@@ -9,8 +9,11 @@
 
 namespace pgwarden::proxy {
 
+// Coroutine parameters are taken by value on purpose: a reference could dangle across a
+// suspension.
 net::awaitable<common::Result<std::optional<std::string>>> run_auth_query(
     pool::ServerEndpoint endpoint, pool::ServerCredentials auth_user, std::string query,
+    // cppcheck-suppress passedByValue
     std::string user, std::chrono::milliseconds timeout) {
     const auto deadline = pool::Clock::now() + timeout;
     std::vector<std::pair<std::string, std::string>> params;
