@@ -222,11 +222,14 @@ void PoolManager::release(Pool& pool, std::unique_ptr<ServerConn> conn, bool reu
         --pool.active_;
         const auto now = Clock::now();
         conn->last_used = now;
-        if (!reusable || (pool.settings_.server_lifetime.count() > 0 &&
-                          now - conn->created >= pool.settings_.server_lifetime)) {
+        if (!reusable || shutting_down_ ||
+            (pool.settings_.server_lifetime.count() > 0 &&
+             now - conn->created >= pool.settings_.server_lifetime)) {
             count_open_locked(pool, -1);
             to_close = std::move(conn);
-            grant_waiters_locked(woken);
+            if (!shutting_down_) {
+                grant_waiters_locked(woken);
+            }
         } else if (!pool.waiters_.empty()) {
             auto it = pick_waiter_locked(pool, conn->worker, now);
             auto waiter = *it;
@@ -458,6 +461,14 @@ int PoolManager::total_server_connections() {
         total += n;
     }
     return total;
+}
+
+void PoolManager::begin_shutdown() {
+    {
+        std::lock_guard lock(mu_);
+        shutting_down_ = true;
+    }
+    close_idle();
 }
 
 void PoolManager::close_idle() {

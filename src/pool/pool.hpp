@@ -147,6 +147,9 @@ public:
     int total_server_connections();
     // Closes every idle connection (shutdown).
     void close_idle();
+    // From now on released connections are closed, never parked: called before the event
+    // loops are destroyed, so no socket outlives the io_context it is registered with.
+    void begin_shutdown();
 
 private:
     friend class Lease;
@@ -168,6 +171,7 @@ private:
 
     int workers_;
     std::mutex mu_;
+    bool shutting_down_ = false;
     std::map<std::pair<std::string, std::string>, std::shared_ptr<Pool>> pools_;
     std::map<std::string, int> per_db_;
     std::map<std::string, int> per_user_;

@@ -45,7 +45,10 @@ Server::~Server() {
         }
     }
     // Sessions' coroutine frames are destroyed with the loops, returning their leases;
-    // runtime_ (and the pools) outlive them because loops_ is declared after it.
+    // runtime_ (and the pools) outlive them because loops_ is declared after it. Returned
+    // connections must be closed right there, not parked in the pool, or their sockets would
+    // outlive their io_context.
+    runtime_.pools.begin_shutdown();
     tcp_acceptors_.clear();
     unix_acceptor_.reset();
     loops_.clear();

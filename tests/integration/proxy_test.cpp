@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -57,7 +58,9 @@ public:
         char buf[4096];
         for (;;) {
             for (size_t p = 0; p + 5 <= out.size();) {
-                uint32_t len = ntohl(*reinterpret_cast<const uint32_t*>(out.data() + p + 1));
+                uint32_t be = 0;
+                std::memcpy(&be, out.data() + p + 1, sizeof be);  // unaligned: copy, not cast
+                const uint32_t len = ntohl(be);
                 if (p + 1 + len > out.size()) {
                     break;
                 }

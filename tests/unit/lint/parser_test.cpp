@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <string>
 
 namespace pgwarden::lint {
@@ -23,8 +24,12 @@ const Node* body_of(const ParsedFile& f) {
     return nullptr;
 }
 
-std::string wrap(std::string_view stmts) {
-    return "package p\nfunc f() {\n" + std::string(stmts) + "\n}\n";
+// The parsed tree views its source text, so the wrapped source must outlive the test: it is
+// kept for the whole process (a temporary here was a use-after-free that ASan caught).
+std::string_view wrap(std::string_view stmts) {
+    static std::deque<std::string> sources;
+    sources.push_back("package p\nfunc f() {\n" + std::string(stmts) + "\n}\n");
+    return sources.back();
 }
 
 TEST(Parser, PackageImportsAndDecls) {
