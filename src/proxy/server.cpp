@@ -19,6 +19,18 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+// Once shutdown is decided, a repeated SIGTERM/SIGINT (a supervisor that signals twice) must
+// not kill the process mid-cleanup with the default action: block them in this thread (the
+// loop threads were started with them blocked), so they stay pending until exit.
+void block_shutdown_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 int worker_count(const config::Config& cfg) {
     if (cfg.settings.workers > 0) {
         return cfg.settings.workers;
@@ -299,6 +311,7 @@ net::awaitable<void> Server::drain() {
     }
     runtime_.pools.close_idle();
     spdlog::info("drained; exiting");
+    block_shutdown_signals();
     stop_all();
 }
 
@@ -318,6 +331,7 @@ net::awaitable<void> Server::handle_signals() {
             asio::co_spawn(co_await asio::this_coro::executor, drain(), asio::detached);
         } else {
             spdlog::info("SIGINT: fast shutdown");
+            block_shutdown_signals();
             runtime_.draining.store(true);
             runtime_.pools.close_idle();
             stop_all();
