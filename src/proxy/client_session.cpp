@@ -258,7 +258,7 @@ net::awaitable<common::Result<pgwire::StartupMessage>> ClientSession::read_start
     }
 }
 
-net::awaitable<common::Result<std::string>> ClientSession::read_password_message(char) {
+net::awaitable<common::Result<std::string>> ClientSession::read_password_message() {
     const auto deadline = Clock::now() + cfg_->settings.client_login_timeout;
     for (;;) {
         auto h = pgwire::decode_header(client_in_, pgwire::kMaxStartupPacket);
@@ -290,7 +290,7 @@ net::awaitable<common::Status> ClientSession::scram_exchange(const pgwire::scram
     if (!co_await flush_client()) {
         co_return login_error(sqlstate::kConnectionFailure, "client went away");
     }
-    auto first = co_await read_password_message('p');
+    auto first = co_await read_password_message();
     if (!first) {
         co_return std::move(first).error();
     }
@@ -311,7 +311,7 @@ net::awaitable<common::Status> ClientSession::scram_exchange(const pgwire::scram
     if (!co_await flush_client()) {
         co_return login_error(sqlstate::kConnectionFailure, "client went away");
     }
-    auto final_msg = co_await read_password_message('p');
+    auto final_msg = co_await read_password_message();
     if (!final_msg) {
         co_return std::move(final_msg).error();
     }
@@ -405,7 +405,7 @@ net::awaitable<common::Status> ClientSession::authenticate(const config::Config&
         if (!co_await flush_client()) {
             co_return login_error(sqlstate::kConnectionFailure, "client went away");
         }
-        auto msg = co_await read_password_message('p');
+        auto msg = co_await read_password_message();
         if (!msg) {
             co_return std::move(msg).error();
         }
@@ -425,7 +425,7 @@ net::awaitable<common::Status> ClientSession::authenticate(const config::Config&
     if (!co_await flush_client()) {
         co_return login_error(sqlstate::kConnectionFailure, "client went away");
     }
-    auto msg = co_await read_password_message('p');
+    auto msg = co_await read_password_message();
     if (!msg) {
         co_return std::move(msg).error();
     }

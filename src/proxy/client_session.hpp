@@ -59,7 +59,7 @@ private:
     // from the proof can log in to PostgreSQL; `fake`: fail at the end whatever the proof.
     net::awaitable<common::Status> scram_exchange(const pgwire::scram::Secret& secret,
                                                   bool passthrough, bool fake);
-    net::awaitable<common::Result<std::string>> read_password_message(char expected_phase);
+    net::awaitable<common::Result<std::string>> read_password_message();
     net::awaitable<CloseReason> main_loop();
     net::awaitable<common::Status> attach();
     void detach();

@@ -74,7 +74,6 @@ public:
     CancelRegistry cancels;
     Counters counters;
     std::atomic<bool> draining{false};     // SIGTERM: finish transactions, take no new ones
-    std::atomic<bool> paused{false};
 
 private:
     std::shared_ptr<const config::Config> config_;

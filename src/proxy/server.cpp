@@ -393,7 +393,7 @@ int Server::run() {
         t.join();
     }
     threads_.clear();
-    return exit_code_;
+    return 0;
 }
 
 }  // namespace pgwarden::proxy

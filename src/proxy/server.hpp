@@ -46,7 +46,6 @@ private:
     std::unique_ptr<net::asio::local::stream_protocol::acceptor> unix_acceptor_;
     std::string unix_path_;
     int next_unix_worker_ = 0;
-    int exit_code_ = 0;
 };
 
 }  // namespace pgwarden::proxy
