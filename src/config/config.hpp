@@ -1,5 +1,7 @@
 #pragma once
 
+#include "config/alerts.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -92,6 +94,7 @@ struct Config {
     Settings settings;
     std::map<std::string, DatabaseConfig> databases;
     std::map<std::string, UserEntry> users;  // from auth_file; empty when none
+    AlertSettings alerts;                    // the [alerts] table (defaults when absent)
 
     // The database table for a client's database name, or the "*" fallback; nullptr if none.
     const DatabaseConfig* find_database(std::string_view name) const;

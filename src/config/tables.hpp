@@ -32,4 +32,7 @@ std::span<const std::string_view> settings_keys();
 void load_databases(Reader& reader, const toml::node& node, Config& config);
 std::span<const std::string_view> database_keys();
 
+void load_alerts(Reader& reader, const toml::node& node, Config& config);
+std::span<const std::string_view> alert_keys();
+
 }  // namespace pgwarden::config::detail

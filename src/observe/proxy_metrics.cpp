@@ -213,3 +213,32 @@ ClassMetrics& ProxyMetrics::for_class(const std::string& database, const std::st
 }
 
 }  // namespace pgwarden::observe
+
+namespace pgwarden::observe {
+
+std::vector<ClassTotals> ProxyMetrics::totals() {
+    std::vector<ClassTotals> out;
+    std::lock_guard lock(mu_);
+    out.reserve(classes_.size());
+    for (const auto& [key, m] : classes_) {
+        ClassTotals t;
+        t.database = m->database;
+        t.user = m->user;
+        t.workload_class = m->workload_class;
+        t.transactions = m->transactions.value();
+        t.queries = m->queries.value();
+        t.received_bytes = m->received_bytes.value();
+        t.sent_bytes = m->sent_bytes.value();
+        const auto txn = m->transaction_duration.snapshot();
+        const auto query = m->query_duration.snapshot();
+        const auto wait = m->admission_wait.snapshot();
+        t.transaction_seconds = txn.sum;
+        t.query_seconds = query.sum;
+        t.wait_seconds = wait.sum;
+        t.waits = wait.count;
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+}  // namespace pgwarden::observe

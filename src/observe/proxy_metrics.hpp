@@ -91,6 +91,21 @@ struct ClassMetrics {
     std::string workload_class;
 };
 
+// Running totals of one (database, user, class), read from its handles (SHOW STATS).
+struct ClassTotals {
+    std::string database;
+    std::string user;
+    std::string workload_class;
+    uint64_t transactions = 0;
+    uint64_t queries = 0;
+    uint64_t received_bytes = 0;
+    uint64_t sent_bytes = 0;
+    double transaction_seconds = 0;  // sum of transaction durations
+    double query_seconds = 0;        // sum of query durations
+    double wait_seconds = 0;         // sum of admission waits
+    uint64_t waits = 0;              // admissions counted in wait_seconds
+};
+
 // The proxy's event-metric families, registered in a Registry. Thread-safe.
 class ProxyMetrics {
 public:
@@ -101,6 +116,9 @@ public:
     // message.
     ClassMetrics& for_class(const std::string& database, const std::string& user,
                             const std::string& workload_class);
+
+    // Every class's totals so far (takes the mutex; for the admin console, not per message).
+    std::vector<ClassTotals> totals();
 
     // Process-wide events without a pool (before classification).
     Counter& login_failures;

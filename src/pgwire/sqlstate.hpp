@@ -16,6 +16,7 @@ inline constexpr const char* kCannotConnectNow = "57P03";
 inline constexpr const char* kFeatureNotSupported = "0A000";
 inline constexpr const char* kProgramLimitExceeded = "54000";
 inline constexpr const char* kInsufficientPrivilege = "42501";
+inline constexpr const char* kSyntaxError = "42601";
 inline constexpr const char* kInternalError = "XX000";
 inline constexpr const char* kIdleSessionTimeout = "57P05";
 

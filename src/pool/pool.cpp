@@ -444,6 +444,7 @@ std::vector<PoolStats> PoolManager::stats() {
         s.server_active = pool->active_;
         s.server_idle = pool->idle_count_;
         s.server_login = pool->connecting_;
+        s.clients = pool->clients_;
         s.waiting = static_cast<int>(pool->waiters_.size());
         if (!pool->waiters_.empty()) {
             s.max_wait_seconds =

@@ -53,8 +53,22 @@ struct PoolStats {
     int server_active = 0;
     int server_idle = 0;
     int server_login = 0;
+    // PgBouncer's sv_used/sv_tested: pgwarden checks a parked connection with a non-blocking
+    // peek at checkout instead of a check query, so neither state lasts; kept for SHOW POOLS.
+    int server_used = 0;
+    int server_tested = 0;
+    int clients = 0;  // logged-in clients of this pool (active, waiting and idle)
     int waiting = 0;
     double max_wait_seconds = 0;
+};
+
+// A parked server connection, for SHOW SERVERS.
+struct IdleServer {
+    std::string database;
+    std::string user;
+    uint64_t id = 0;
+    int32_t backend_pid = 0;
+    std::string remote;
 };
 
 // One pool of server connections for a (database, user). Its mutable state is guarded by
@@ -74,6 +88,7 @@ private:
     int idle_count_ = 0;
     int active_ = 0;      // leased out
     int connecting_ = 0;  // slots taken by connections being opened
+    int clients_ = 0;     // logged-in clients (count_client)
     std::deque<std::shared_ptr<Waiter>> waiters_;
     std::vector<std::pair<std::string, std::string>> server_params_;  // from the first login
 };
@@ -144,6 +159,11 @@ public:
     net::awaitable<void> prewarm(std::shared_ptr<Pool> pool, int worker);
 
     std::vector<PoolStats> stats();
+    // A client of `pool` logged in (+1) or left (-1); for SHOW POOLS and client-state metrics.
+    void count_client(Pool& pool, int delta);
+    // Closes the idle connections of every pool of `database` (admin KILL).
+    void close_idle_of(const std::string& database);
+    std::vector<IdleServer> idle_servers();
     int total_server_connections();
     // Closes every idle connection (shutdown).
     void close_idle();

@@ -136,6 +136,7 @@ net::awaitable<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
     const auto reason = co_await self->serve();
     co_await self->reset_server();
     self->detach();
+    self->note_logout();
     if (self->logged_in_) {
         self->rt_.counters.clients_active.fetch_sub(1);
     }
@@ -170,6 +171,7 @@ net::awaitable<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
 }
 
 net::awaitable<void> ClientSession::send_fatal(std::string_view code, std::string_view message) {
+    note_error_sent(code);
     pgwire::encode_error(to_client_, code, message);
     co_await flush_client();
 }
@@ -180,6 +182,9 @@ net::awaitable<bool> ClientSession::flush_client() {
     }
     rt_.counters.bytes_sent.fetch_add(static_cast<int64_t>(to_client_.size()),
                                       std::memory_order_relaxed);
+    if (metrics_ != nullptr) {
+        metrics_->sent_bytes.inc(to_client_.size());
+    }
     auto ec = co_await net::write_all(client_, to_client_);
     co_return !ec;
 }
@@ -498,6 +503,9 @@ net::awaitable<CloseReason> ClientSession::serve() {
     }
     logged_in_ = true;  // counted in clients_active from here on
 
+    if (is_admin_database(database_)) {
+        co_return co_await admin_session(*startup);
+    }
     const config::DatabaseConfig* db = cfg_->find_database(database_);
     if (!db) {
         co_return co_await reject(sqlstate::kInvalidCatalogName,
@@ -575,6 +583,7 @@ net::awaitable<CloseReason> ClientSession::serve() {
         spdlog::info("conn={} client={} db={} user={} app={} login ok", id_, peer_, database_,
                      user_, wanted_params_["application_name"]);
     }
+    note_login();
     co_return co_await main_loop();
 }
 

@@ -6,6 +6,7 @@
 #include "pool/pool.hpp"
 #include "proxy/prepared_statements.hpp"
 #include "proxy/runtime.hpp"
+#include "proxy/session_info.hpp"
 
 #include <map>
 #include <memory>
@@ -49,7 +50,11 @@ public:
     // Asks an idle session to close (SIGTERM drain); a session inside a transaction closes
     // once it ends. Thread-safe: posts to the session's event loop.
     void request_drain();
+    // Admin KILL: closes the client (and the server it holds) at once. Thread-safe: posts.
+    void request_kill();
     uint64_t id() const { return id_; }
+    // What SHOW CLIENTS and the dashboard show. Thread-safe.
+    SessionInfo info() const { return status_.snapshot(); }
 
 private:
     net::awaitable<CloseReason> serve();
@@ -82,6 +87,27 @@ private:
     bool client_request_ready() const;
     net::awaitable<void> send_fatal(std::string_view sqlstate, std::string_view message);
     net::awaitable<bool> flush_client();
+
+    // Observability hooks (session_metrics.cpp): each is a few relaxed atomics, plus one
+    // uncontended lock where the visible session state changes.
+    void note_login();
+    void note_logout();
+    void note_waiting();
+    void note_attached(std::chrono::steady_clock::duration waited);
+    void note_detached();
+    // Before a request message is counted in pending_rfq_/batch_open_; `body` is the whole
+    // message body when buffered (Query, and Parse when statements are tracked), else empty.
+    void note_request(char type, std::string_view body);
+    void note_ready(char status);  // a client-bound ReadyForQuery
+    void note_server_error(std::string_view body);
+    void note_error_sent(std::string_view sqlstate);
+    void note_timeout(observe::TimeoutKind kind);
+    void note_bytes_in(size_t n);
+    // PAUSE: waits (no deadline) until the database is resumed, the session killed or
+    // pgwarden drains.
+    net::awaitable<void> wait_while_paused();
+    // The admin console (admin_console.cpp): the virtual databases pgbouncer and pgwarden.
+    net::awaitable<CloseReason> admin_session(const pgwire::StartupMessage& startup);
 
     Runtime& rt_;
     int worker_;
@@ -118,6 +144,19 @@ private:
 
     std::mutex cancel_mu_;
     std::optional<CancelTarget> cancel_target_;
+
+    // Observability state, on the session's loop (status_ is the only shared part).
+    SessionStatus status_;
+    observe::ClassMetrics* metrics_ = nullptr;
+    bool counted_client_ = false;
+    bool killed_ = false;
+    bool txn_running_ = false;
+    bool query_running_ = false;
+    std::chrono::steady_clock::time_point txn_start_{};
+    std::chrono::steady_clock::time_point query_start_{};
 };
+
+// The admin console's virtual database names.
+bool is_admin_database(std::string_view name);
 
 }  // namespace pgwarden::proxy

@@ -2,7 +2,10 @@
 
 #include "config/config.hpp"
 #include "net/asio.hpp"
+#include "observe/alerts.hpp"
+#include "observe/proxy_metrics.hpp"
 #include "pool/pool.hpp"
+#include "proxy/admin_state.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -74,6 +77,12 @@ public:
     CancelRegistry cancels;
     Counters counters;
     std::atomic<bool> draining{false};     // SIGTERM: finish transactions, take no new ones
+    // Event metrics; set by Server before the first session starts (null: not collected).
+    observe::ProxyMetrics* metrics = nullptr;
+    observe::AlertManager* alerts = nullptr;  // same lifetime as `metrics`
+    PauseState pause;
+    AdminHooks admin;
+    std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
 
 private:
     std::shared_ptr<const config::Config> config_;

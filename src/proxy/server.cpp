@@ -61,6 +61,9 @@ Server::~Server() {
     // connections must be closed right there, not parked in the pool, or their sockets would
     // outlive their io_context.
     runtime_.pools.begin_shutdown();
+    runtime_.metrics = nullptr;
+    runtime_.alerts = nullptr;
+    observe_.reset();
     tcp_acceptors_.clear();
     unix_acceptor_.reset();
     loops_.clear();
@@ -71,6 +74,12 @@ Server::~Server() {
 }
 
 void Server::stop_all() {
+    if (observe_) {
+        observe_->stop();
+    }
+    if (probe_) {
+        probe_->stop();
+    }
     for (auto& g : guards_) {
         g.reset();
     }
@@ -370,7 +379,7 @@ int Server::run() {
     sigaddset(&set, SIGINT);
     // Loop threads inherit a blocked mask so only loop 0's signal_set sees the signals.
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    if (!listen()) {
+    if (!listen() || !start_observe()) {
         return 1;
     }
     for (size_t i = 0; i < tcp_acceptors_.size(); ++i) {

@@ -2,7 +2,9 @@
 
 #include "config/config.hpp"
 #include "net/asio.hpp"
+#include "observe/observability.hpp"
 #include "proxy/runtime.hpp"
+#include "proxy/upstream_probe.hpp"
 
 #include <memory>
 #include <string>
@@ -35,10 +37,20 @@ private:
     void reload();
     void start_session(int worker, net::StreamSocket socket, std::string peer);
     void stop_all();
+    // The stats endpoint, alerts and dashboard on loop 0 (observe_wiring.cpp); false when the
+    // stats listener cannot be bound.
+    bool start_observe();
+    std::vector<observe::PoolSnapshot> pool_snapshots();
+    observe::Readiness readiness();
+    // Routes / and /api/state on the stats endpoint (dashboard.cpp).
+    void add_dashboard();
 
     std::string config_path_;
     Runtime runtime_;
     std::vector<std::unique_ptr<net::asio::io_context>> loops_;
+    // After loops_: its sockets and timers live on loop 0, and ~Server resets it first.
+    std::unique_ptr<observe::Observability> observe_;
+    std::shared_ptr<UpstreamProbe> probe_;
     std::vector<net::asio::executor_work_guard<net::asio::io_context::executor_type>> guards_;
     std::vector<std::thread> threads_;
     std::vector<net::asio::ip::tcp::acceptor> tcp_acceptors_;

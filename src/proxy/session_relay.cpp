@@ -54,12 +54,17 @@ bool ClientSession::transaction_done() const {
 }
 
 net::awaitable<common::Status> ClientSession::attach() {
-    const auto deadline = Clock::now() + cfg_->settings.query_wait_timeout;
+    co_await wait_while_paused();
+    const auto asked = Clock::now();
+    const auto deadline = asked + cfg_->settings.query_wait_timeout;
+    note_waiting();
     auto lease = co_await rt_.pools.acquire(pool_, worker_, deadline);
     if (!lease) {
+        note_detached();
         co_return std::move(lease).error();
     }
     lease_ = std::move(*lease);
+    note_attached(Clock::now() - asked);
     spdlog::debug("conn={} attached server conn={}", id_, lease_->id);
     pending_rfq_ = 0;
     batch_open_ = false;
@@ -96,6 +101,7 @@ void ClientSession::detach() {
         cancel_target_.reset();
     }
     lease_.reset();
+    note_detached();
 }
 
 net::awaitable<CloseReason> ClientSession::main_loop() {
@@ -122,6 +128,7 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
                 continue;
             }
             if (ec == net::asio::error::timed_out) {
+                note_timeout(observe::TimeoutKind::ClientIdle);
                 co_await send_fatal(sqlstate::kIdleSessionTimeout,
                                     "client_idle_timeout: closing idle connection");
                 co_return CloseReason::IdleTimeout;
@@ -131,6 +138,7 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             }
             rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(client_in_.size() - before),
                                                   std::memory_order_relaxed);
+            note_bytes_in(client_in_.size() - before);
             continue;
         }
         // A lone Terminate needs no server.
@@ -151,6 +159,7 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
                 // ERROR for its query (or extended-protocol batch) and may retry, as it would
                 // after a server-side statement_timeout.
                 rt_.counters.wait_timeouts.fetch_add(1, std::memory_order_relaxed);
+                note_timeout(observe::TimeoutKind::AdmissionWait);
                 if (auto failed = co_await fail_request(err); failed) {
                     co_return *failed;
                 }
@@ -244,6 +253,7 @@ common::Status ClientSession::process_client(bool& terminate) {
             if (!q) {
                 return std::move(q).error();
             }
+            note_request('Q', body);
             std::string path;
             if (parse_set_search_path(*q, path)) {
                 wanted_params_["search_path"] = path;
@@ -270,6 +280,10 @@ common::Status ClientSession::process_client(bool& terminate) {
         case 'B':
         case 'D':
         case 'C':
+            note_request(type, rewrite && type == 'P'
+                                   ? view(client_in_, client_pos_ + pgwire::kHeaderSize,
+                                          h.length - pgwire::kHeaderSize)
+                                   : std::string_view());
             batch_open_ = true;
             if (rewrite) {
                 std::string_view body = view(client_in_, client_pos_ + pgwire::kHeaderSize,
@@ -285,11 +299,13 @@ common::Status ClientSession::process_client(bool& terminate) {
             break;
         case 'S':
         case 'F':
+            note_request(type, {});
             injected_.on_sync_sent();
             ++pending_rfq_;
             batch_open_ = false;
             break;
         case 'E':
+            note_request('E', {});
             rt_.counters.queries.fetch_add(1, std::memory_order_relaxed);
             batch_open_ = true;
             break;
@@ -357,6 +373,7 @@ common::Status ClientSession::process_server() {
                 if (status == 'I' && pending_rfq_ == 0) {
                     rt_.counters.transactions.fetch_add(1, std::memory_order_relaxed);
                 }
+                note_ready(status);
             }
             break;
         }
@@ -394,6 +411,8 @@ common::Status ClientSession::process_server() {
                 auto fields = pgwire::parse_error_fields(body);
                 spdlog::warn("conn={} server conn={} rejected a request of pgwarden's own: {}",
                              id_, lease_->id, fields['M']);
+            } else {
+                note_server_error(body);
             }
             break;
         default:
@@ -502,6 +521,7 @@ net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
         net::error_code client_ec;
         const size_t n = net::read_available(client_, client_in_, kReadChunk, client_ec);
         rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
+        note_bytes_in(n);
         if (server_ec) {
             lease_.mark_dirty();
             if (auto st = process_server(); st && !co_await flush_client()) {

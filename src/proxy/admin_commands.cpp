@@ -1,0 +1,575 @@
+// The admin console's commands, with PgBouncer's column names and meanings so existing
+// pgbouncer exporters and habits work (https://www.pgbouncer.org/usage.html).
+#include "proxy/admin_commands.hpp"
+
+#include "pgwire/messages.hpp"
+#include "pgwire/sqlstate.hpp"
+#include "proxy/admin_result.hpp"
+#include "proxy/client_session.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+namespace pgwarden::proxy {
+
+namespace sqlstate = pgwire::sqlstate;
+using SystemClock = std::chrono::system_clock;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kVersion = "pgwarden 0.1.0";
+
+std::string num(int64_t v) { return std::to_string(v); }
+std::string num(uint64_t v) { return std::to_string(v); }
+std::string num(int v) { return std::to_string(v); }
+int64_t micros(double seconds) { return static_cast<int64_t>(seconds * 1e6); }
+
+std::string timestamp(SystemClock::time_point t) {
+    if (t.time_since_epoch().count() == 0) {
+        return {};
+    }
+    const auto secs = SystemClock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return buf;
+}
+
+std::vector<std::string> words(std::string_view sql) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : sql) {
+        if (std::isspace(static_cast<unsigned char>(c)) || c == ';') {
+            if (!cur.empty()) {
+                out.push_back(std::move(cur));
+                cur.clear();
+            }
+        } else {
+            cur.push_back(c);
+        }
+    }
+    if (!cur.empty()) {
+        out.push_back(std::move(cur));
+    }
+    return out;
+}
+
+std::string upper(std::string s) {
+    for (auto& c : s) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return s;
+}
+
+// "addr:port" or "[v6]:port" into its parts; "unix" stays whole.
+std::pair<std::string, std::string> split_peer(const std::string& peer) {
+    const auto colon = peer.rfind(':');
+    if (colon == std::string::npos) {
+        return {peer, "0"};
+    }
+    return {peer.substr(0, colon), peer.substr(colon + 1)};
+}
+
+std::vector<SessionInfo> sessions(Runtime& rt) {
+    std::vector<SessionInfo> out;
+    for (const auto& s : rt.cancels.all()) {
+        out.push_back(s->info());
+    }
+    std::sort(out.begin(), out.end(),
+              [](const SessionInfo& a, const SessionInfo& b) { return a.id < b.id; });
+    return out;
+}
+
+void error(std::string& out, const char* code, std::string_view message) {
+    pgwire::encode_error(out, code, message, {}, "ERROR");
+}
+
+void show_pools(Runtime& rt, std::string& out) {
+    ResultSet rs({{"database"},
+                  {"user"},
+                  {"cl_active", ColumnType::Int8},
+                  {"cl_waiting", ColumnType::Int8},
+                  {"cl_active_cancel_req", ColumnType::Int8},
+                  {"cl_waiting_cancel_req", ColumnType::Int8},
+                  {"sv_active", ColumnType::Int8},
+                  {"sv_active_cancel", ColumnType::Int8},
+                  {"sv_being_canceled", ColumnType::Int8},
+                  {"sv_idle", ColumnType::Int8},
+                  {"sv_used", ColumnType::Int8},
+                  {"sv_tested", ColumnType::Int8},
+                  {"sv_login", ColumnType::Int8},
+                  {"maxwait", ColumnType::Int8},
+                  {"maxwait_us", ColumnType::Int8},
+                  {"pool_mode"}});
+    // Client states come from the sessions themselves: the pool knows leases, not clients.
+    std::map<std::pair<std::string, std::string>, std::pair<int, int>> clients;
+    for (const auto& s : sessions(rt)) {
+        if (s.admin) {
+            continue;
+        }
+        auto& c = clients[{s.database, s.user}];
+        c.first += s.state == ClientState::Active ? 1 : 0;
+        c.second += s.state == ClientState::Waiting ? 1 : 0;
+    }
+    for (const auto& p : rt.pools.stats()) {
+        const auto c = clients[{p.database, p.user}];
+        const auto whole = static_cast<int64_t>(p.max_wait_seconds);
+        rs.row({p.database, p.user, num(c.first), num(c.second), "0", "0", num(p.server_active),
+                "0", "0", num(p.server_idle), num(p.server_used), num(p.server_tested),
+                num(p.server_login), num(whole),
+                num(micros(p.max_wait_seconds - static_cast<double>(whole))),
+                std::string(config::to_string(p.mode))});
+    }
+    rs.encode(out);
+}
+
+void show_stats(Runtime& rt, std::string& out) {
+    ResultSet rs({{"database"},
+                  {"total_xact_count", ColumnType::Int8},
+                  {"total_query_count", ColumnType::Int8},
+                  {"total_received", ColumnType::Int8},
+                  {"total_sent", ColumnType::Int8},
+                  {"total_xact_time", ColumnType::Int8},
+                  {"total_query_time", ColumnType::Int8},
+                  {"total_wait_time", ColumnType::Int8},
+                  {"avg_xact_count", ColumnType::Int8},
+                  {"avg_query_count", ColumnType::Int8},
+                  {"avg_recv", ColumnType::Int8},
+                  {"avg_sent", ColumnType::Int8},
+                  {"avg_xact_time", ColumnType::Int8},
+                  {"avg_query_time", ColumnType::Int8},
+                  {"avg_wait_time", ColumnType::Int8}});
+    std::map<std::string, observe::ClassTotals> by_db;
+    if (rt.metrics != nullptr) {
+        for (const auto& t : rt.metrics->totals()) {
+            auto& d = by_db[t.database];
+            d.transactions += t.transactions;
+            d.queries += t.queries;
+            d.received_bytes += t.received_bytes;
+            d.sent_bytes += t.sent_bytes;
+            d.transaction_seconds += t.transaction_seconds;
+            d.query_seconds += t.query_seconds;
+            d.wait_seconds += t.wait_seconds;
+            d.waits += t.waits;
+        }
+    }
+    // PgBouncer's avg_* columns are per-second rates over its last stats period (and means
+    // per transaction/query for the times); pgwarden reports rates since start.
+    const double up = std::max(
+        1.0, std::chrono::duration<double>(SystemClock::now() - rt.started).count());
+    for (const auto& [db, d] : by_db) {
+        const auto per_sec = [&](uint64_t v) {
+            return num(static_cast<int64_t>(static_cast<double>(v) / up));
+        };
+        const auto mean = [](double total, uint64_t n) {
+            return num(n == 0 ? int64_t{0} : micros(total / static_cast<double>(n)));
+        };
+        rs.row({db, num(d.transactions), num(d.queries), num(d.received_bytes), num(d.sent_bytes),
+                num(micros(d.transaction_seconds)), num(micros(d.query_seconds)),
+                num(micros(d.wait_seconds)), per_sec(d.transactions), per_sec(d.queries),
+                per_sec(d.received_bytes), per_sec(d.sent_bytes),
+                mean(d.transaction_seconds, d.transactions), mean(d.query_seconds, d.queries),
+                mean(d.wait_seconds, d.waits)});
+    }
+    rs.encode(out);
+}
+
+std::vector<Column> connection_columns() {
+    return {{"type"},
+            {"user"},
+            {"database"},
+            {"state"},
+            {"addr"},
+            {"port", ColumnType::Int8},
+            {"local_addr"},
+            {"local_port", ColumnType::Int8},
+            {"connect_time"},
+            {"request_time"},
+            {"wait", ColumnType::Int8},
+            {"wait_us", ColumnType::Int8},
+            {"close_needed", ColumnType::Int8},
+            {"ptr"},
+            {"link"},
+            {"remote_pid", ColumnType::Int8},
+            {"tls"},
+            {"application_name"},
+            {"prepared_statements", ColumnType::Int8},
+            // pgwarden's additions, after PgBouncer's columns so positional readers still work
+            {"age_us", ColumnType::Int8},
+            {"last_statement"}};
+}
+
+void show_clients(Runtime& rt, std::string& out) {
+    ResultSet rs(connection_columns());
+    const auto now = SteadyClock::now();
+    const auto wall = SystemClock::now();
+    const auto& s = rt.config()->settings;
+    for (const auto& c : sessions(rt)) {
+        const auto [addr, port] = split_peer(c.peer);
+        std::string state = c.state == ClientState::Active    ? "active"
+                            : c.state == ClientState::Waiting ? "waiting"
+                            : c.state == ClientState::Login   ? "login"
+                                                              : "idle";
+        int64_t wait_us = 0;
+        if (c.state == ClientState::Waiting) {
+            wait_us = std::chrono::duration_cast<std::chrono::microseconds>(wall - c.state_since)
+                          .count();
+        }
+        const int64_t age = c.state == ClientState::Active
+                                ? std::chrono::duration_cast<std::chrono::microseconds>(
+                                      now - c.checkout_since)
+                                      .count()
+                                : 0;
+        rs.row({"C", c.user, c.database, state, addr, port,
+                s.listen_addr.empty() ? "" : s.listen_addr.front(), num(int{s.listen_port}),
+                timestamp(c.connect_time), timestamp(c.state_since), num(wait_us / 1000000),
+                num(wait_us % 1000000), "0", fmt::format("{:x}", c.id),
+                c.server_id ? fmt::format("s{:x}", c.server_id) : "", num(c.server_pid), "",
+                c.application_name, "0", num(age), c.last_statement});
+    }
+    rs.encode(out);
+}
+
+void show_servers(Runtime& rt, std::string& out) {
+    ResultSet rs(connection_columns());
+    const auto now = SteadyClock::now();
+    for (const auto& c : sessions(rt)) {
+        if (c.state != ClientState::Active || c.server_id == 0) {
+            continue;
+        }
+        const auto [addr, port] = split_peer(c.server_addr);
+        const int64_t age =
+            std::chrono::duration_cast<std::chrono::microseconds>(now - c.checkout_since).count();
+        rs.row({"S", c.user, c.database, "active", addr, port, "", "0",
+                timestamp(c.connect_time), timestamp(c.state_since), "0", "0", "0",
+                fmt::format("s{:x}", c.server_id), fmt::format("{:x}", c.id), num(c.server_pid),
+                "", c.application_name, "0", num(age), c.last_statement});
+    }
+    for (const auto& srv : rt.pools.idle_servers()) {
+        const auto [addr, port] = split_peer(srv.remote);
+        rs.row({"S", srv.user, srv.database, "idle", addr, port, "", "0", "", "", "0", "0", "0",
+                fmt::format("s{:x}", srv.id), "", num(srv.backend_pid), "", "", "0", "0", ""});
+    }
+    rs.encode(out);
+}
+
+void show_databases(Runtime& rt, std::string& out) {
+    ResultSet rs({{"name"},
+                  {"host"},
+                  {"port", ColumnType::Int8},
+                  {"database"},
+                  {"force_user"},
+                  {"pool_size", ColumnType::Int8},
+                  {"min_pool_size", ColumnType::Int8},
+                  {"reserve_pool", ColumnType::Int8},
+                  {"pool_mode"},
+                  {"max_connections", ColumnType::Int8},
+                  {"current_connections", ColumnType::Int8},
+                  {"paused", ColumnType::Int8},
+                  {"disabled", ColumnType::Int8}});
+    const auto cfg = rt.config();
+    const auto& s = cfg->settings;
+    std::map<std::string, int> current;
+    for (const auto& p : rt.pools.stats()) {
+        current[p.database] += p.server_active + p.server_idle + p.server_login;
+    }
+    for (const auto& [name, db] : cfg->databases) {
+        rs.row({name, db.host, num(int{db.port}), db.dbname.empty() ? name : db.dbname,
+                db.user.empty() ? std::optional<std::string>() : db.user,
+                num(db.pool_size.value_or(s.default_pool_size)),
+                num(db.min_pool_size.value_or(s.min_pool_size)), "0",
+                std::string(config::to_string(db.pool_mode.value_or(s.pool_mode))),
+                num(db.max_db_connections.value_or(s.max_db_connections)), num(current[name]),
+                rt.pause.paused(name) ? "1" : "0", "0"});
+    }
+    rs.encode(out);
+}
+
+void show_lists(Runtime& rt, std::string& out) {
+    ResultSet rs({{"list"}, {"items", ColumnType::Int8}});
+    const auto cfg = rt.config();
+    const auto pools = rt.pools.stats();
+    std::set<std::string> users;
+    int used_servers = 0;
+    int free_servers = 0;
+    for (const auto& p : pools) {
+        users.insert(p.user);
+        used_servers += p.server_active + p.server_login;
+        free_servers += p.server_idle;
+    }
+    int login = 0;
+    int used = 0;
+    for (const auto& c : sessions(rt)) {
+        (c.state == ClientState::Login ? login : used) += 1;
+    }
+    rs.row({"databases", num(static_cast<int64_t>(cfg->databases.size()))});
+    rs.row({"users", num(static_cast<int64_t>(users.size()))});
+    rs.row({"pools", num(static_cast<int64_t>(pools.size()))});
+    rs.row({"free_clients", "0"});
+    rs.row({"used_clients", num(used)});
+    rs.row({"login_clients", num(login)});
+    rs.row({"free_servers", num(free_servers)});
+    rs.row({"used_servers", num(used_servers)});
+    rs.row({"dns_names", "0"});
+    rs.row({"dns_zones", "0"});
+    rs.row({"dns_queries", "0"});
+    rs.row({"dns_pending", "0"});
+    rs.encode(out);
+}
+
+void show_config(Runtime& rt, std::string& out) {
+    ResultSet rs({{"key"}, {"value"}, {"default"}, {"changeable"}});
+    const auto& s = rt.config()->settings;
+    const config::Settings d;
+    auto join = [](const std::vector<std::string>& v) {
+        std::string r;
+        for (const auto& x : v) {
+            r += r.empty() ? "" : ",";
+            r += x;
+        }
+        return r;
+    };
+    auto dur = [](config::Duration v) { return config::format_duration(v); };
+    auto yes = [](bool b) { return std::string(b ? "1" : "0"); };
+    // changeable: whether RELOAD applies it (listen and workers need a restart).
+    const std::vector<std::array<std::string, 4>> rows = {
+        {"listen_addr", join(s.listen_addr), join(d.listen_addr), "no"},
+        {"listen_port", num(int{s.listen_port}), num(int{d.listen_port}), "no"},
+        {"unix_socket_dir", s.unix_socket_dir, d.unix_socket_dir, "no"},
+        {"auth_type", std::string(config::to_string(s.auth_type)),
+         std::string(config::to_string(d.auth_type)), "yes"},
+        {"auth_file", s.auth_file, d.auth_file, "yes"},
+        {"auth_user", s.auth_user, d.auth_user, "yes"},
+        {"auth_query", s.auth_query, d.auth_query, "yes"},
+        {"pool_mode", std::string(config::to_string(s.pool_mode)),
+         std::string(config::to_string(d.pool_mode)), "yes"},
+        {"default_pool_size", num(s.default_pool_size), num(d.default_pool_size), "yes"},
+        {"min_pool_size", num(s.min_pool_size), num(d.min_pool_size), "yes"},
+        {"max_client_conn", num(s.max_client_conn), num(d.max_client_conn), "yes"},
+        {"max_db_connections", num(s.max_db_connections), num(d.max_db_connections), "yes"},
+        {"max_user_connections", num(s.max_user_connections), num(d.max_user_connections),
+         "yes"},
+        {"max_prepared_statements", num(s.max_prepared_statements),
+         num(d.max_prepared_statements), "yes"},
+        {"server_lifetime", dur(s.server_lifetime), dur(d.server_lifetime), "yes"},
+        {"server_idle_timeout", dur(s.server_idle_timeout), dur(d.server_idle_timeout), "yes"},
+        {"server_connect_timeout", dur(s.server_connect_timeout), dur(d.server_connect_timeout),
+         "yes"},
+        {"server_login_retry", dur(s.server_login_retry), dur(d.server_login_retry), "yes"},
+        {"query_wait_timeout", dur(s.query_wait_timeout), dur(d.query_wait_timeout), "yes"},
+        {"client_idle_timeout", dur(s.client_idle_timeout), dur(d.client_idle_timeout), "yes"},
+        {"client_login_timeout", dur(s.client_login_timeout), dur(d.client_login_timeout),
+         "yes"},
+        {"shutdown_timeout", dur(s.shutdown_timeout), dur(d.shutdown_timeout), "yes"},
+        {"server_reset_query", s.server_reset_query, d.server_reset_query, "yes"},
+        {"server_reset_query_always", yes(s.server_reset_query_always),
+         yes(d.server_reset_query_always), "yes"},
+        {"max_packet_size", num(s.max_packet_size), num(d.max_packet_size), "yes"},
+        {"admin_users", join(s.admin_users), join(d.admin_users), "yes"},
+        {"stats_users", join(s.stats_users), join(d.stats_users), "yes"},
+        {"workers", num(s.workers), num(d.workers), "no"},
+        {"log_format", s.log_format, d.log_format, "yes"},
+        {"log_level", s.log_level, d.log_level, "yes"},
+        {"log_connections", yes(s.log_connections), yes(d.log_connections), "yes"},
+        {"log_disconnections", yes(s.log_disconnections), yes(d.log_disconnections), "yes"},
+        {"stats_listen", s.stats_listen, d.stats_listen, "no"},
+    };
+    for (const auto& r : rows) {
+        rs.row({r[0], r[1], r[2], r[3]});
+    }
+    rs.encode(out);
+}
+
+void show_classes(Runtime& rt, std::string& out) {
+    ResultSet rs({{"database"},
+                  {"user"},
+                  {"class"},
+                  {"sv_active", ColumnType::Int8},
+                  {"max_connections", ColumnType::Int8},
+                  {"reserved_connections", ColumnType::Int8},
+                  {"cl_active", ColumnType::Int8},
+                  {"cl_waiting", ColumnType::Int8},
+                  {"maxwait_us", ColumnType::Int8}});
+    // One "default" class per pool until workload classes (#3) exist.
+    for (const auto& p : rt.pools.stats()) {
+        rs.row({p.database, p.user, "default", num(p.server_active), num(p.pool_size), "0",
+                num(std::min(p.server_active, p.clients)), num(p.waiting),
+                num(micros(p.max_wait_seconds))});
+    }
+    rs.encode(out);
+}
+
+void show_leaks(Runtime&, std::string& out) {
+    // Filled by the leak detector of #3; the columns are fixed now so tools can rely on them.
+    ResultSet rs({{"database"},
+                  {"user"},
+                  {"class"},
+                  {"client"},
+                  {"application_name"},
+                  {"age_us", ColumnType::Int8},
+                  {"last_statement"}});
+    rs.encode(out);
+}
+
+void show_alerts(Runtime& rt, std::string& out) {
+    ResultSet rs({{"alertname"},
+                  {"severity"},
+                  {"state"},
+                  {"database"},
+                  {"user"},
+                  {"class"},
+                  {"value"},
+                  {"threshold"},
+                  {"starts_at"},
+                  {"summary"}});
+    if (rt.alerts != nullptr) {
+        for (const auto& a : rt.alerts->active()) {
+            rs.row({a.name, std::string(observe::severity_name(a.severity)),
+                    std::string(observe::state_name(a.state)), a.database, a.user,
+                    a.workload_class, fmt::format("{:.3f}", a.value),
+                    fmt::format("{:.3f}", a.threshold),
+                    a.firing() ? observe::iso8601(a.starts_at) : std::string(), a.summary});
+        }
+    }
+    rs.encode(out);
+}
+
+void show_version(std::string& out) {
+    ResultSet rs({{"version"}});
+    rs.row({kVersion});
+    rs.encode(out);
+}
+
+void show_help(std::string& out) {
+    pgwire::encode_notice(out, "00000",
+                          "Console usage: SHOW HELP|POOLS|STATS|CLIENTS|SERVERS|DATABASES|CONFIG|"
+                          "LISTS|VERSION|CLASSES|LEAKS|ALERTS; PAUSE [db]; RESUME [db]; RELOAD; "
+                          "KILL db; SHUTDOWN");
+    pgwire::encode_command_complete(out, "SHOW");
+}
+
+bool database_known(Runtime& rt, const std::string& name) {
+    return rt.config()->find_database(name) != nullptr;
+}
+
+}  // namespace
+
+AdminRole admin_role(const config::Config& cfg, const std::string& user) {
+    const auto& s = cfg.settings;
+    if (std::find(s.admin_users.begin(), s.admin_users.end(), user) != s.admin_users.end()) {
+        return AdminRole::Admin;
+    }
+    if (std::find(s.stats_users.begin(), s.stats_users.end(), user) != s.stats_users.end()) {
+        return AdminRole::Stats;
+    }
+    return AdminRole::None;
+}
+
+bool servers_in_use(Runtime& runtime, const std::string& database) {
+    for (const auto& p : runtime.pools.stats()) {
+        if ((database.empty() || p.database == database) && p.server_active > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+AdminOutcome run_admin_command(Runtime& rt, AdminRole role, std::string_view sql) {
+    AdminOutcome r;
+    auto& out = r.out;
+    const auto w = words(sql);
+    if (w.empty()) {
+        pgwire::encode_empty_query(out);
+        return r;
+    }
+    const std::string verb = upper(w[0]);
+    if (verb == "SHOW") {
+        if (w.size() != 2) {
+            error(out, sqlstate::kSyntaxError, "SHOW needs one argument; try SHOW HELP");
+            return r;
+        }
+        const std::string what = upper(w[1]);
+        using Show = void (*)(Runtime&, std::string&);
+        static const std::map<std::string, Show> kShows = {
+            {"POOLS", &show_pools},         {"STATS", &show_stats},
+            {"CLIENTS", &show_clients},     {"SERVERS", &show_servers},
+            {"DATABASES", &show_databases}, {"LISTS", &show_lists},
+            {"CONFIG", &show_config},       {"CLASSES", &show_classes},
+            {"LEAKS", &show_leaks},         {"ALERTS", &show_alerts},
+        };
+        if (auto it = kShows.find(what); it != kShows.end()) {
+            it->second(rt, out);
+        } else if (what == "VERSION") {
+            show_version(out);
+        } else if (what == "HELP") {
+            show_help(out);
+        } else {
+            error(out, sqlstate::kSyntaxError,
+                  fmt::format("unknown SHOW item \"{}\"; try SHOW HELP", w[1]));
+        }
+        return r;
+    }
+    static const std::set<std::string> kAdminOnly = {"PAUSE", "RESUME", "RELOAD", "KILL",
+                                                     "SHUTDOWN"};
+    if (kAdminOnly.count(verb) == 0) {
+        error(out, sqlstate::kSyntaxError,
+              fmt::format("unknown admin command \"{}\"; try SHOW HELP", w[0]));
+        return r;
+    }
+    if (role != AdminRole::Admin) {
+        error(out, sqlstate::kInsufficientPrivilege,
+              fmt::format("{} is for admin_users only (stats_users may use SHOW)", verb));
+        return r;
+    }
+    const std::string db = w.size() > 1 ? w[1] : std::string();
+    if (w.size() > 2 || ((verb == "RELOAD" || verb == "SHUTDOWN") && w.size() > 1)) {
+        error(out, sqlstate::kSyntaxError, fmt::format("too many arguments for {}", verb));
+        return r;
+    }
+    if (!db.empty() && !database_known(rt, db)) {
+        error(out, sqlstate::kInvalidCatalogName, fmt::format("no such database: {}", db));
+        return r;
+    }
+    if (verb == "PAUSE") {
+        rt.pause.pause(db);
+        r.wait_for_pause = true;
+        r.pause_database = db;
+    } else if (verb == "RESUME") {
+        rt.pause.resume(db);
+        pgwire::encode_command_complete(out, "RESUME");
+    } else if (verb == "RELOAD") {
+        if (rt.admin.reload) {
+            rt.admin.reload();
+        }
+        pgwire::encode_command_complete(out, "RELOAD");
+    } else if (verb == "KILL") {
+        if (db.empty()) {
+            error(out, sqlstate::kSyntaxError, "KILL needs a database name");
+            return r;
+        }
+        // Like PgBouncer, KILL leaves the database paused: new clients wait for RESUME.
+        rt.pause.pause(db);
+        for (const auto& s : rt.cancels.all()) {
+            const auto info = s->info();
+            if (!info.admin && info.database == db) {
+                s->request_kill();
+            }
+        }
+        rt.pools.close_idle_of(db);
+        pgwire::encode_command_complete(out, "KILL");
+    } else if (verb == "SHUTDOWN") {
+        if (rt.admin.shutdown) {
+            rt.admin.shutdown();
+        }
+        pgwire::encode_command_complete(out, "SHUTDOWN");
+    }
+    return r;
+}
+
+}  // namespace pgwarden::proxy

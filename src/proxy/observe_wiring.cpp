@@ -1,0 +1,131 @@
+// Wiring of the observe face into serve: the stats endpoint and alert evaluation run on
+// loop 0 next to the janitor; the pools are read through PoolManager::stats() (one short
+// lock), readiness from cached flags.
+#include "observe/observability.hpp"
+#include "proxy/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace pgwarden::proxy {
+
+namespace {
+
+observe::AlertsConfig alerts_config(const config::AlertSettings& a) {
+    using observe::AlertKind;
+    using observe::Severity;
+    observe::AlertsConfig cfg;
+    cfg.enabled = a.enabled;
+    cfg.evaluation_interval = a.evaluation_interval;
+    const auto pct = [](double v) { return static_cast<int>(v * 100 + 0.5); };
+    cfg.rules.push_back({"PgwardenPoolUtilizationHigh", AlertKind::Utilization, Severity::Warning,
+                         a.utilization_warning, a.utilization_warning_resolve,
+                         a.utilization_warning_for, a.utilization_resolve_for,
+                         "pool utilization {value} has been at or above {threshold} (" +
+                             std::to_string(pct(a.utilization_warning)) + "%)"});
+    cfg.rules.push_back({"PgwardenPoolUtilizationHigh", AlertKind::Utilization,
+                         Severity::Critical, a.utilization_critical,
+                         a.utilization_critical_resolve, a.utilization_critical_for,
+                         a.utilization_resolve_for,
+                         "pool utilization {value} has been at or above {threshold} (" +
+                             std::to_string(pct(a.utilization_critical)) + "%)"});
+    if (a.leak) {
+        cfg.rules.push_back({"PgwardenSuspectedLeak", AlertKind::SuspectedLeak, Severity::Warning,
+                             1, 1, std::chrono::milliseconds(0), std::chrono::seconds(30),
+                             "{value} suspected leaked connection(s) held by this class"});
+    }
+    if (a.class_wait.count() > 0) {
+        const double wait = std::chrono::duration<double>(a.class_wait).count();
+        cfg.rules.push_back({"PgwardenClassWaiting", AlertKind::ClassWait, Severity::Warning,
+                             wait, wait / 2, std::chrono::milliseconds(0),
+                             std::chrono::seconds(15),
+                             "clients of this class have waited {value}s for a connection"});
+    }
+    cfg.webhook.url = a.webhook_url;
+    cfg.webhook.timeout = a.webhook_timeout;
+    cfg.webhook.queue_capacity = static_cast<size_t>(a.webhook_queue_size);
+    cfg.webhook.max_attempts = a.webhook_max_attempts;
+    cfg.webhook.initial_backoff = a.webhook_backoff;
+    cfg.webhook.max_backoff = a.webhook_backoff_max;
+    return cfg;
+}
+
+}  // namespace
+
+std::vector<observe::PoolSnapshot> Server::pool_snapshots() {
+    const auto stats = runtime_.pools.stats();
+    std::vector<observe::PoolSnapshot> out;
+    out.reserve(stats.size());
+    for (const auto& p : stats) {
+        observe::PoolSnapshot s;
+        s.database = p.database;
+        s.user = p.user;
+        s.pool_size = p.pool_size;
+        s.server_active = p.server_active;
+        s.server_idle = p.server_idle;
+        s.server_used = p.server_used;
+        s.server_tested = p.server_tested;
+        s.server_login = p.server_login;
+        // One class per pool until workload classes exist. A client holding a lease is
+        // active; the pool's waiters are its waiting clients; the rest are idle.
+        observe::ClassSnapshot c;
+        c.name = "default";
+        c.server_connections = p.server_active;
+        c.max_connections = p.pool_size;
+        c.clients_waiting = p.waiting;
+        c.clients_active = std::clamp(p.clients - p.waiting, 0, p.server_active);
+        c.clients_idle = std::max(0, p.clients - p.waiting - c.clients_active);
+        c.oldest_wait_seconds = p.max_wait_seconds;
+        s.classes.push_back(std::move(c));
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+observe::Readiness Server::readiness() {
+    if (runtime_.draining.load()) {
+        return {false, "draining: pgwarden is shutting down"};
+    }
+    if (probe_) {
+        auto st = probe_->state();
+        if (!st.reachable) {
+            return {false, st.reason};
+        }
+    }
+    return {};
+}
+
+bool Server::start_observe() {
+    const auto cfg = runtime_.config();
+    observe::ObserveConfig oc;
+    oc.http.listen = cfg->settings.stats_listen;
+    oc.alerts = alerts_config(cfg->alerts);
+    observe::ObserveCallbacks callbacks;
+    callbacks.pools = [this] { return pool_snapshots(); };
+    callbacks.readiness = [this] { return readiness(); };
+    observe_ = std::make_unique<observe::Observability>(loops_[0]->get_executor(), std::move(oc),
+                                                        std::move(callbacks));
+    add_dashboard();
+    if (auto st = observe_->start(); !st) {
+        spdlog::error("stats_listen {}: {}", cfg->settings.stats_listen, st.error().message);
+        observe_.reset();
+        return false;
+    }
+    runtime_.metrics = &observe_->metrics();
+    runtime_.alerts = &observe_->alerts();
+    probe_ = std::make_shared<UpstreamProbe>(runtime_);
+    probe_->start(loops_[0]->get_executor(), std::chrono::seconds(2));
+    runtime_.admin.reload = [this] { net::asio::post(*loops_[0], [this] { reload(); }); };
+    runtime_.admin.shutdown = [this] {
+        net::asio::post(*loops_[0], [this] {
+            spdlog::info("admin console: SHUTDOWN");
+            runtime_.draining.store(true);
+            runtime_.pools.close_idle();
+            stop_all();
+        });
+    };
+    return true;
+}
+
+}  // namespace pgwarden::proxy
