@@ -28,6 +28,8 @@ packages=(
     python3 python3-psycopg python3-psycopg2
     golang-go golang-github-lib-pq-dev golang-github-jackc-pgx-v4-dev
     libpostgresql-jdbc-java default-jdk-headless
+    # headless browser for the dashboard test (tests/integration/dashboard_test.cpp)
+    chromium
 )
 
 missing=()

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -64,6 +65,7 @@ const std::vector<Field<AlertSettings>>& alert_fields() {
         duration_field("utilization_resolve_for", &AlertSettings::utilization_resolve_for),
         bool_field("leak", &AlertSettings::leak),
         duration_field("class_wait", &AlertSettings::class_wait),
+        duration_field("long_checkout", &AlertSettings::long_checkout),
         {"webhook_url", &read_webhook_url},
         duration_field("webhook_timeout", &AlertSettings::webhook_timeout),
         int_field("webhook_queue_size", &AlertSettings::webhook_queue_size, 1, 1000000),
@@ -86,9 +88,6 @@ void check_band(Reader& r, std::string_view level, double fire,
     const std::string hint = fmt::format("set it below utilization_{}", level);
     if (const auto* where = r.location(key)) {
         r.error(*where, key, message, hint);
-    } else if (const auto* fire_at = r.location(fmt::format("alerts.utilization_{}", level))) {
-        r.error(*fire_at, fmt::format("alerts.utilization_{}", level), message,
-                hint + fmt::format(" (utilization_{}_resolve defaults to {})", level, resolve));
     }
 }
 
@@ -122,6 +121,14 @@ void load_alerts(Reader& reader, const toml::node& node, Config& config) {
         },
         config.alerts);
     auto& a = config.alerts;
+    // A resolve threshold not written follows its fire threshold, 5 points below, so moving
+    // only the fire threshold keeps a working hysteresis band.
+    if (reader.location("alerts.utilization_warning_resolve") == nullptr) {
+        a.utilization_warning_resolve = std::max(0.01, a.utilization_warning - 0.05);
+    }
+    if (reader.location("alerts.utilization_critical_resolve") == nullptr) {
+        a.utilization_critical_resolve = std::max(0.01, a.utilization_critical - 0.05);
+    }
     check_band(reader, "warning", a.utilization_warning, a.utilization_warning_resolve);
     check_band(reader, "critical", a.utilization_critical, a.utilization_critical_resolve);
     if (a.webhook_backoff_max < a.webhook_backoff) {

@@ -31,14 +31,14 @@ net::awaitable<CloseReason> ClientSession::admin_session(const pgwire::StartupMe
     const AdminRole role = admin_role(*cfg_, user_);
     // Authenticate first, so the answer does not tell strangers which users are admins.
     if (auto auth = co_await authenticate(*cfg_); !auth) {
-        rt_.counters.login_failures.fetch_add(1, std::memory_order_relaxed);
+        rt_.count_login_failure();
         spdlog::warn("conn={} client={} admin console login failed for user={}: {}", id_, peer_,
                      user_, auth.error().message);
         co_await send_fatal(auth.error().code, auth.error().message);
         co_return CloseReason::LoginFailed;
     }
     if (role == AdminRole::None) {
-        rt_.counters.login_failures.fetch_add(1, std::memory_order_relaxed);
+        rt_.count_login_failure();
         spdlog::warn("conn={} client={} user={} refused on the admin console (not in "
                      "admin_users or stats_users)",
                      id_, peer_, user_);

@@ -459,13 +459,13 @@ net::awaitable<common::Status> ClientSession::authenticate(const config::Config&
 net::awaitable<CloseReason> ClientSession::serve() {
     cfg_ = rt_.config();
     const auto& s = cfg_->settings;
-    rt_.counters.clients_total.fetch_add(1, std::memory_order_relaxed);
+    rt_.count_client_accepted();
 
     CloseReason reason = CloseReason::ClientGone;
     auto startup = co_await read_startup(reason);
     if (!startup) {
         if (reason == CloseReason::ProtocolError || reason == CloseReason::LoginTimeout) {
-            rt_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+            rt_.count_protocol_error();
             spdlog::warn("conn={} client={} startup rejected: {}", id_, peer_,
                          startup.error().message);
             co_await send_fatal(startup.error().code, startup.error().message);
@@ -478,7 +478,7 @@ net::awaitable<CloseReason> ClientSession::serve() {
         database_ = user_;
     }
     auto reject = [&](const char* code, std::string message) -> net::awaitable<CloseReason> {
-        rt_.counters.login_failures.fetch_add(1, std::memory_order_relaxed);
+        rt_.count_login_failure();
         spdlog::warn("conn={} client={} db={} user={} login failed: {}", id_, peer_, database_,
                      user_, message);
         co_await send_fatal(code, message);
@@ -493,7 +493,7 @@ net::awaitable<CloseReason> ClientSession::serve() {
     }
     if (rt_.counters.clients_active.fetch_add(1) >= s.max_client_conn) {
         rt_.counters.clients_active.fetch_sub(1);
-        rt_.counters.login_failures.fetch_add(1, std::memory_order_relaxed);
+        rt_.count_login_failure();
         spdlog::warn("conn={} client={} refused: max_client_conn ({}) reached", id_, peer_,
                      s.max_client_conn);
         co_await send_fatal(sqlstate::kTooManyConnections,

@@ -116,6 +116,7 @@ bool Server::start_observe() {
     runtime_.alerts = &observe_->alerts();
     probe_ = std::make_shared<UpstreamProbe>(runtime_);
     probe_->start(loops_[0]->get_executor(), std::chrono::seconds(2));
+    dashboard_->start();
     runtime_.admin.reload = [this] { net::asio::post(*loops_[0], [this] { reload(); }); };
     runtime_.admin.shutdown = [this] {
         net::asio::post(*loops_[0], [this] {

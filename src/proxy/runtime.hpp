@@ -67,6 +67,26 @@ public:
     void set_config(std::shared_ptr<const config::Config> cfg) { std::atomic_store(&config_, std::move(cfg)); }
     int workers() const { return workers_; }
 
+    // Process-wide events, counted for SHOW/logs (counters) and for /metrics.
+    void count_login_failure() {
+        counters.login_failures.fetch_add(1, std::memory_order_relaxed);
+        if (metrics != nullptr) {
+            metrics->login_failures.inc();
+        }
+    }
+    void count_protocol_error() {
+        counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+        if (metrics != nullptr) {
+            metrics->protocol_errors.inc();
+        }
+    }
+    void count_client_accepted() {
+        counters.clients_total.fetch_add(1, std::memory_order_relaxed);
+        if (metrics != nullptr) {
+            metrics->clients_accepted.inc();
+        }
+    }
+
     // Resolves the pool settings for a client's (database, user) from a config snapshot.
     static pool::PoolSettings pool_settings(const config::Config& cfg,
                                             const config::DatabaseConfig& db,

@@ -63,6 +63,7 @@ Server::~Server() {
     runtime_.pools.begin_shutdown();
     runtime_.metrics = nullptr;
     runtime_.alerts = nullptr;
+    dashboard_.reset();
     observe_.reset();
     tcp_acceptors_.clear();
     unix_acceptor_.reset();
@@ -79,6 +80,9 @@ void Server::stop_all() {
     }
     if (probe_) {
         probe_->stop();
+    }
+    if (dashboard_) {
+        dashboard_->stop();
     }
     for (auto& g : guards_) {
         g.reset();

@@ -2,6 +2,7 @@
 
 #include "config/config.hpp"
 #include "net/asio.hpp"
+#include "observe/dashboard.hpp"
 #include "observe/observability.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/upstream_probe.hpp"
@@ -51,6 +52,7 @@ private:
     // After loops_: its sockets and timers live on loop 0, and ~Server resets it first.
     std::unique_ptr<observe::Observability> observe_;
     std::shared_ptr<UpstreamProbe> probe_;
+    std::shared_ptr<observe::Dashboard> dashboard_;
     std::vector<net::asio::executor_work_guard<net::asio::io_context::executor_type>> guards_;
     std::vector<std::thread> threads_;
     std::vector<net::asio::ip::tcp::acceptor> tcp_acceptors_;

@@ -437,7 +437,7 @@ net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
     for (;;) {
         bool terminate = false;
         if (auto st = process_client(terminate); !st) {
-            rt_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+            rt_.count_protocol_error();
             spdlog::warn("conn={} client={} protocol error: {}", id_, peer_, st.error().message);
             lease_.mark_dirty();
             co_await send_fatal(st.error().code, st.error().message);
