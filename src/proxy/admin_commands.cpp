@@ -230,7 +230,7 @@ void show_clients(Runtime& rt, std::string& out) {
                 s.listen_addr.empty() ? "" : s.listen_addr.front(), num(int{s.listen_port}),
                 timestamp(c.connect_time), timestamp(c.state_since), num(wait_us / 1000000),
                 num(wait_us % 1000000), "0", fmt::format("{:x}", c.id),
-                c.server_id ? fmt::format("s{:x}", c.server_id) : "", num(c.server_pid), "",
+                c.server_id ? fmt::format("s{:x}", c.server_id) : "", "0", "",
                 c.application_name, "0", num(age), c.last_statement});
     }
     rs.encode(out);
