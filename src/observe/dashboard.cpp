@@ -152,6 +152,7 @@ std::string Dashboard::state_json(std::chrono::system_clock::time_point now) con
             alerts.push_back({{"name", a.name},
                               {"severity", severity_name(a.severity)},
                               {"state", state_name(a.state)},
+                              {"firing", a.firing()},
                               {"database", a.database},
                               {"user", a.user},
                               {"class", a.workload_class},

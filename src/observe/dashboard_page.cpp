@@ -33,13 +33,14 @@ tr.leak td:first-child { border-left: 4px solid #d62828; }
             vertical-align: middle; }
 .alert { padding: 6px 10px; border-radius: 4px; margin: 4px 0; font-size: 13px; }
 .alert.warning { background: #fff3cd; } .alert.critical { background: #f8d7da; }
+.alert.pending { opacity: .55; }
 .empty { color: #8a94a1; font-size: 13px; }
 </style>
 </head>
 <body>
 <header><h1>pgwarden</h1><span id="status">loading&hellip;</span></header>
 <main>
-<section><h2>Firing alerts</h2><div id="alerts"><p class="empty">none</p></div></section>
+<section><h2>Alerts (firing; pending ones dimmed)</h2><div id="alerts"><p class="empty">none</p></div></section>
 <section>
 <h2>Pool utilization per class (last 15 minutes; dashed line: 70%)</h2>
 <svg id="chart" viewBox="0 0 1000 260" preserveAspectRatio="none" role="img"
@@ -135,9 +136,9 @@ function fillAlerts(state) {
   const box = document.getElementById("alerts");
   box.replaceChildren();
   for (const a of state.alerts) {
-    box.append(el("div", {class: "alert " + a.severity},
+    box.append(el("div", {class: "alert " + a.severity + (a.firing ? " firing" : " pending")},
                   a.name + " [" + a.severity + ", " + a.state + "] " + a.database + "/" +
-                  a.user + (a.class ? "/" + a.class : "") + ": " + a.summary));
+                  a.user + (a.class ? "/" + a.class : "") + (a.summary ? ": " + a.summary : "")));
   }
   if (!state.alerts.length) box.append(el("p", {class: "empty"}, "none"));
 }

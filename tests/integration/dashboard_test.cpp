@@ -42,7 +42,7 @@ TEST(DashboardTest, HeadlessChromiumShowsChartAndCheckouts) {
     }
     PgwardenOptions options;
     options.pool_size = 4;
-    options.extra_tables = "[alerts]\nlong_checkout = \"1s\"\n";
+    options.extra_tables = "[alerts]\nlong_checkout = \"3s\"\n";
     auto p = PgwardenProcess::start(options);
     ASSERT_TRUE(p.ok()) << p.error().message;
     auto& proxy = *p;
@@ -60,7 +60,7 @@ TEST(DashboardTest, HeadlessChromiumShowsChartAndCheckouts) {
     auto leaker = open("leaky-endpoint");
     ASSERT_TRUE(leaker.exec("BEGIN").ok);
     ASSERT_TRUE(leaker.exec("SELECT 'forgotten rows.Close()'").ok);
-    std::this_thread::sleep_for(1500ms);  // older than long_checkout
+    std::this_thread::sleep_for(3500ms);  // older than long_checkout
     std::vector<PgConn> holders;
     for (int i = 0; i < 2; ++i) {
         holders.push_back(open("report-job"));
@@ -106,6 +106,9 @@ TEST(DashboardTest, HeadlessChromiumShowsChartAndCheckouts) {
     EXPECT_NE(html.find("leaky-endpoint", leak_row), std::string::npos);
     EXPECT_NE(html.find("SELECT 'forgotten rows.Close()'"), std::string::npos);
     EXPECT_GE(count(html, "report-job"), 2u) << html;
+    // Only the old checkout is highlighted; the younger ones are plain rows.
+    EXPECT_EQ(count(html, "class=\"checkout leak\""), 1u) << html;
+    EXPECT_GE(count(html, "class=\"checkout\""), 2u) << html;
     EXPECT_LT(html.find("leaky-endpoint"), html.find("report-job"));  // oldest first
     EXPECT_NE(html.find("updated "), std::string::npos) << "the page's script did not run";
 

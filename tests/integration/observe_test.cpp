@@ -3,6 +3,8 @@
 // port under abuse while proxy traffic carries on.
 #include "observe_util.hpp"
 
+#include "embedded/port.hpp"
+
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
