@@ -31,6 +31,22 @@ enum class CloseReason {
     TooManyClients,    // max_client_conn reached
     Shutdown,          // pgwarden is stopping
     StatementMode,     // a transaction block was opened in statement pooling mode
+    ClassLimit,        // the workload class's max_client_conn reached
+    LeakTerminated,    // a suspected leak ended by leak_action = terminate
+};
+
+// What the governor needs to know about a session, taken under the session's lock.
+struct SessionActivity {
+    bool attached = false;           // holds a server connection
+    uint64_t checkout_seq = 0;       // bumped at every checkout
+    pool::Clock::time_point checkout_since{};
+    pool::Clock::time_point query_since{};  // a request awaits its reply; epoch when none
+    uint64_t query_seq = 0;           // bumped at every request
+    pool::Clock::time_point idle_since{};   // the last reply (ReadyForQuery) arrived
+    char transaction_state = 'I';
+    std::string application_name;
+    std::string last_statement;       // truncated, as sent
+    std::optional<CancelTarget> server;
 };
 const char* to_string(CloseReason reason);
 
@@ -46,6 +62,15 @@ public:
     static net::awaitable<void> run(std::shared_ptr<ClientSession> self);
 
     std::optional<CancelTarget> cancel_target();
+    SessionActivity activity();
+    // Ends the session for a suspected leak: rolls its transaction back, returns the server
+    // connection clean and sends the client `message` as a FATAL error. Thread-safe.
+    void request_terminate(std::string sqlstate, std::string message);
+    // Set before the session is registered with the CancelRegistry, constant afterwards.
+    const config::WorkloadClass& workload_class() const { return *class_; }
+    const std::string& peer() const { return peer_; }
+    const std::string& user() const { return user_; }
+    const std::string& database() const { return database_; }
     // Asks an idle session to close (SIGTERM drain); a session inside a transaction closes
     // once it ends. Thread-safe: posts to the session's event loop.
     void request_drain();
@@ -72,6 +97,14 @@ private:
     // Session pooling (or server_reset_query_always): runs server_reset_query before the
     // connection goes back, and discards it when the reset does not end cleanly.
     net::awaitable<void> reset_server();
+    // A terminate request arrived: reclaim the server connection and say goodbye.
+    net::awaitable<CloseReason> terminate_for_leak();
+    // Cancels the running request and rolls back, leaving the server connection idle and
+    // clean; marks it dirty when that cannot be done in time.
+    net::awaitable<void> reclaim_server();
+    // Bookkeeping for the governor (cheap: one uncontended lock).
+    void note_request(std::string_view sql);
+    void note_ready(char status);
 
     // Parses buffered client bytes into server-bound bytes; sets `terminate` on 'X'.
     common::Status process_client(bool& terminate);
@@ -116,8 +149,14 @@ private:
     PreparedStatements statements_;
     InjectedResponses injected_;
 
-    std::mutex cancel_mu_;
+    const config::WorkloadClass* class_ = nullptr;  // points into cfg_
+    size_t class_index_ = 0;                        // in pool_
+    bool class_counted_ = false;                    // counted in Runtime::class_clients
+    std::optional<std::pair<std::string, std::string>> terminate_;  // sqlstate, message
+
+    std::mutex cancel_mu_;  // guards cancel_target_ and activity_ (read by the governor)
     std::optional<CancelTarget> cancel_target_;
+    SessionActivity activity_;
 };
 
 }  // namespace pgwarden::proxy

@@ -263,6 +263,7 @@ void Server::reload() {
         spdlog::warn("reload: listen and workers settings take effect only after a restart");
     }
     runtime_.set_config(loaded.config);
+    runtime_.leaks.set_capacity(static_cast<size_t>(next.leak_history));
     // Existing pools pick up new sizes and limits now; sessions keep the snapshot they
     // logged in with for everything else.
     for (const auto& st : runtime_.pools.stats()) {
@@ -360,6 +361,21 @@ net::awaitable<void> Server::janitor() {
     }
 }
 
+net::awaitable<void> Server::govern() {
+    // Four passes a second: leaks are reported within their threshold plus a quarter second,
+    // query_timeout cancels land as close to the limit.
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    const auto exec = co_await asio::this_coro::executor;
+    for (;;) {
+        t.expires_after(std::chrono::milliseconds(250));
+        auto [ec] = co_await t.async_wait(net::as_result);
+        if (ec) {
+            co_return;
+        }
+        governor_.tick(exec, std::chrono::steady_clock::now());
+    }
+}
+
 int Server::run() {
     // A write to a vanished peer must be an error code, not a process-killing signal.
     std::signal(SIGPIPE, SIG_IGN);
@@ -382,6 +398,7 @@ int Server::run() {
     }
     asio::co_spawn(*loops_[0], handle_signals(), asio::detached);
     asio::co_spawn(*loops_[0], janitor(), asio::detached);
+    asio::co_spawn(*loops_[0], govern(), asio::detached);
     for (size_t i = 1; i < loops_.size(); ++i) {
         threads_.emplace_back([this, i] { loops_[i]->run(); });
     }

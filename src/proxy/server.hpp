@@ -2,6 +2,7 @@
 
 #include "config/config.hpp"
 #include "net/asio.hpp"
+#include "proxy/governor.hpp"
 #include "proxy/runtime.hpp"
 
 #include <memory>
@@ -31,6 +32,7 @@ private:
     net::awaitable<void> accept_unix();
     net::awaitable<void> handle_signals();
     net::awaitable<void> janitor();
+    net::awaitable<void> govern();
     net::awaitable<void> drain();
     void reload();
     void start_session(int worker, net::StreamSocket socket, std::string peer);
@@ -38,6 +40,7 @@ private:
 
     std::string config_path_;
     Runtime runtime_;
+    Governor governor_{runtime_};
     std::vector<std::unique_ptr<net::asio::io_context>> loops_;
     std::vector<net::asio::executor_work_guard<net::asio::io_context::executor_type>> guards_;
     std::vector<std::thread> threads_;
