@@ -5,6 +5,7 @@
 #include "proxy/governor.hpp"
 #include "proxy/runtime.hpp"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,7 +31,8 @@ private:
     bool listen();
     net::awaitable<void> accept_loop(size_t index);
     net::awaitable<void> accept_unix();
-    net::awaitable<void> handle_signals();
+    void watch_signals();
+    void on_signal(int sig);
     net::awaitable<void> janitor();
     net::awaitable<void> govern();
     net::awaitable<void> drain();
@@ -44,6 +46,9 @@ private:
     std::vector<std::unique_ptr<net::asio::io_context>> loops_;
     std::vector<net::asio::executor_work_guard<net::asio::io_context::executor_type>> guards_;
     std::vector<std::thread> threads_;
+    std::thread signal_thread_;
+    std::atomic<bool> stop_signals_{false};
+    bool fast_stop_ = false;  // loop 0 only
     std::vector<net::asio::ip::tcp::acceptor> tcp_acceptors_;
     std::vector<int> tcp_acceptor_worker_;
     std::unique_ptr<net::asio::local::stream_protocol::acceptor> unix_acceptor_;
