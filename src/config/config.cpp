@@ -88,4 +88,21 @@ std::optional<AuthType> parse_auth_type(std::string_view text) {
     return lookup(text, detail::kAuthTypes);
 }
 
+const WorkloadClass& Config::match_class(std::string_view application_name,
+                                         std::string_view user, std::string_view database,
+                                         std::string_view client_address) const {
+    for (const auto& c : classes) {
+        if (c.matches(application_name, user, database, client_address)) {
+            return c;
+        }
+    }
+    // Only a Config built by hand (tests) lacks the default class.
+    static const WorkloadClass kFallback = [] {
+        WorkloadClass c;
+        c.name = std::string(kDefaultClass);
+        return c;
+    }();
+    return kFallback;
+}
+
 }  // namespace pgwarden::config

@@ -11,9 +11,13 @@
 #include <string_view>
 #include <vector>
 
+#include "config/workload_class.hpp"
+
 namespace pgwarden::config {
 
 using Duration = std::chrono::milliseconds;
+
+inline constexpr std::string_view kDefaultClass = "default";
 
 enum class PoolMode {
     Session,      // server held for the client's whole connection; reset on release
@@ -78,6 +82,12 @@ struct Settings {
     bool log_connections = true;
     bool log_disconnections = true;
     std::string stats_listen = "127.0.0.1:9127";
+    // Server connections all pools to one PostgreSQL server may hold together. 0: read the
+    // server's max_connections - superuser_reserved_connections at the first login and keep
+    // server_connections_margin of those free for other clients (psql, migrations).
+    int max_server_connections = 0;
+    int server_connections_margin = 2;
+    int leak_history = 1000;  // suspected leaks kept in memory for SHOW LEAKS and /api
 };
 
 // A user from auth_file (PgBouncer userlist.txt format: "name" "secret").
@@ -94,6 +104,13 @@ struct Config {
     Settings settings;
     std::map<std::string, DatabaseConfig> databases;
     std::map<std::string, UserEntry> users;  // from auth_file; empty when none
+    // In matching order; the last is always the default class (kDefaultClass).
+    std::vector<WorkloadClass> classes;
+
+    // The class a connection belongs to: the first whose criteria all match.
+    const WorkloadClass& match_class(std::string_view application_name, std::string_view user,
+                                     std::string_view database,
+                                     std::string_view client_address) const;
     AlertSettings alerts;                    // the [alerts] table (defaults when absent)
 
     // The database table for a client's database name, or the "*" fallback; nullptr if none.

@@ -122,6 +122,42 @@ void check_pool_sizes(detail::Reader& reader, const Config& config) {
     }
 }
 
+// Reserves must fit in every pool they apply to, or "guaranteed" would be a lie.
+void check_class_shares(detail::Reader& reader, const Config& config) {
+    auto check = [&](int pool_size, const std::string& where_pool) {
+        int reserved = 0;
+        for (const auto& c : config.classes) {
+            if (c.reserve) {
+                reserved += c.reserve->resolve(pool_size);
+            }
+        }
+        if (reserved <= pool_size) {
+            return true;
+        }
+        const auto& last = *std::find_if(config.classes.rbegin(), config.classes.rend(),
+                                         [](const WorkloadClass& c) { return c.reserve.has_value(); });
+        const std::string key = detail::dotted("classes", last.name) + ".reserve";
+        const std::string message = fmt::format(
+            "the classes reserve {} server connections but {} has only {}", reserved, where_pool,
+            pool_size);
+        const char* hint = "lower the reserves or raise the pool size";
+        if (const auto* at = reader.location(key)) {
+            reader.error(*at, key, message, hint);
+        } else {
+            reader.error(last.config_line, 0, key, message, hint);
+        }
+        return false;
+    };
+    if (!check(config.settings.default_pool_size, "default_pool_size")) {
+        return;
+    }
+    for (const auto& [name, db] : config.databases) {
+        if (db.pool_size && !check(*db.pool_size, "databases." + name + ".pool_size")) {
+            return;
+        }
+    }
+}
+
 void load_auth_file(detail::Reader& reader, Config& config) {
     auto& s = config.settings;
     const char* key = "pgwarden.auth_file";
@@ -216,7 +252,9 @@ LoadResult load_string(std::string_view text, const std::string& path) {
             }
             kind->load(reader, node, config);
         }
+        detail::finish_classes(config);
         check_pool_sizes(reader, config);
+        check_class_shares(reader, config);
         load_auth_file(reader, config);
         return finish(reader, std::move(config));
     } catch (const std::exception& e) {

@@ -8,6 +8,7 @@ std::span<const TableKind> table_kinds() {
     static constexpr TableKind kKinds[] = {
         {"pgwarden", "[pgwarden]", &load_settings, &settings_keys},
         {"databases", "[databases.NAME]", &load_databases, &database_keys},
+        {"classes", "[classes.NAME]", &load_classes, &class_keys},
         {"alerts", "[alerts]", &load_alerts, &alert_keys},
     };
     return kKinds;

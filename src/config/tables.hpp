@@ -32,6 +32,11 @@ std::span<const std::string_view> settings_keys();
 void load_databases(Reader& reader, const toml::node& node, Config& config);
 std::span<const std::string_view> database_keys();
 
+void load_classes(Reader& reader, const toml::node& node, Config& config);
+std::span<const std::string_view> class_keys();
+// Orders the classes as the file lists them and appends the default class (or moves a
+// configured [classes.default] to the end): always called, with or without [classes].
+void finish_classes(Config& config);
 void load_alerts(Reader& reader, const toml::node& node, Config& config);
 std::span<const std::string_view> alert_keys();
 

@@ -19,5 +19,7 @@ inline constexpr const char* kInsufficientPrivilege = "42501";
 inline constexpr const char* kSyntaxError = "42601";
 inline constexpr const char* kInternalError = "XX000";
 inline constexpr const char* kIdleSessionTimeout = "57P05";
+inline constexpr const char* kIdleInTransactionTimeout = "25P03";
+inline constexpr const char* kConfigurationLimitExceeded = "53400";
 
 }  // namespace pgwarden::pgwire::sqlstate

@@ -1,6 +1,7 @@
 #include "pool/pool.hpp"
 
 #include "pgwire/sqlstate.hpp"
+#include "pool/server_query.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -28,6 +29,7 @@ Lease::Lease(Lease&& other) noexcept
     : manager_(other.manager_),
       pool_(std::move(other.pool_)),
       conn_(std::move(other.conn_)),
+      cls_(other.cls_),
       dirty_(other.dirty_) {
     other.dirty_ = false;
 }
@@ -38,6 +40,7 @@ Lease& Lease::operator=(Lease&& other) noexcept {
         manager_ = other.manager_;
         pool_ = std::move(other.pool_);
         conn_ = std::move(other.conn_);
+        cls_ = other.cls_;
         dirty_ = other.dirty_;
         other.dirty_ = false;
     }
@@ -48,7 +51,7 @@ void Lease::reset() noexcept {
     if (conn_) {
         // A connection still holding unread bytes is mid-response: never reuse it.
         const bool reusable = !dirty_ && conn_->in.empty();
-        manager_->release(*pool_, std::move(conn_), reusable);
+        manager_->release(*pool_, cls_, std::move(conn_), reusable);
     }
     pool_.reset();
     dirty_ = false;
@@ -94,6 +97,8 @@ std::shared_ptr<Pool> PoolManager::get_pool(const std::string& database, const s
     auto& slot = pools_[{database, user}];
     if (!slot) {
         slot = std::make_shared<Pool>(database, user, settings, workers_);
+        slot->endpoint_key_ = fmt::format("{}:{}", settings.endpoint.host, settings.endpoint.port);
+        apply_classes_locked(*slot, settings);
     } else {
         // Keep SCRAM keys learnt from client logins across a reload.
         auto keep_client = slot->settings_.credentials.scram_client_key;
@@ -103,8 +108,60 @@ std::shared_ptr<Pool> PoolManager::get_pool(const std::string& database, const s
             slot->settings_.credentials.scram_client_key = keep_client;
             slot->settings_.credentials.scram_server_key = keep_server;
         }
+        apply_classes_locked(*slot, settings);
+        // New limits may admit someone who was waiting.
+        std::vector<std::shared_ptr<Waiter>> woken;
+        std::vector<std::unique_ptr<ServerConn>> evicted;
+        while (grant_one_locked(*slot, woken, evicted)) {
+        }
+        wake(woken);
+        close_all(evicted);
+    }
+    auto& budget = budgets_[slot->endpoint_key_];
+    if (settings.max_server_connections > 0) {
+        budget.limit = settings.max_server_connections;
+        budget.known = true;
     }
     return slot;
+}
+
+void PoolManager::apply_classes_locked(Pool& pool, const PoolSettings& settings) {
+    // Slots are matched by name and never removed, so a session's class index stays valid
+    // across reloads; a class dropped from the config keeps no reserve and no cap.
+    for (auto& slot : pool.classes_) {
+        slot.limits = admission::Limits{};
+    }
+    auto find = [&](const std::string& name) -> Pool::ClassSlot& {
+        for (auto& slot : pool.classes_) {
+            if (slot.name == name) {
+                return slot;
+            }
+        }
+        pool.classes_.push_back(Pool::ClassSlot{});
+        pool.classes_.back().name = name;
+        return pool.classes_.back();
+    };
+    if (settings.classes.empty()) {
+        find(std::string(config::kDefaultClass));
+        return;
+    }
+    for (const auto& spec : settings.classes) {
+        find(spec.name).limits = spec.limits;
+    }
+}
+
+size_t PoolManager::class_index(Pool& pool, const std::string& name) {
+    std::lock_guard lock(mu_);
+    size_t fallback = 0;
+    for (size_t i = 0; i < pool.classes_.size(); ++i) {
+        if (pool.classes_[i].name == name) {
+            return i;
+        }
+        if (pool.classes_[i].name == config::kDefaultClass) {
+            fallback = i;
+        }
+    }
+    return fallback;
 }
 
 bool PoolManager::can_open_locked(const Pool& pool) const {
@@ -128,9 +185,54 @@ bool PoolManager::can_open_locked(const Pool& pool) const {
     return true;
 }
 
+bool PoolManager::try_open_locked(Pool& pool, std::vector<std::unique_ptr<ServerConn>>& evicted) {
+    if (!can_open_locked(pool)) {
+        return false;
+    }
+    auto& budget = budgets_[pool.endpoint_key_];
+    if (!budget.known && budget.open > 0) {
+        // Until the server's limit is known, one connection at a time: a burst of clients
+        // at start-up must not open more connections than PostgreSQL accepts.
+        return false;
+    }
+    if (budget.limit > 0 && budget.open >= budget.limit) {
+        // Idle connections of another pool to the same server are the cheapest room.
+        Pool* victim = nullptr;
+        for (auto& [key, other] : pools_) {
+            if (other.get() != &pool && other->endpoint_key_ == pool.endpoint_key_ &&
+                other->idle_count_ > 0) {
+                victim = other.get();
+                break;
+            }
+        }
+        if (victim == nullptr) {
+            return false;
+        }
+        evicted.push_back(take_idle_locked(*victim, 0));
+        count_open_locked(*victim, -1);
+    }
+    ++pool.connecting_;
+    count_open_locked(pool, 1);
+    return true;
+}
+
 void PoolManager::count_open_locked(const Pool& pool, int delta) {
     per_db_[pool.database_] += delta;
     per_user_[pool.user_] += delta;
+    budgets_[pool.endpoint_key_].open += delta;
+}
+
+void PoolManager::unhold_locked(Pool& pool, size_t cls) {
+    if (cls < pool.classes_.size()) {
+        --pool.classes_[cls].held;
+    }
+}
+
+void PoolManager::close_all(std::vector<std::unique_ptr<ServerConn>>& conns) {
+    for (auto& c : conns) {
+        close_server(std::move(c));
+    }
+    conns.clear();
 }
 
 std::unique_ptr<ServerConn> PoolManager::take_idle_locked(Pool& pool, int worker) {
@@ -163,31 +265,45 @@ bool PoolManager::expired(const Pool& pool, const ServerConn& conn, Clock::time_
     return s.server_idle_timeout.count() > 0 && now - conn.last_used >= s.server_idle_timeout;
 }
 
-bool PoolManager::grant_one_locked(Pool& pool, std::vector<std::shared_ptr<Waiter>>& woken) {
-    if (pool.waiters_.empty()) {
+bool PoolManager::grant_one_locked(Pool& pool, std::vector<std::shared_ptr<Waiter>>& woken,
+                                   std::vector<std::unique_ptr<ServerConn>>& evicted) {
+    if (pool.waiting_ == 0) {
         return false;
     }
-    auto waiter = pool.waiters_.front();
+    const auto cls = admission::next_class(pool.classes_, pool.settings_.pool_size,
+                                           pool.active_ + pool.connecting_);
+    if (!cls) {
+        return false;
+    }
+    auto& slot = pool.classes_[*cls];
+    auto waiter = slot.waiters.front();
     if (pool.idle_count_ > 0) {
-        waiter->conn = take_idle_locked(pool, 0);
+        waiter->conn = take_idle_locked(pool, waiter->worker);
         ++pool.active_;
-    } else if (can_open_locked(pool)) {
+    } else if (try_open_locked(pool, evicted)) {
         waiter->may_open = true;
-        ++pool.connecting_;
-        count_open_locked(pool, 1);
     } else {
         return false;
     }
-    pool.waiters_.pop_front();
+    ++slot.held;
+    ++slot.granted;
+    slot.waiters.pop_front();
+    --pool.waiting_;
+    --total_waiting_;
     waiter->queued = false;
     woken.push_back(std::move(waiter));
     return true;
 }
 
-void PoolManager::grant_waiters_locked(std::vector<std::shared_ptr<Waiter>>& woken) {
-    // A freed slot in a shared limit (database, user) may unblock another pool's waiters.
+void PoolManager::grant_waiters_locked(std::vector<std::shared_ptr<Waiter>>& woken,
+                                       std::vector<std::unique_ptr<ServerConn>>& evicted) {
+    // A freed slot in a shared limit (database, user, server budget) may unblock another
+    // pool's waiters.
+    if (total_waiting_ == 0) {
+        return;
+    }
     for (auto& [key, pool] : pools_) {
-        while (grant_one_locked(*pool, woken)) {
+        while (grant_one_locked(*pool, woken, evicted)) {
         }
     }
 }
@@ -199,14 +315,14 @@ void PoolManager::wake(std::vector<std::shared_ptr<Waiter>>& woken) {
 }
 
 std::deque<std::shared_ptr<Waiter>>::iterator PoolManager::pick_waiter_locked(
-    Pool& pool, int worker, Clock::time_point now) {
-    auto oldest = pool.waiters_.begin();
+    std::deque<std::shared_ptr<Waiter>>& queue, int worker, Clock::time_point now) {
+    auto oldest = queue.begin();
     if (now - (*oldest)->since > kHandoffFairness) {
         return oldest;
     }
     // Look a few places deep only: the hand-off stays O(1) however long the queue is.
     int looked = 0;
-    for (auto it = oldest; it != pool.waiters_.end() && looked < 16; ++it, ++looked) {
+    for (auto it = oldest; it != queue.end() && looked < 16; ++it, ++looked) {
         if ((*it)->worker == worker) {
             return it;
         }
@@ -214,26 +330,38 @@ std::deque<std::shared_ptr<Waiter>>::iterator PoolManager::pick_waiter_locked(
     return oldest;
 }
 
-void PoolManager::release(Pool& pool, std::unique_ptr<ServerConn> conn, bool reusable) {
+void PoolManager::release(Pool& pool, size_t cls, std::unique_ptr<ServerConn> conn,
+                          bool reusable) {
     std::vector<std::shared_ptr<Waiter>> woken;
-    std::unique_ptr<ServerConn> to_close;
+    std::vector<std::unique_ptr<ServerConn>> to_close;
     {
         std::lock_guard lock(mu_);
         --pool.active_;
+        unhold_locked(pool, cls);
         const auto now = Clock::now();
         conn->last_used = now;
+        std::optional<size_t> next;
+        if (pool.waiting_ > 0) {
+            next = admission::next_class(pool.classes_, pool.settings_.pool_size,
+                                         pool.active_ + pool.connecting_);
+        }
         if (!reusable || shutting_down_ ||
             (pool.settings_.server_lifetime.count() > 0 &&
              now - conn->created >= pool.settings_.server_lifetime)) {
             count_open_locked(pool, -1);
-            to_close = std::move(conn);
+            to_close.push_back(std::move(conn));
             if (!shutting_down_) {
-                grant_waiters_locked(woken);
+                grant_waiters_locked(woken, to_close);
             }
-        } else if (!pool.waiters_.empty()) {
-            auto it = pick_waiter_locked(pool, conn->worker, now);
+        } else if (next) {
+            auto& slot = pool.classes_[*next];
+            auto it = pick_waiter_locked(slot.waiters, conn->worker, now);
             auto waiter = *it;
-            pool.waiters_.erase(it);
+            slot.waiters.erase(it);
+            --pool.waiting_;
+            --total_waiting_;
+            ++slot.held;
+            ++slot.granted;
             waiter->queued = false;
             waiter->conn = std::move(conn);
             ++pool.active_;
@@ -242,14 +370,63 @@ void PoolManager::release(Pool& pool, std::unique_ptr<ServerConn> conn, bool reu
             auto& list = pool.idle_[static_cast<size_t>(conn->worker)];
             list.push_back(std::move(conn));
             ++pool.idle_count_;
+            if (total_waiting_ > pool.waiting_) {
+                // Another pool on the same server may be waiting for budget this idle
+                // connection can free.
+                grant_waiters_locked(woken, to_close);
+            }
         }
     }
-    close_server(std::move(to_close));
+    close_all(to_close);
     wake(woken);
 }
 
+net::awaitable<bool> PoolManager::probe_budget(std::shared_ptr<Pool> pool, ServerConn& conn,
+                                               int margin) {
+    // PostgreSQL 16 added reserved_connections; on 15 the lookup is NULL (missing_ok).
+    auto value = co_await query_first_value(
+        conn,
+        "SELECT current_setting('max_connections')::int"
+        " - current_setting('superuser_reserved_connections')::int"
+        " - coalesce(current_setting('reserved_connections', true)::int, 0)",
+        Clock::now() + std::chrono::seconds(5));
+    std::vector<std::shared_ptr<Waiter>> woken;
+    std::vector<std::unique_ptr<ServerConn>> evicted;
+    {
+        std::lock_guard lock(mu_);
+        auto& budget = budgets_[pool->endpoint_key_];
+        budget.probing = false;
+        budget.known = true;
+        int usable = 0;
+        if (value && *value) {
+            try {
+                usable = std::stoi(**value);
+            } catch (const std::exception&) {
+                usable = 0;
+            }
+        }
+        if (usable > 0) {
+            budget.limit = std::max(1, usable - margin);
+            spdlog::info("server {}: budget of {} server connections (max_connections minus "
+                         "reserved, minus server_connections_margin {})",
+                         pool->endpoint_key_, budget.limit, margin);
+        } else {
+            budget.limit = 0;
+            spdlog::warn("server {}: could not read max_connections ({}); no server-wide "
+                         "budget, set max_server_connections",
+                         pool->endpoint_key_, value ? "no value" : value.error().message);
+        }
+        grant_waiters_locked(woken, evicted);
+    }
+    close_all(evicted);
+    wake(woken);
+    // A server-side error leaves the connection idle; a broken stream does not.
+    co_return value || (value.error().code != sqlstate::kConnectionFailure &&
+                        value.error().code != sqlstate::kProtocolViolation);
+}
+
 net::awaitable<common::Result<std::unique_ptr<ServerConn>>> PoolManager::open(
-    std::shared_ptr<Pool> pool, int worker) {
+    std::shared_ptr<Pool> pool, size_t cls, int worker) {
     PoolSettings settings;
     {
         std::lock_guard lock(mu_);
@@ -257,14 +434,30 @@ net::awaitable<common::Result<std::unique_ptr<ServerConn>>> PoolManager::open(
     }
     auto conn = co_await connect_server(settings.endpoint, settings.credentials, {},
                                         settings.server_connect_timeout);
+    bool probe = false;
+    if (conn) {
+        std::lock_guard lock(mu_);
+        auto& budget = budgets_[pool->endpoint_key_];
+        if (!budget.known && !budget.probing) {
+            budget.probing = true;
+            probe = true;
+        }
+    }
+    if (probe && !co_await probe_budget(pool, **conn, settings.server_connections_margin)) {
+        close_server(std::move(*conn));
+        conn = common::make_error(sqlstate::kConnectionFailure,
+                                  "server connection broke while reading max_connections");
+    }
     std::vector<std::shared_ptr<Waiter>> woken;
+    std::vector<std::unique_ptr<ServerConn>> evicted;
     {
         std::lock_guard lock(mu_);
         --pool->connecting_;
         if (!conn) {
             count_open_locked(*pool, -1);
+            unhold_locked(*pool, cls);
             // Let the next waiter try (or fail) by itself rather than hang until its timeout.
-            grant_waiters_locked(woken);
+            grant_waiters_locked(woken, evicted);
         } else {
             (*conn)->worker = worker;
             if (pool->server_params_.empty()) {
@@ -274,53 +467,67 @@ net::awaitable<common::Result<std::unique_ptr<ServerConn>>> PoolManager::open(
             }
         }
     }
+    close_all(evicted);
     wake(woken);
     co_return conn;
 }
 
-net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool> pool, int worker,
+net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool> pool,
+                                                           size_t cls, int worker,
                                                            Clock::time_point deadline) {
     auto exec = co_await net::asio::this_coro::executor;
     for (;;) {
         std::unique_ptr<ServerConn> conn;
-        std::unique_ptr<ServerConn> stale;
+        std::vector<std::unique_ptr<ServerConn>> to_close;
         bool may_open = false;
         std::shared_ptr<Waiter> waiter;
         {
             std::lock_guard lock(mu_);
-            conn = take_idle_locked(*pool, worker);
-            if (conn) {
-                if (expired(*pool, *conn, Clock::now())) {
+            auto& slot = pool->classes_[cls];
+            if (admission::may_enter(pool->classes_, cls, pool->settings_.pool_size,
+                                     pool->active_ + pool->connecting_)) {
+                conn = take_idle_locked(*pool, worker);
+                if (conn && expired(*pool, *conn, Clock::now())) {
                     count_open_locked(*pool, -1);
-                    stale = std::move(conn);
-                } else {
+                    to_close.push_back(std::move(conn));
+                } else if (conn) {
                     ++pool->active_;
+                    ++slot.held;
+                    ++slot.granted;
+                } else if (try_open_locked(*pool, to_close)) {
+                    may_open = true;
+                    ++slot.held;
+                    ++slot.granted;
                 }
-            } else if (pool->waiters_.empty() && can_open_locked(*pool)) {
-                may_open = true;
-                ++pool->connecting_;
-                count_open_locked(*pool, 1);
-            } else {
+            }
+            if (!conn && !may_open && to_close.empty()) {
                 waiter = std::make_shared<Waiter>(exec, worker);
-                pool->waiters_.push_back(waiter);
+                waiter->cls = cls;
+                slot.waiters.push_back(waiter);
+                ++pool->waiting_;
+                ++total_waiting_;
             }
         }
-        if (stale) {
-            close_server(std::move(stale));
+        if (!conn && !may_open && !waiter) {
+            close_all(to_close);  // an expired idle connection: look again
             continue;
         }
+        close_all(to_close);
         if (conn && !server_alive(*conn)) {
             // Killed backend, restarted server: PostgreSQL's goodbye (or EOF) sits unread on
             // an idle connection. Never hand that to a client.
             spdlog::info("server conn={} {} died while idle; discarding", conn->id, conn->remote);
             std::vector<std::shared_ptr<Waiter>> woken;
+            std::vector<std::unique_ptr<ServerConn>> evicted;
             {
                 std::lock_guard lock(mu_);
                 --pool->active_;
+                unhold_locked(*pool, cls);
                 count_open_locked(*pool, -1);
-                grant_waiters_locked(woken);
+                grant_waiters_locked(woken, evicted);
             }
             close_server(std::move(conn));
+            close_all(evicted);
             wake(woken);
             continue;
         }
@@ -329,18 +536,25 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
             co_await waiter->timer.async_wait(net::as_result);
             std::lock_guard lock(mu_);
             if (waiter->queued) {
-                std::erase(pool->waiters_, waiter);
+                auto& slot = pool->classes_[cls];
+                std::erase(slot.waiters, waiter);
+                --pool->waiting_;
+                --total_waiting_;
+                ++slot.wait_timeouts;
                 co_return common::make_error(
                     sqlstate::kTooManyConnections,
-                    fmt::format("query_wait_timeout: no server connection available in pool "
-                                "{}/{} in time",
-                                pool->database_, pool->user_));
+                    fmt::format("query_wait_timeout: no server connection for class \"{}\" in "
+                                "pool {}/{} in time ({} of {} server connections in use, {} "
+                                "held by this class)",
+                                slot.name, pool->database_, pool->user_,
+                                pool->active_ + pool->connecting_, pool->settings_.pool_size,
+                                slot.held));
             }
             conn = std::move(waiter->conn);
             may_open = waiter->may_open;
         }
         if (may_open) {
-            auto opened = co_await open(pool, worker);
+            auto opened = co_await open(pool, cls, worker);
             if (!opened) {
                 co_return std::move(opened).error();
             }
@@ -350,7 +564,7 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
         }
         if (conn) {
             rehome(*conn, exec, worker);
-            co_return Lease(this, pool, std::move(conn));
+            co_return Lease(this, pool, std::move(conn), cls);
         }
     }
 }
@@ -399,7 +613,7 @@ std::vector<std::pair<std::shared_ptr<Pool>, int>> PoolManager::janitor(Clock::t
             }
         }
         if (!to_close.empty()) {
-            grant_waiters_locked(woken);
+            grant_waiters_locked(woken, to_close);
         }
     }
     for (auto& c : to_close) {
@@ -411,14 +625,18 @@ std::vector<std::pair<std::shared_ptr<Pool>, int>> PoolManager::janitor(Clock::t
 
 net::awaitable<void> PoolManager::prewarm(std::shared_ptr<Pool> pool, int worker) {
     {
+        std::vector<std::unique_ptr<ServerConn>> evicted;
         std::lock_guard lock(mu_);
-        if (!can_open_locked(*pool)) {
+        // Warm-up never evicts another pool's idle connection for the budget.
+        auto& budget = budgets_[pool->endpoint_key_];
+        if (budget.limit > 0 && budget.open >= budget.limit) {
             co_return;
         }
-        ++pool->connecting_;
-        count_open_locked(*pool, 1);
+        if (!try_open_locked(*pool, evicted)) {
+            co_return;
+        }
     }
-    auto conn = co_await open(pool, worker);
+    auto conn = co_await open(pool, kNoClass, worker);
     if (!conn) {
         spdlog::warn("min_pool_size warm-up for {}/{} failed: {}", pool->database_, pool->user_,
                      conn.error().message);
@@ -428,7 +646,7 @@ net::awaitable<void> PoolManager::prewarm(std::shared_ptr<Pool> pool, int worker
         std::lock_guard lock(mu_);
         ++pool->active_;
     }
-    Lease lease(this, pool, std::move(*conn));  // released idle (or to a waiter) right away
+    Lease lease(this, pool, std::move(*conn), kNoClass);  // parked idle (or given to a waiter)
 }
 
 std::vector<PoolStats> PoolManager::stats() {
@@ -445,12 +663,32 @@ std::vector<PoolStats> PoolManager::stats() {
         s.server_idle = pool->idle_count_;
         s.server_login = pool->connecting_;
         s.clients = pool->clients_;
-        s.waiting = static_cast<int>(pool->waiters_.size());
-        if (!pool->waiters_.empty()) {
-            s.max_wait_seconds =
-                std::chrono::duration<double>(now - pool->waiters_.front()->since).count();
+        s.waiting = pool->waiting_;
+        for (const auto& slot : pool->classes_) {
+            ClassStats c;
+            c.name = slot.name;
+            c.limits = slot.limits;
+            c.held = slot.held;
+            c.waiting = static_cast<int>(slot.waiters.size());
+            c.granted = slot.granted;
+            c.wait_timeouts = slot.wait_timeouts;
+            if (!slot.waiters.empty()) {
+                c.max_wait_seconds =
+                    std::chrono::duration<double>(now - slot.waiters.front()->since).count();
+                s.max_wait_seconds = std::max(s.max_wait_seconds, c.max_wait_seconds);
+            }
+            s.classes.push_back(std::move(c));
         }
         out.push_back(std::move(s));
+    }
+    return out;
+}
+
+std::vector<BudgetStats> PoolManager::budgets() {
+    std::vector<BudgetStats> out;
+    std::lock_guard lock(mu_);
+    for (const auto& [key, b] : budgets_) {
+        out.push_back(BudgetStats{key, b.limit, b.open, b.known});
     }
     return out;
 }

@@ -3,6 +3,7 @@
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "net/asio.hpp"
+#include "pool/admission.hpp"
 #include "pool/server_conn.hpp"
 
 #include <deque>
@@ -14,6 +15,15 @@
 namespace pgwarden::pool {
 
 class PoolManager;
+
+// A workload class's limits in one pool, resolved against that pool's size.
+struct ClassSpec {
+    std::string name;
+    admission::Limits limits;
+};
+
+// No class: prewarmed connections and other pgwarden-internal checkouts.
+inline constexpr size_t kNoClass = static_cast<size_t>(-1);
 
 // Everything a pool needs from the config, resolved for one (database, user).
 struct PoolSettings {
@@ -30,6 +40,11 @@ struct PoolSettings {
     std::chrono::milliseconds server_connect_timeout{15 * 1000};
     std::string server_reset_query = "DISCARD ALL";
     bool server_reset_query_always = false;
+    // In matching order, the default class last. Empty: one unlimited "default" class.
+    std::vector<ClassSpec> classes;
+    // Server-wide budget for the endpoint (see config::Settings::max_server_connections).
+    int max_server_connections = 0;
+    int server_connections_margin = 2;
 };
 
 // A client waiting for a server connection. Granted under the manager's lock; woken on its
@@ -38,10 +53,22 @@ struct Waiter {
     Waiter(net::Executor exec, int loop) : timer(std::move(exec)), worker(loop) {}
     net::SteadyTimer timer;
     int worker;                        // the event loop the waiting session runs on
+    size_t cls = 0;                    // index of its class in the pool
     std::unique_ptr<ServerConn> conn;  // granted: an idle connection
     bool may_open = false;             // granted: permission to open a new connection
     bool queued = true;
     Clock::time_point since = Clock::now();
+};
+
+// One class's share of one pool, for SHOW CLASSES and metrics.
+struct ClassStats {
+    std::string name;
+    admission::Limits limits;
+    int held = 0;          // server connections leased to (or opening for) its sessions
+    int waiting = 0;
+    double max_wait_seconds = 0;
+    int64_t granted = 0;        // checkouts, ever
+    int64_t wait_timeouts = 0;  // query_wait_timeout expiries, ever
 };
 
 // Counts for SHOW POOLS and metrics (taken under the manager's lock).
@@ -60,6 +87,15 @@ struct PoolStats {
     int clients = 0;  // logged-in clients of this pool (active, waiting and idle)
     int waiting = 0;
     double max_wait_seconds = 0;
+    std::vector<ClassStats> classes;
+};
+
+// The server-wide connection budget of one PostgreSQL server (host:port).
+struct BudgetStats {
+    std::string endpoint;
+    int limit = 0;  // 0 = not known yet, or unlimited
+    int open = 0;
+    bool known = false;
 };
 
 // A parked server connection, for SHOW SERVERS.
@@ -89,7 +125,18 @@ private:
     int active_ = 0;      // leased out
     int connecting_ = 0;  // slots taken by connections being opened
     int clients_ = 0;     // logged-in clients (count_client)
-    std::deque<std::shared_ptr<Waiter>> waiters_;
+    int waiting_ = 0;     // sum of the classes' queue lengths
+    std::string endpoint_key_;  // "host:port": the server-wide budget this pool draws on
+
+    struct ClassSlot {
+        std::string name;
+        admission::Limits limits;
+        int held = 0;
+        std::deque<std::shared_ptr<Waiter>> waiters;  // FIFO
+        int64_t granted = 0;
+        int64_t wait_timeouts = 0;
+    };
+    std::vector<ClassSlot> classes_;  // indices are stable for the pool's lifetime
     std::vector<std::pair<std::string, std::string>> server_params_;  // from the first login
 };
 
@@ -98,8 +145,9 @@ private:
 class Lease {
 public:
     Lease() = default;
-    Lease(PoolManager* manager, std::shared_ptr<Pool> pool, std::unique_ptr<ServerConn> conn)
-        : manager_(manager), pool_(std::move(pool)), conn_(std::move(conn)) {}
+    Lease(PoolManager* manager, std::shared_ptr<Pool> pool, std::unique_ptr<ServerConn> conn,
+          size_t cls)
+        : manager_(manager), pool_(std::move(pool)), conn_(std::move(conn)), cls_(cls) {}
     Lease(Lease&& other) noexcept;
     Lease& operator=(Lease&& other) noexcept;
     Lease(const Lease&) = delete;
@@ -119,6 +167,7 @@ private:
     PoolManager* manager_ = nullptr;
     std::shared_ptr<Pool> pool_;
     std::unique_ptr<ServerConn> conn_;
+    size_t cls_ = kNoClass;
     bool dirty_ = false;
 };
 
@@ -133,11 +182,15 @@ public:
     std::shared_ptr<Pool> get_pool(const std::string& database, const std::string& user,
                                    const PoolSettings& settings);
 
-    // Checks out a server connection for a session running on event loop `worker`, waiting
-    // until `deadline` at most. Errors: 53300 (timed out), 08006 (cannot connect) or the
-    // server's own login error.
-    net::awaitable<common::Result<Lease>> acquire(std::shared_ptr<Pool> pool, int worker,
-                                                  Clock::time_point deadline);
+    // The index of the named class in `pool` (the default class when the name is unknown
+    // to this pool's settings); stable for the pool's lifetime, across reloads.
+    size_t class_index(Pool& pool, const std::string& name);
+
+    // Checks out a server connection for a session of class `cls` running on event loop
+    // `worker`, waiting until `deadline` at most. Errors: 53300 (timed out; the message
+    // names the pool and the class), 08006 (cannot connect) or the server's login error.
+    net::awaitable<common::Result<Lease>> acquire(std::shared_ptr<Pool> pool, size_t cls,
+                                                  int worker, Clock::time_point deadline);
 
     // The ParameterStatus values clients of this pool are shown at login (from the first
     // server login); empty before any server connection exists.
@@ -164,6 +217,7 @@ public:
     // Closes the idle connections of every pool of `database` (admin KILL).
     void close_idle_of(const std::string& database);
     std::vector<IdleServer> idle_servers();
+    std::vector<BudgetStats> budgets();
     int total_server_connections();
     // Closes every idle connection (shutdown).
     void close_idle();
@@ -173,21 +227,42 @@ public:
 
 private:
     friend class Lease;
-    void release(Pool& pool, std::unique_ptr<ServerConn> conn, bool reusable);
+    struct Budget {
+        int limit = 0;        // 0 = unlimited (or not known yet)
+        int open = 0;         // connections open or opening to this server
+        bool known = false;   // limit read from the server, configured, or given up on
+        bool probing = false; // one opener is reading max_connections right now
+    };
+
+    void release(Pool& pool, size_t cls, std::unique_ptr<ServerConn> conn, bool reusable);
     bool can_open_locked(const Pool& pool) const;
+    // Takes a slot for a new connection if every limit allows it, evicting an idle
+    // connection of another pool when only the server-wide budget stands in the way.
+    bool try_open_locked(Pool& pool, std::vector<std::unique_ptr<ServerConn>>& evicted);
     void count_open_locked(const Pool& pool, int delta);
-    void grant_waiters_locked(std::vector<std::shared_ptr<Waiter>>& woken);
-    bool grant_one_locked(Pool& pool, std::vector<std::shared_ptr<Waiter>>& woken);
+    void apply_classes_locked(Pool& pool, const PoolSettings& settings);
+    void unhold_locked(Pool& pool, size_t cls);
+    // Grants free connections to waiters, best class first; connections evicted for the
+    // server budget land in `evicted`, to be closed once the lock is released.
+    void grant_waiters_locked(std::vector<std::shared_ptr<Waiter>>& woken,
+                              std::vector<std::unique_ptr<ServerConn>>& evicted);
+    bool grant_one_locked(Pool& pool, std::vector<std::shared_ptr<Waiter>>& woken,
+                          std::vector<std::unique_ptr<ServerConn>>& evicted);
     std::unique_ptr<ServerConn> take_idle_locked(Pool& pool, int worker);
     bool expired(const Pool& pool, const ServerConn& conn, Clock::time_point now) const;
     // The waiter a released connection goes to: the oldest one on the connection's own
     // event loop (no cross-thread wake-up, no socket move), unless the oldest waiter of all
     // has waited longer than kHandoffFairness, which bounds the unfairness.
-    std::deque<std::shared_ptr<Waiter>>::iterator pick_waiter_locked(Pool& pool, int worker,
-                                                                     Clock::time_point now);
+    std::deque<std::shared_ptr<Waiter>>::iterator pick_waiter_locked(
+        std::deque<std::shared_ptr<Waiter>>& queue, int worker, Clock::time_point now);
     net::awaitable<common::Result<std::unique_ptr<ServerConn>>> open(std::shared_ptr<Pool> pool,
-                                                                      int worker);
+                                                                      size_t cls, int worker);
+    // Reads the server's connection limit on a fresh connection (the first to that server).
+    // Returns false when the connection broke on the way.
+    net::awaitable<bool> probe_budget(std::shared_ptr<Pool> pool, ServerConn& conn,
+                                      int margin);
     static void wake(std::vector<std::shared_ptr<Waiter>>& woken);
+    static void close_all(std::vector<std::unique_ptr<ServerConn>>& conns);
 
     int workers_;
     std::mutex mu_;
@@ -195,6 +270,8 @@ private:
     std::map<std::pair<std::string, std::string>, std::shared_ptr<Pool>> pools_;
     std::map<std::string, int> per_db_;
     std::map<std::string, int> per_user_;
+    std::map<std::string, Budget> budgets_;  // by "host:port"
+    int total_waiting_ = 0;
 };
 
 // Sends Terminate without waiting and closes the socket.

@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
+#include <tuple>
 #include <map>
 #include <set>
 
@@ -65,15 +67,6 @@ std::string upper(std::string s) {
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
     return s;
-}
-
-// "addr:port" or "[v6]:port" into its parts; "unix" stays whole.
-std::pair<std::string, std::string> split_peer(const std::string& peer) {
-    const auto colon = peer.rfind(':');
-    if (colon == std::string::npos) {
-        return {peer, "0"};
-    }
-    return {peer.substr(0, colon), peer.substr(colon + 1)};
 }
 
 std::vector<SessionInfo> sessions(Runtime& rt) {
@@ -226,7 +219,7 @@ void show_clients(Runtime& rt, std::string& out) {
                                       now - c.checkout_since)
                                       .count()
                                 : 0;
-        rs.row({"C", c.user, c.database, state, addr, port,
+        rs.row({"C", c.user, c.database, state, addr, num(int{port}),
                 s.listen_addr.empty() ? "" : s.listen_addr.front(), num(int{s.listen_port}),
                 timestamp(c.connect_time), timestamp(c.state_since), num(wait_us / 1000000),
                 num(wait_us % 1000000), "0", fmt::format("{:x}", c.id),
@@ -246,14 +239,14 @@ void show_servers(Runtime& rt, std::string& out) {
         const auto [addr, port] = split_peer(c.server_addr);
         const int64_t age =
             std::chrono::duration_cast<std::chrono::microseconds>(now - c.checkout_since).count();
-        rs.row({"S", c.user, c.database, "active", addr, port, "", "0",
+        rs.row({"S", c.user, c.database, "active", addr, num(int{port}), "", "0",
                 timestamp(c.connect_time), timestamp(c.state_since), "0", "0", "0",
                 fmt::format("s{:x}", c.server_id), fmt::format("{:x}", c.id), num(c.server_pid),
                 "", c.application_name, "0", num(age), c.last_statement});
     }
     for (const auto& srv : rt.pools.idle_servers()) {
         const auto [addr, port] = split_peer(srv.remote);
-        rs.row({"S", srv.user, srv.database, "idle", addr, port, "", "0", "", "", "0", "0", "0",
+        rs.row({"S", srv.user, srv.database, "idle", addr, num(int{port}), "", "0", "", "", "0", "0", "0",
                 fmt::format("s{:x}", srv.id), "", num(srv.backend_pid), "", "", "0", "0", ""});
     }
     rs.encode(out);
@@ -396,24 +389,45 @@ void show_classes(Runtime& rt, std::string& out) {
                   {"cl_active", ColumnType::Int8},
                   {"cl_waiting", ColumnType::Int8},
                   {"maxwait_us", ColumnType::Int8}});
-    // One "default" class per pool until workload classes (#3) exist.
+    // Client states per class come from the sessions; connection counts from the pools.
+    std::map<std::tuple<std::string, std::string, std::string>, int> active;
+    for (const auto& c : sessions(rt)) {
+        if (!c.admin && c.state == ClientState::Active) {
+            ++active[{c.database, c.user, c.workload_class}];
+        }
+    }
     for (const auto& p : rt.pools.stats()) {
-        rs.row({p.database, p.user, "default", num(p.server_active), num(p.pool_size), "0",
-                num(std::min(p.server_active, p.clients)), num(p.waiting),
-                num(micros(p.max_wait_seconds))});
+        for (const auto& c : p.classes) {
+            const int max = c.limits.max == INT_MAX ? p.pool_size : c.limits.max;
+            rs.row({p.database, p.user, c.name, num(c.held), num(max), num(c.limits.reserve),
+                    num(active[{p.database, p.user, c.name}]), num(c.waiting),
+                    num(micros(c.max_wait_seconds))});
+        }
     }
     rs.encode(out);
 }
 
-void show_leaks(Runtime&, std::string& out) {
-    // Filled by the leak detector of #3; the columns are fixed now so tools can rely on them.
-    ResultSet rs({{"database"},
+void show_leaks(Runtime& rt, std::string& out) {
+    // The governor's suspected leaks, newest first (bounded by leak_history).
+    ResultSet rs({{"detected"},
+                  {"kind"},
+                  {"database"},
                   {"user"},
                   {"class"},
                   {"client"},
                   {"application_name"},
-                  {"age_us", ColumnType::Int8},
+                  {"held_us", ColumnType::Int8},
+                  {"idle_us", ColumnType::Int8},
+                  {"transaction_state"},
+                  {"action"},
                   {"last_statement"}});
+    for (const auto& r : rt.leaks.recent()) {
+        rs.row({timestamp(r.detected), to_string(r.kind), r.database, r.user, r.class_name,
+                fmt::format("{}:{}", r.client_addr, r.client_port), r.application_name,
+                num(micros(r.held_seconds)), num(micros(r.idle_seconds)),
+                std::string(1, r.transaction_state), std::string(config::to_string(r.action)),
+                r.last_statement});
+    }
     rs.encode(out);
 }
 

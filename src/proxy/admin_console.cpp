@@ -58,6 +58,9 @@ net::awaitable<CloseReason> ClientSession::admin_session(const pgwire::StartupMe
     pgwire::encode_parameter_status(to_client_, "integer_datetimes", "on");
     pgwire::encode_parameter_status(to_client_, "standard_conforming_strings", "on");
     pgwire::encode_parameter_status(to_client_, "application_name", app);
+    // The governor reads every registered session's class; the console never holds a server
+    // connection, so the default class (always last) is only a placeholder.
+    class_ = &cfg_->classes.back();
     auto [pid, key] = rt_.cancels.add(shared_from_this());
     cancel_pid_ = pid;
     pgwire::encode_backend_key_data(to_client_, pid, key);

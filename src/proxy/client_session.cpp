@@ -55,6 +55,8 @@ const char* to_string(CloseReason reason) {
     case CloseReason::ServerUnavailable: return "server_unavailable";
     case CloseReason::ServerGone: return "server_gone";
     case CloseReason::TooManyClients: return "max_client_conn";
+    case CloseReason::ClassLimit: return "class max_client_conn";
+    case CloseReason::LeakTerminated: return "suspected leak terminated";
     case CloseReason::Shutdown: return "shutdown";
     case CloseReason::StatementMode: return "statement_mode_transaction";
     }
@@ -78,6 +80,28 @@ ClientSession::~ClientSession() {
 std::optional<CancelTarget> ClientSession::cancel_target() {
     std::lock_guard lock(cancel_mu_);
     return cancel_target_;
+}
+
+SessionActivity ClientSession::activity() {
+    std::lock_guard lock(cancel_mu_);
+    SessionActivity a = activity_;
+    a.server = cancel_target_;
+    return a;
+}
+
+void ClientSession::request_terminate(std::string sqlstate, std::string message) {
+    net::asio::post(client_.get_executor(), [self = shared_from_this(),
+                                             code = std::move(sqlstate),
+                                             text = std::move(message)]() mutable {
+        // Only a session holding a server connection can leak one; if it let go meanwhile,
+        // there is nothing left to reclaim.
+        if (!self->lease_ || self->terminate_) {
+            return;
+        }
+        self->terminate_.emplace(std::move(code), std::move(text));
+        net::error_code ec;
+        self->client_.cancel(ec);  // wakes the relay if it waits for the client
+    });
 }
 
 void ClientSession::request_drain() {
@@ -136,9 +160,12 @@ net::awaitable<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
     const auto reason = co_await self->serve();
     co_await self->reset_server();
     self->detach();
-    self->note_logout();
+    self->observe_logout();
     if (self->logged_in_) {
         self->rt_.counters.clients_active.fetch_sub(1);
+    }
+    if (self->class_counted_) {
+        self->rt_.class_clients.leave(self->class_->name);
     }
     const bool quiet = reason == CloseReason::CancelRequest ||
                        !self->cfg_ || !self->cfg_->settings.log_disconnections;
@@ -171,7 +198,7 @@ net::awaitable<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
 }
 
 net::awaitable<void> ClientSession::send_fatal(std::string_view code, std::string_view message) {
-    note_error_sent(code);
+    observe_error_sent(code);
     pgwire::encode_error(to_client_, code, message);
     co_await flush_client();
 }
@@ -239,22 +266,7 @@ net::awaitable<common::Result<pgwire::StartupMessage>> ClientSession::read_start
             auto target = rt_.cancels.find(cancel->pid, cancel->key);
             std::optional<CancelTarget> where = target ? target->cancel_target() : std::nullopt;
             if (where) {
-                net::StreamSocket s(client_.get_executor());
-                auto ec = co_await net::connect_to(s, where->host, where->port,
-                                                   Clock::now() + std::chrono::seconds(5));
-                if (!ec) {
-                    std::string out;
-                    pgwire::encode_cancel_request(out, where->pid, where->key);
-                    co_await net::write_all(s, out);
-                    // PostgreSQL closes the cancel connection when done; wait briefly so
-                    // the cancel is delivered before the client hears back (PgBouncer does
-                    // the same).
-                    net::Bytes sink;
-                    co_await net::read_some_until(s, sink, 16,
-                                                  Clock::now() + std::chrono::seconds(5));
-                } else {
-                    spdlog::warn("cancel for conn={} failed: {}", target->id(), ec.message());
-                }
+                co_await send_cancel(*where);
             }
             co_return login_error(sqlstate::kQueryCanceled, "cancel request");
         }
@@ -506,6 +518,23 @@ net::awaitable<CloseReason> ClientSession::serve() {
     if (is_admin_database(database_)) {
         co_return co_await admin_session(*startup);
     }
+    {
+        const auto address = split_peer(peer_).first;
+        class_ = &cfg_->match_class(startup->get("application_name"), user_, database_, address);
+    }
+    if (!rt_.class_clients.try_enter(class_->name, class_->max_client_conn)) {
+        rt_.governance.class_client_refusals.fetch_add(1, std::memory_order_relaxed);
+        rt_.counters.login_failures.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("conn={} client={} refused: class {} max_client_conn ({}) reached", id_,
+                     peer_, class_->name, class_->max_client_conn);
+        co_await send_fatal(sqlstate::kTooManyConnections,
+                            fmt::format("no more connections allowed for class \"{}\" "
+                                        "(max_client_conn={})",
+                                        class_->name, class_->max_client_conn));
+        co_return CloseReason::ClassLimit;
+    }
+    class_counted_ = true;
+
     const config::DatabaseConfig* db = cfg_->find_database(database_);
     if (!db) {
         co_return co_await reject(sqlstate::kInvalidCatalogName,
@@ -543,6 +572,7 @@ net::awaitable<CloseReason> ClientSession::serve() {
 
     settings_ = Runtime::pool_settings(*cfg_, *db, database_, user_);
     pool_ = rt_.pools.get_pool(database_, user_, settings_);
+    class_index_ = rt_.pools.class_index(*pool_, class_->name);
     if (auto auth = co_await authenticate(*cfg_); !auth) {
         co_return co_await reject(auth.error().code.c_str(), auth.error().message);
     }
@@ -551,8 +581,9 @@ net::awaitable<CloseReason> ClientSession::serve() {
     if (server_params.empty()) {
         // Clients must see the server's parameters at login; the first client of a pool
         // borrows a connection to learn them (and proves the server accepts the login).
-        auto lease = co_await rt_.pools.acquire(pool_, worker_,
-                                                Clock::now() + s.query_wait_timeout);
+        auto lease = co_await rt_.pools.acquire(
+            pool_, class_index_, worker_,
+            Clock::now() + class_->query_wait_timeout.value_or(s.query_wait_timeout));
         if (!lease) {
             co_return co_await reject(lease.error().code.c_str(),
                                       "server login failed: " + lease.error().message);
@@ -572,6 +603,11 @@ net::awaitable<CloseReason> ClientSession::serve() {
         pgwire::encode_parameter_status(to_client_, name,
                                         it != wanted_params_.end() ? it->second : value);
     }
+    {
+        std::lock_guard lock(cancel_mu_);
+        auto app = wanted_params_.find("application_name");
+        activity_.application_name = app != wanted_params_.end() ? app->second : "";
+    }
     auto [pid, key] = rt_.cancels.add(shared_from_this());
     cancel_pid_ = pid;
     pgwire::encode_backend_key_data(to_client_, pid, key);
@@ -583,7 +619,7 @@ net::awaitable<CloseReason> ClientSession::serve() {
         spdlog::info("conn={} client={} db={} user={} app={} login ok", id_, peer_, database_,
                      user_, wanted_params_["application_name"]);
     }
-    note_login();
+    observe_login();
     co_return co_await main_loop();
 }
 

@@ -32,6 +32,22 @@ enum class CloseReason {
     TooManyClients,    // max_client_conn reached
     Shutdown,          // pgwarden is stopping
     StatementMode,     // a transaction block was opened in statement pooling mode
+    ClassLimit,        // the workload class's max_client_conn reached
+    LeakTerminated,    // a suspected leak ended by leak_action = terminate
+};
+
+// What the governor needs to know about a session, taken under the session's lock.
+struct SessionActivity {
+    bool attached = false;           // holds a server connection
+    uint64_t checkout_seq = 0;       // bumped at every checkout
+    pool::Clock::time_point checkout_since{};
+    pool::Clock::time_point query_since{};  // a request awaits its reply; epoch when none
+    uint64_t query_seq = 0;           // bumped at every request
+    pool::Clock::time_point idle_since{};   // the last reply (ReadyForQuery) arrived
+    char transaction_state = 'I';
+    std::string application_name;
+    std::string last_statement;       // truncated, as sent
+    std::optional<CancelTarget> server;
 };
 const char* to_string(CloseReason reason);
 
@@ -47,14 +63,24 @@ public:
     static net::awaitable<void> run(std::shared_ptr<ClientSession> self);
 
     std::optional<CancelTarget> cancel_target();
+    SessionActivity activity();
+    // Ends the session for a suspected leak: rolls its transaction back, returns the server
+    // connection clean and sends the client `message` as a FATAL error. Thread-safe.
+    void request_terminate(std::string sqlstate, std::string message);
+    // Set before the session is registered with the CancelRegistry, constant afterwards.
+    const config::WorkloadClass& workload_class() const { return *class_; }
+    const std::string& peer() const { return peer_; }
+    const std::string& user() const { return user_; }
+    const std::string& database() const { return database_; }
     // Asks an idle session to close (SIGTERM drain); a session inside a transaction closes
     // once it ends. Thread-safe: posts to the session's event loop.
     void request_drain();
     // Admin KILL: closes the client (and the server it holds) at once. Thread-safe: posts.
     void request_kill();
     uint64_t id() const { return id_; }
-    // What SHOW CLIENTS and the dashboard show. Thread-safe.
-    SessionInfo info() const { return status_.snapshot(); }
+    // What SHOW CLIENTS and the dashboard show (last statement masked as the class says).
+    // Thread-safe.
+    SessionInfo info();
 
 private:
     net::awaitable<CloseReason> serve();
@@ -77,6 +103,14 @@ private:
     // Session pooling (or server_reset_query_always): runs server_reset_query before the
     // connection goes back, and discards it when the reset does not end cleanly.
     net::awaitable<void> reset_server();
+    // A terminate request arrived: reclaim the server connection and say goodbye.
+    net::awaitable<CloseReason> terminate_for_leak();
+    // Cancels the running request and rolls back, leaving the server connection idle and
+    // clean; marks it dirty when that cannot be done in time.
+    net::awaitable<void> reclaim_server();
+    // Bookkeeping for the governor (cheap: one uncontended lock).
+    void note_request(std::string_view sql);
+    void note_ready(char status);
 
     // Parses buffered client bytes into server-bound bytes; sets `terminate` on 'X'.
     common::Status process_client(bool& terminate);
@@ -90,19 +124,19 @@ private:
 
     // Observability hooks (session_metrics.cpp): each is a few relaxed atomics, plus one
     // uncontended lock where the visible session state changes.
-    void note_login();
-    void note_logout();
-    void note_waiting();
-    void note_attached(std::chrono::steady_clock::duration waited);
-    void note_detached();
+    void observe_login();
+    void observe_logout();
+    void observe_waiting();
+    void observe_attached(std::chrono::steady_clock::duration waited);
+    void observe_detached();
     // Before a request message is counted in pending_rfq_/batch_open_; `body` is the whole
     // message body when buffered (Query, and Parse when statements are tracked), else empty.
-    void note_request(char type, std::string_view body);
-    void note_ready(char status);  // a client-bound ReadyForQuery
-    void note_server_error(std::string_view body);
-    void note_error_sent(std::string_view sqlstate);
-    void note_timeout(observe::TimeoutKind kind);
-    void note_bytes_in(size_t n);
+    void observe_request(char type, std::string_view body);
+    void observe_ready(char status);  // a client-bound ReadyForQuery
+    void observe_server_error(std::string_view body);
+    void observe_error_sent(std::string_view sqlstate);
+    void observe_timeout(observe::TimeoutKind kind);
+    void observe_bytes_in(size_t n);
     // PAUSE: waits (no deadline) until the database is resumed, the session killed or
     // pgwarden drains.
     net::awaitable<void> wait_while_paused();
@@ -142,8 +176,14 @@ private:
     PreparedStatements statements_;
     InjectedResponses injected_;
 
-    std::mutex cancel_mu_;
+    const config::WorkloadClass* class_ = nullptr;  // points into cfg_
+    size_t class_index_ = 0;                        // in pool_
+    bool class_counted_ = false;                    // counted in Runtime::class_clients
+    std::optional<std::pair<std::string, std::string>> terminate_;  // sqlstate, message
+
+    std::mutex cancel_mu_;  // guards cancel_target_ and activity_ (read by the governor)
     std::optional<CancelTarget> cancel_target_;
+    SessionActivity activity_;
 
     // Observability state, on the session's loop (status_ is the only shared part).
     SessionStatus status_;

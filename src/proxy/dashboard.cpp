@@ -21,7 +21,8 @@ void Server::add_dashboard() {
             c.application_name = i.application_name;
             c.database = i.database;
             c.user = i.user;
-            c.workload_class = "default";
+            c.workload_class = i.workload_class;
+            c.suspected_leak = i.suspected_leak;
             c.age_seconds = std::chrono::duration<double>(now - i.checkout_since).count();
             c.last_statement = i.last_statement;
             out.push_back(std::move(c));

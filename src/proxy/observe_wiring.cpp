@@ -2,11 +2,16 @@
 // loop 0 next to the janitor; the pools are read through PoolManager::stats() (one short
 // lock), readiness from cached flags.
 #include "observe/observability.hpp"
+#include "proxy/client_session.hpp"
 #include "proxy/server.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <climits>
+#include <csignal>
+#include <map>
+#include <tuple>
 
 namespace pgwarden::proxy {
 
@@ -54,6 +59,24 @@ observe::AlertsConfig alerts_config(const config::AlertSettings& a) {
 }  // namespace
 
 std::vector<observe::PoolSnapshot> Server::pool_snapshots() {
+    // Client states and suspected leaks per class come from the sessions' own snapshots;
+    // connection counts and queues from the pools.
+    struct ClassClients {
+        int active = 0;
+        int idle = 0;
+        int leaks = 0;
+    };
+    std::map<std::tuple<std::string, std::string, std::string>, ClassClients> clients;
+    for (const auto& session : runtime_.cancels.all()) {
+        const auto i = session->info();
+        if (i.admin) {
+            continue;
+        }
+        auto& c = clients[{i.database, i.user, i.workload_class}];
+        c.active += i.state == ClientState::Active ? 1 : 0;
+        c.idle += i.state == ClientState::Idle ? 1 : 0;
+        c.leaks += i.suspected_leak ? 1 : 0;
+    }
     const auto stats = runtime_.pools.stats();
     std::vector<observe::PoolSnapshot> out;
     out.reserve(stats.size());
@@ -67,17 +90,20 @@ std::vector<observe::PoolSnapshot> Server::pool_snapshots() {
         s.server_used = p.server_used;
         s.server_tested = p.server_tested;
         s.server_login = p.server_login;
-        // One class per pool until workload classes exist. A client holding a lease is
-        // active; the pool's waiters are its waiting clients; the rest are idle.
-        observe::ClassSnapshot c;
-        c.name = "default";
-        c.server_connections = p.server_active;
-        c.max_connections = p.pool_size;
-        c.clients_waiting = p.waiting;
-        c.clients_active = std::clamp(p.clients - p.waiting, 0, p.server_active);
-        c.clients_idle = std::max(0, p.clients - p.waiting - c.clients_active);
-        c.oldest_wait_seconds = p.max_wait_seconds;
-        s.classes.push_back(std::move(c));
+        for (const auto& cls : p.classes) {
+            const auto& seen = clients[{p.database, p.user, cls.name}];
+            observe::ClassSnapshot c;
+            c.name = cls.name;
+            c.server_connections = cls.held;
+            c.max_connections = cls.limits.max == INT_MAX ? p.pool_size : cls.limits.max;
+            c.reserved_connections = cls.limits.reserve;
+            c.clients_waiting = cls.waiting;
+            c.clients_active = seen.active;
+            c.clients_idle = seen.idle;
+            c.oldest_wait_seconds = cls.max_wait_seconds;
+            c.suspected_leaks = seen.leaks;
+            s.classes.push_back(std::move(c));
+        }
         out.push_back(std::move(s));
     }
     return out;
@@ -117,14 +143,10 @@ bool Server::start_observe() {
     probe_ = std::make_shared<UpstreamProbe>(runtime_);
     probe_->start(loops_[0]->get_executor(), std::chrono::seconds(2));
     dashboard_->start();
-    runtime_.admin.reload = [this] { net::asio::post(*loops_[0], [this] { reload(); }); };
+    // As SIGHUP and SIGINT: the same code path on loop 0.
+    runtime_.admin.reload = [this] { net::asio::post(*loops_[0], [this] { on_signal(SIGHUP); }); };
     runtime_.admin.shutdown = [this] {
-        net::asio::post(*loops_[0], [this] {
-            spdlog::info("admin console: SHUTDOWN");
-            runtime_.draining.store(true);
-            runtime_.pools.close_idle();
-            stop_all();
-        });
+        net::asio::post(*loops_[0], [this] { on_signal(SIGINT); });
     };
     return true;
 }

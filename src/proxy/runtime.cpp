@@ -2,7 +2,11 @@
 
 #include "proxy/client_session.hpp"
 
+#include "net/io.hpp"
+#include "pgwire/messages.hpp"
+
 #include <openssl/rand.h>
+#include <spdlog/spdlog.h>
 
 namespace pgwarden::proxy {
 
@@ -46,6 +50,24 @@ std::vector<std::shared_ptr<ClientSession>> CancelRegistry::all() {
     return out;
 }
 
+net::awaitable<void> send_cancel(CancelTarget target) {
+    net::StreamSocket s(co_await net::asio::this_coro::executor);
+    auto ec = co_await net::connect_to(s, target.host, target.port,
+                                       pool::Clock::now() + std::chrono::seconds(5));
+    if (ec) {
+        spdlog::warn("cancel request to {}:{} (backend pid {}) failed: {}", target.host,
+                     target.port, target.pid, ec.message());
+        co_return;
+    }
+    std::string out;
+    pgwire::encode_cancel_request(out, target.pid, target.key);
+    co_await net::write_all(s, out);
+    // PostgreSQL closes the cancel connection when done; waiting for that means the cancel
+    // was delivered before whoever asked for it hears back (PgBouncer does the same).
+    net::Bytes sink;
+    co_await net::read_some_until(s, sink, 16, pool::Clock::now() + std::chrono::seconds(5));
+}
+
 pool::PoolSettings Runtime::pool_settings(const config::Config& cfg,
                                           const config::DatabaseConfig& db,
                                           const std::string& client_database,
@@ -79,6 +101,20 @@ pool::PoolSettings Runtime::pool_settings(const config::Config& cfg,
     p.server_connect_timeout = s.server_connect_timeout;
     p.server_reset_query = s.server_reset_query;
     p.server_reset_query_always = s.server_reset_query_always;
+    p.max_server_connections = s.max_server_connections;
+    p.server_connections_margin = s.server_connections_margin;
+    for (const auto& c : cfg.classes) {
+        pool::ClassSpec spec;
+        spec.name = c.name;
+        spec.limits.priority = c.priority;
+        if (c.reserve) {
+            spec.limits.reserve = c.reserve->resolve(p.pool_size);
+        }
+        if (c.max) {
+            spec.limits.max = c.max->resolve(p.pool_size);
+        }
+        p.classes.push_back(std::move(spec));
+    }
     return p;
 }
 

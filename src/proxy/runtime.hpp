@@ -6,6 +6,7 @@
 #include "observe/proxy_metrics.hpp"
 #include "pool/pool.hpp"
 #include "proxy/admin_state.hpp"
+#include "proxy/governance.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -27,6 +28,11 @@ struct CancelTarget {
     int32_t pid = 0;
     int32_t key = 0;
 };
+
+// Asks PostgreSQL to cancel whatever `target`'s backend is running (a CancelRequest on a
+// fresh connection), waiting until the server closes that connection or 5 s pass.
+// Runs on the caller's executor; failures are logged, never thrown.
+net::awaitable<void> send_cancel(CancelTarget target);
 
 // Maps the cancel keys pgwarden hands to clients to their sessions. Thread-safe.
 class CancelRegistry {
@@ -61,7 +67,10 @@ struct Counters {
 class Runtime {
 public:
     explicit Runtime(std::shared_ptr<const config::Config> cfg, int workers)
-        : pools(workers), config_(std::move(cfg)), workers_(workers) {}
+        : pools(workers),
+          leaks(static_cast<size_t>(cfg->settings.leak_history)),
+          config_(std::move(cfg)),
+          workers_(workers) {}
 
     std::shared_ptr<const config::Config> config() const { return std::atomic_load(&config_); }
     void set_config(std::shared_ptr<const config::Config> cfg) { std::atomic_store(&config_, std::move(cfg)); }
@@ -96,6 +105,9 @@ public:
     pool::PoolManager pools;
     CancelRegistry cancels;
     Counters counters;
+    GovernanceCounters governance;
+    LeakLog leaks;
+    ClassClients class_clients;
     std::atomic<bool> draining{false};     // SIGTERM: finish transactions, take no new ones
     // Event metrics; set by Server before the first session starts (null: not collected).
     observe::ProxyMetrics* metrics = nullptr;

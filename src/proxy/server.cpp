@@ -19,16 +19,13 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// Once shutdown is decided, a repeated SIGTERM/SIGINT (a supervisor that signals twice) must
-// not kill the process mid-cleanup with the default action: block them in this thread (the
-// loop threads were started with them blocked), so they stay pending until exit.
-void block_shutdown_signals() {
+sigset_t control_signals() {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    return set;
 }
 
 int worker_count(const config::Config& cfg) {
@@ -50,6 +47,10 @@ Server::Server(std::string config_path, std::shared_ptr<const config::Config> co
 }
 
 Server::~Server() {
+    stop_signals_.store(true);
+    if (signal_thread_.joinable()) {
+        signal_thread_.join();
+    }
     stop_all();
     for (auto& t : threads_) {
         if (t.joinable()) {
@@ -276,6 +277,7 @@ void Server::reload() {
         spdlog::warn("reload: listen and workers settings take effect only after a restart");
     }
     runtime_.set_config(loaded.config);
+    runtime_.leaks.set_capacity(static_cast<size_t>(next.leak_history));
     // Existing pools pick up new sizes and limits now; sessions keep the snapshot they
     // logged in with for everything else.
     for (const auto& st : runtime_.pools.stats()) {
@@ -324,32 +326,37 @@ net::awaitable<void> Server::drain() {
     }
     runtime_.pools.close_idle();
     spdlog::info("drained; exiting");
-    block_shutdown_signals();
     stop_all();
 }
 
-net::awaitable<void> Server::handle_signals() {
-    asio::signal_set signals(co_await asio::this_coro::executor, SIGHUP, SIGTERM, SIGINT);
-    for (;;) {
-        auto [ec, sig] = co_await signals.async_wait(net::as_result);
-        if (ec) {
-            co_return;
+// The control signals stay blocked in every thread for the whole run (threads inherit the
+// mask, including ones libraries start later, such as Asio's resolver), and this thread
+// collects them with sigtimedwait. So no signal ever meets its default action: a supervisor
+// that sends SIGTERM twice, or SIGINT right after SIGTERM, cannot kill pgwarden mid-cleanup.
+void Server::watch_signals() {
+    const sigset_t set = control_signals();
+    while (!stop_signals_.load()) {
+        const timespec wait{0, 200 * 1000 * 1000};
+        const int sig = sigtimedwait(&set, nullptr, &wait);
+        if (sig > 0) {
+            asio::post(*loops_[0], [this, sig] { on_signal(sig); });
         }
-        if (sig == SIGHUP) {
-            reload();
-        } else if (sig == SIGTERM) {
-            if (runtime_.draining.load()) {
-                continue;
-            }
-            asio::co_spawn(co_await asio::this_coro::executor, drain(), asio::detached);
-        } else {
-            spdlog::info("SIGINT: fast shutdown");
-            block_shutdown_signals();
-            runtime_.draining.store(true);
-            runtime_.pools.close_idle();
-            stop_all();
-            co_return;
+    }
+}
+
+void Server::on_signal(int sig) {
+    if (sig == SIGHUP) {
+        reload();
+    } else if (sig == SIGTERM) {
+        if (!runtime_.draining.load()) {
+            asio::co_spawn(*loops_[0], drain(), asio::detached);
         }
+    } else if (!fast_stop_) {
+        fast_stop_ = true;
+        spdlog::info("SIGINT: fast shutdown");
+        runtime_.draining.store(true);
+        runtime_.pools.close_idle();
+        stop_all();
     }
 }
 
@@ -373,16 +380,26 @@ net::awaitable<void> Server::janitor() {
     }
 }
 
+net::awaitable<void> Server::govern() {
+    // Four passes a second: leaks are reported within their threshold plus a quarter second,
+    // query_timeout cancels land as close to the limit.
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    const auto exec = co_await asio::this_coro::executor;
+    for (;;) {
+        t.expires_after(std::chrono::milliseconds(250));
+        auto [ec] = co_await t.async_wait(net::as_result);
+        if (ec) {
+            co_return;
+        }
+        governor_.tick(exec, std::chrono::steady_clock::now());
+    }
+}
+
 int Server::run() {
     // A write to a vanished peer must be an error code, not a process-killing signal.
     std::signal(SIGPIPE, SIG_IGN);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    // Loop threads inherit a blocked mask so only loop 0's signal_set sees the signals.
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    const sigset_t set = control_signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);  // never unblocked: see watch_signals()
     if (!listen() || !start_observe()) {
         return 1;
     }
@@ -393,12 +410,12 @@ int Server::run() {
     if (unix_acceptor_) {
         asio::co_spawn(*loops_[0], accept_unix(), asio::detached);
     }
-    asio::co_spawn(*loops_[0], handle_signals(), asio::detached);
     asio::co_spawn(*loops_[0], janitor(), asio::detached);
+    asio::co_spawn(*loops_[0], govern(), asio::detached);
     for (size_t i = 1; i < loops_.size(); ++i) {
         threads_.emplace_back([this, i] { loops_[i]->run(); });
     }
-    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    signal_thread_ = std::thread([this] { watch_signals(); });
     spdlog::info("pgwarden serving with {} event loop(s)", runtime_.workers());
     loops_[0]->run();
     stop_all();

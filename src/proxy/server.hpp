@@ -4,9 +4,11 @@
 #include "net/asio.hpp"
 #include "observe/dashboard.hpp"
 #include "observe/observability.hpp"
+#include "proxy/governor.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/upstream_probe.hpp"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,8 +34,10 @@ private:
     bool listen();
     net::awaitable<void> accept_loop(size_t index);
     net::awaitable<void> accept_unix();
-    net::awaitable<void> handle_signals();
+    void watch_signals();
+    void on_signal(int sig);
     net::awaitable<void> janitor();
+    net::awaitable<void> govern();
     net::awaitable<void> drain();
     void reload();
     void start_session(int worker, net::StreamSocket socket, std::string peer);
@@ -48,6 +52,7 @@ private:
 
     std::string config_path_;
     Runtime runtime_;
+    Governor governor_{runtime_};
     std::vector<std::unique_ptr<net::asio::io_context>> loops_;
     // After loops_: its sockets and timers live on loop 0, and ~Server resets it first.
     std::unique_ptr<observe::Observability> observe_;
@@ -55,6 +60,9 @@ private:
     std::shared_ptr<observe::Dashboard> dashboard_;
     std::vector<net::asio::executor_work_guard<net::asio::io_context::executor_type>> guards_;
     std::vector<std::thread> threads_;
+    std::thread signal_thread_;
+    std::atomic<bool> stop_signals_{false};
+    bool fast_stop_ = false;  // loop 0 only
     std::vector<net::asio::ip::tcp::acceptor> tcp_acceptors_;
     std::vector<int> tcp_acceptor_worker_;
     std::unique_ptr<net::asio::local::stream_protocol::acceptor> unix_acceptor_;

@@ -14,22 +14,19 @@ using SystemClock = std::chrono::system_clock;
 
 namespace {
 
-// Until workload classes exist every session belongs to one class.
-constexpr const char* kDefaultClass = "default";
-
 double seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// The statement's first kMaxStatement bytes, cut at a UTF-8 character boundary so the
-// dashboard's JSON stays valid.
-std::string truncate_statement(std::string_view sql) {
+// The statement's first kMaxStatement bytes, cut at a UTF-8 character boundary.
+std::string truncate_statement(std::string sql) {
     if (sql.size() <= SessionStatus::kMaxStatement) {
-        return std::string(sql);
+        return sql;
     }
     size_t cut = SessionStatus::kMaxStatement;
     while (cut > 0 && (static_cast<unsigned char>(sql[cut]) & 0xC0) == 0x80) {
         --cut;
     }
-    return std::string(sql.substr(0, cut));
+    sql.resize(cut);
+    return sql;
 }
 
 }  // namespace
@@ -44,11 +41,37 @@ const char* to_string(ClientState state) {
     return "unknown";
 }
 
+SessionInfo ClientSession::info() {
+    SessionInfo i = status_.snapshot();
+    const auto a = activity();
+    if (!a.application_name.empty()) {
+        i.application_name = a.application_name;
+    }
+    i.transaction_state = a.transaction_state;
+    if (class_ != nullptr && !i.admin) {
+        i.workload_class = class_->name;
+        i.last_statement = truncate_statement(class_->mask_literals
+                                                  ? config::mask_sql_literals(a.last_statement)
+                                                  : a.last_statement);
+        // The governor's conditions for a suspected leak, evaluated on this copy.
+        const auto now = SteadyClock::now();
+        const bool running = a.query_since != SteadyClock::time_point{};
+        const bool in_txn = a.transaction_state == 'T' || a.transaction_state == 'E';
+        i.suspected_leak =
+            a.attached &&
+            ((class_->idle_transaction_timeout.count() > 0 && !running && in_txn &&
+              now - a.idle_since >= class_->idle_transaction_timeout) ||
+             (class_->max_checkout_time.count() > 0 &&
+              now - a.checkout_since >= class_->max_checkout_time));
+    }
+    return i;
+}
+
 bool is_admin_database(std::string_view name) { return name == "pgbouncer" || name == "pgwarden"; }
 
-void ClientSession::note_login() {
+void ClientSession::observe_login() {
     if (rt_.metrics != nullptr) {
-        metrics_ = &rt_.metrics->for_class(database_, user_, kDefaultClass);
+        metrics_ = &rt_.metrics->for_class(database_, user_, class_->name);
     }
     if (pool_ && !counted_client_) {
         rt_.pools.count_client(*pool_, 1);
@@ -67,21 +90,21 @@ void ClientSession::note_login() {
     });
 }
 
-void ClientSession::note_logout() {
+void ClientSession::observe_logout() {
     if (counted_client_) {
         rt_.pools.count_client(*pool_, -1);
         counted_client_ = false;
     }
 }
 
-void ClientSession::note_waiting() {
+void ClientSession::observe_waiting() {
     status_.update([](SessionInfo& i) {
         i.state = ClientState::Waiting;
         i.state_since = SystemClock::now();
     });
 }
 
-void ClientSession::note_attached(SteadyClock::duration waited) {
+void ClientSession::observe_attached(SteadyClock::duration waited) {
     if (metrics_ != nullptr) {
         metrics_->admission_wait.observe(seconds(waited));
     }
@@ -96,7 +119,7 @@ void ClientSession::note_attached(SteadyClock::duration waited) {
     });
 }
 
-void ClientSession::note_detached() {
+void ClientSession::observe_detached() {
     txn_running_ = false;
     query_running_ = false;
     status_.update([](SessionInfo& i) {
@@ -110,7 +133,7 @@ void ClientSession::note_detached() {
     });
 }
 
-void ClientSession::note_request(char type, std::string_view body) {
+void ClientSession::observe_request(char type, std::string_view body) {
     const bool starts_round_trip = pending_rfq_ == 0 && !batch_open_;
     if (starts_round_trip && !query_running_) {
         query_start_ = SteadyClock::now();
@@ -123,25 +146,10 @@ void ClientSession::note_request(char type, std::string_view body) {
     if (metrics_ != nullptr && (type == 'Q' || type == 'E')) {
         metrics_->queries.inc();
     }
-    std::string_view sql;
-    if (type == 'Q' && !body.empty()) {
-        auto q = pgwire::parse_query(body);
-        if (q) {
-            sql = *q;
-        }
-    } else if (type == 'P' && !body.empty()) {
-        auto p = pgwire::parse_parse(body);
-        if (p) {
-            sql = p->query;
-        }
-    }
-    if (!sql.empty()) {
-        auto text = truncate_statement(sql);
-        status_.update([&](SessionInfo& i) { i.last_statement = std::move(text); });
-    }
+    (void)body;  // the statement text is kept by note_request (governance) for everyone
 }
 
-void ClientSession::note_ready(char status) {
+void ClientSession::observe_ready(char status) {
     if (metrics_ == nullptr) {
         return;
     }
@@ -160,7 +168,7 @@ void ClientSession::note_ready(char status) {
     }
 }
 
-void ClientSession::note_server_error(std::string_view body) {
+void ClientSession::observe_server_error(std::string_view body) {
     if (metrics_ == nullptr) {
         return;
     }
@@ -180,13 +188,13 @@ void ClientSession::note_server_error(std::string_view body) {
     }
 }
 
-void ClientSession::note_error_sent(std::string_view sqlstate) {
+void ClientSession::observe_error_sent(std::string_view sqlstate) {
     if (metrics_ != nullptr) {
         metrics_->error(sqlstate);
     }
 }
 
-void ClientSession::note_timeout(observe::TimeoutKind kind) {
+void ClientSession::observe_timeout(observe::TimeoutKind kind) {
     if (metrics_ != nullptr) {
         metrics_->timeout(kind);
         if (kind == observe::TimeoutKind::AdmissionWait) {
@@ -195,7 +203,7 @@ void ClientSession::note_timeout(observe::TimeoutKind kind) {
     }
 }
 
-void ClientSession::note_bytes_in(size_t n) {
+void ClientSession::observe_bytes_in(size_t n) {
     if (metrics_ != nullptr && n > 0) {
         metrics_->received_bytes.inc(n);
     }
@@ -205,7 +213,7 @@ net::awaitable<void> ClientSession::wait_while_paused() {
     if (!rt_.pause.paused(database_)) {
         co_return;
     }
-    note_waiting();
+    observe_waiting();
     net::SteadyTimer timer(client_.get_executor());
     // Polling keeps PAUSE free for everyone else: no per-database wait queue to maintain,
     // and a 20 ms step is nothing next to an operator's pause.

@@ -23,6 +23,8 @@ namespace {
 
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr uint64_t kMaxServerMessage = 1u << 30;
+// Leak reports show this much of the last statement.
+constexpr size_t kMaxStatementText = 1024;
 
 std::string_view view(const net::Bytes& buf, size_t pos, size_t len) {
     return {reinterpret_cast<const char*>(buf.data()) + pos, len};
@@ -53,18 +55,36 @@ bool ClientSession::transaction_done() const {
            client_stream_left_ == 0 && server_stream_left_ == 0 && txn_status_ == 'I';
 }
 
+void ClientSession::note_request(std::string_view sql) {
+    std::lock_guard lock(cancel_mu_);
+    if (!sql.empty()) {
+        activity_.last_statement.assign(sql.substr(0, kMaxStatementText));
+    }
+    if (activity_.query_since == Clock::time_point{}) {
+        activity_.query_since = Clock::now();
+        ++activity_.query_seq;
+    }
+}
+
+void ClientSession::note_ready(char status) {
+    std::lock_guard lock(cancel_mu_);
+    activity_.query_since = {};
+    activity_.idle_since = Clock::now();
+    activity_.transaction_state = status;
+}
+
 net::awaitable<common::Status> ClientSession::attach() {
     co_await wait_while_paused();
     const auto asked = Clock::now();
-    const auto deadline = asked + cfg_->settings.query_wait_timeout;
-    note_waiting();
-    auto lease = co_await rt_.pools.acquire(pool_, worker_, deadline);
+    const auto wait = class_->query_wait_timeout.value_or(cfg_->settings.query_wait_timeout);
+    observe_waiting();
+    auto lease = co_await rt_.pools.acquire(pool_, class_index_, worker_, asked + wait);
     if (!lease) {
-        note_detached();
+        observe_detached();
         co_return std::move(lease).error();
     }
     lease_ = std::move(*lease);
-    note_attached(Clock::now() - asked);
+    observe_attached(Clock::now() - asked);
     spdlog::debug("conn={} attached server conn={}", id_, lease_->id);
     pending_rfq_ = 0;
     batch_open_ = false;
@@ -76,6 +96,11 @@ net::awaitable<common::Status> ClientSession::attach() {
         std::lock_guard lock(cancel_mu_);
         cancel_target_ = CancelTarget{settings_.endpoint.host, settings_.endpoint.port,
                                       lease_->backend_pid, lease_->backend_key};
+        activity_.attached = true;
+        ++activity_.checkout_seq;
+        activity_.checkout_since = Clock::now();
+        activity_.idle_since = activity_.checkout_since;
+        activity_.transaction_state = 'I';
     }
     // Carry the client's session parameters over to this server connection, pipelined in
     // front of the client's own messages; the replies are swallowed.
@@ -99,9 +124,11 @@ void ClientSession::detach() {
     {
         std::lock_guard lock(cancel_mu_);
         cancel_target_.reset();
+        activity_.attached = false;
+        activity_.query_since = {};
     }
     lease_.reset();
-    note_detached();
+    observe_detached();
 }
 
 net::awaitable<CloseReason> ClientSession::main_loop() {
@@ -124,11 +151,13 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             } else {
                 ec = co_await net::read_some_into(client_, client_in_, kReadChunk);
             }
-            if (ec == net::asio::error::operation_aborted && rt_.draining.load()) {
+            if (ec == net::asio::error::operation_aborted &&
+                (rt_.draining.load() || terminate_)) {
+                terminate_.reset();  // the suspected leak ended before the request landed
                 continue;
             }
             if (ec == net::asio::error::timed_out) {
-                note_timeout(observe::TimeoutKind::ClientIdle);
+                observe_timeout(observe::TimeoutKind::ClientIdle);
                 co_await send_fatal(sqlstate::kIdleSessionTimeout,
                                     "client_idle_timeout: closing idle connection");
                 co_return CloseReason::IdleTimeout;
@@ -138,7 +167,7 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             }
             rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(client_in_.size() - before),
                                                   std::memory_order_relaxed);
-            note_bytes_in(client_in_.size() - before);
+            observe_bytes_in(client_in_.size() - before);
             continue;
         }
         // A lone Terminate needs no server.
@@ -159,7 +188,7 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
                 // ERROR for its query (or extended-protocol batch) and may retry, as it would
                 // after a server-side statement_timeout.
                 rt_.counters.wait_timeouts.fetch_add(1, std::memory_order_relaxed);
-                note_timeout(observe::TimeoutKind::AdmissionWait);
+                observe_timeout(observe::TimeoutKind::AdmissionWait);
                 if (auto failed = co_await fail_request(err); failed) {
                     co_return *failed;
                 }
@@ -253,7 +282,8 @@ common::Status ClientSession::process_client(bool& terminate) {
             if (!q) {
                 return std::move(q).error();
             }
-            note_request('Q', body);
+            observe_request('Q', body);
+            note_request(*q);
             std::string path;
             if (parse_set_search_path(*q, path)) {
                 wanted_params_["search_path"] = path;
@@ -280,11 +310,21 @@ common::Status ClientSession::process_client(bool& terminate) {
         case 'B':
         case 'D':
         case 'C':
-            note_request(type, rewrite && type == 'P'
+            observe_request(type, rewrite && type == 'P'
                                    ? view(client_in_, client_pos_ + pgwire::kHeaderSize,
                                           h.length - pgwire::kHeaderSize)
                                    : std::string_view());
             batch_open_ = true;
+            if (type == 'P' && avail >= h.length) {
+                // Parse: statement name, then the query text.
+                std::string_view body = view(client_in_, client_pos_ + pgwire::kHeaderSize,
+                                             h.length - pgwire::kHeaderSize);
+                const auto name_end = body.find('\0');
+                if (name_end != std::string_view::npos) {
+                    const auto rest = body.substr(name_end + 1);
+                    note_request(rest.substr(0, rest.find('\0')));
+                }
+            }
             if (rewrite) {
                 std::string_view body = view(client_in_, client_pos_ + pgwire::kHeaderSize,
                                              h.length - pgwire::kHeaderSize);
@@ -299,15 +339,16 @@ common::Status ClientSession::process_client(bool& terminate) {
             break;
         case 'S':
         case 'F':
-            note_request(type, {});
+            observe_request(type, {});
             injected_.on_sync_sent();
             ++pending_rfq_;
             batch_open_ = false;
             break;
         case 'E':
-            note_request('E', {});
+            observe_request('E', {});
             rt_.counters.queries.fetch_add(1, std::memory_order_relaxed);
             batch_open_ = true;
+            note_request({});
             break;
         case 'c':
         case 'f':
@@ -370,10 +411,13 @@ common::Status ClientSession::process_server() {
                 }
                 txn_status_ = status;
                 copy_in_ = false;
-                if (status == 'I' && pending_rfq_ == 0) {
-                    rt_.counters.transactions.fetch_add(1, std::memory_order_relaxed);
+                if (pending_rfq_ == 0) {
+                    note_ready(status);
+                    if (status == 'I') {
+                        rt_.counters.transactions.fetch_add(1, std::memory_order_relaxed);
+                    }
                 }
-                note_ready(status);
+                observe_ready(status);
             }
             break;
         }
@@ -412,7 +456,7 @@ common::Status ClientSession::process_server() {
                 spdlog::warn("conn={} server conn={} rejected a request of pgwarden's own: {}",
                              id_, lease_->id, fields['M']);
             } else {
-                note_server_error(body);
+                observe_server_error(body);
             }
             break;
         default:
@@ -435,6 +479,9 @@ common::Status ClientSession::process_server() {
 net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
     auto& server = lease_->socket;
     for (;;) {
+        if (terminate_) {
+            co_return co_await terminate_for_leak();
+        }
         bool terminate = false;
         if (auto st = process_client(terminate); !st) {
             rt_.count_protocol_error();
@@ -521,7 +568,7 @@ net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
         net::error_code client_ec;
         const size_t n = net::read_available(client_, client_in_, kReadChunk, client_ec);
         rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
-        note_bytes_in(n);
+        observe_bytes_in(n);
         if (server_ec) {
             lease_.mark_dirty();
             if (auto st = process_server(); st && !co_await flush_client()) {
@@ -534,6 +581,64 @@ net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
         if (client_ec) {
             lease_.mark_dirty();
             co_return CloseReason::ClientGone;
+        }
+    }
+}
+
+net::awaitable<CloseReason> ClientSession::terminate_for_leak() {
+    auto [code, message] = std::move(*terminate_);
+    terminate_.reset();
+    co_await reclaim_server();
+    to_client_.clear();  // replies to the interrupted request; the client gets the reason
+    co_await send_fatal(code, message);
+    co_return CloseReason::LeakTerminated;
+}
+
+net::awaitable<void> ClientSession::reclaim_server() {
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    if (copy_in_ || client_stream_left_ > 0 || batch_open_ || !to_server_.empty()) {
+        // Halfway through a client message or a COPY: no cheap way back to a clean state.
+        lease_.mark_dirty();
+        co_return;
+    }
+    auto& server = lease_->socket;
+    bool cancelled = false;
+    bool rolled_back = false;
+    for (;;) {
+        if (auto st = process_server(); !st) {
+            lease_.mark_dirty();
+            co_return;
+        }
+        to_client_.clear();
+        const bool busy = pending_rfq_ > 0 || injected_.injected_pending() ||
+                          server_stream_left_ > 0 || !lease_->in.empty();
+        if (!busy && txn_status_ == 'I') {
+            co_return;  // clean: the Lease hands it back to the pool
+        }
+        if (busy && !cancelled) {
+            cancelled = true;
+            if (auto target = cancel_target()) {
+                co_await send_cancel(*target);
+            }
+        }
+        if (!busy && !rolled_back) {
+            rolled_back = true;
+            std::string out;
+            pgwire::encode_query(out, "ROLLBACK");
+            ++pending_rfq_;
+            if (auto ec = co_await net::write_all(server, out); ec) {
+                lease_.mark_dirty();
+                co_return;
+            }
+            continue;
+        }
+        if (!busy) {
+            lease_.mark_dirty();  // ROLLBACK did not leave it idle: never reuse it
+            co_return;
+        }
+        if (auto ec = co_await net::read_some_until(server, lease_->in, kReadChunk, deadline); ec) {
+            lease_.mark_dirty();
+            co_return;
         }
     }
 }
