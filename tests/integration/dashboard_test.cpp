@@ -42,7 +42,13 @@ TEST(DashboardTest, HeadlessChromiumShowsChartAndCheckouts) {
     }
     PgwardenOptions options;
     options.pool_size = 4;
-    options.extra_tables = "[alerts]\nlong_checkout = \"3s\"\n";
+    // The leak detector flags the leaker (class jobs, max_checkout_time); long_checkout is
+    // off so the highlight comes from the detector alone.
+    options.extra_tables = "[alerts]\nlong_checkout = \"0\"\n\n"
+                           "[classes.jobs]\napplication_name = \"leaky-endpoint\"\n"
+                           "max_checkout_time = \"3s\"\n\n"
+                           "[classes.reports]\napplication_name = \"report-job\"\n\n"
+                           "[classes.api]\napplication_name = \"api\"\n";
     auto p = PgwardenProcess::start(options);
     ASSERT_TRUE(p.ok()) << p.error().message;
     auto& proxy = *p;
@@ -59,13 +65,13 @@ TEST(DashboardTest, HeadlessChromiumShowsChartAndCheckouts) {
     };
     auto leaker = open("leaky-endpoint");
     ASSERT_TRUE(leaker.exec("BEGIN").ok);
-    ASSERT_TRUE(leaker.exec("SELECT 'forgotten rows.Close()'").ok);
-    std::this_thread::sleep_for(3500ms);  // older than long_checkout
+    ASSERT_TRUE(leaker.exec("SELECT current_user AS forgotten_rows_close").ok);
+    std::this_thread::sleep_for(3500ms);  // older than max_checkout_time
     std::vector<PgConn> holders;
     for (int i = 0; i < 2; ++i) {
         holders.push_back(open("report-job"));
         ASSERT_TRUE(holders.back().exec("BEGIN").ok);
-        ASSERT_TRUE(holders.back().exec("SELECT 'job step'").ok);
+        ASSERT_TRUE(holders.back().exec("SELECT current_database() AS job_step").ok);
     }
     std::atomic<bool> stop{false};
     std::thread load([&] {
@@ -98,13 +104,15 @@ TEST(DashboardTest, HeadlessChromiumShowsChartAndCheckouts) {
     const auto& html = dom.out;
     // The chart: the 70% threshold line and a series for the pool's class.
     EXPECT_NE(html.find("id=\"threshold-line\""), std::string::npos) << html;
-    EXPECT_NE(html.find("data-key=\"appdb/app/default\""), std::string::npos) << html;
+    EXPECT_NE(html.find("data-key=\"appdb/app/jobs\""), std::string::npos) << html;
+    EXPECT_NE(html.find("data-key=\"appdb/app/reports\""), std::string::npos) << html;
+    EXPECT_NE(html.find("data-key=\"appdb/app/api\""), std::string::npos) << html;
     EXPECT_NE(html.find("<polyline"), std::string::npos);
     // The checkouts of the traffic, the leaker first (oldest) and highlighted.
     const auto leak_row = html.find("class=\"checkout leak\"");
     ASSERT_NE(leak_row, std::string::npos) << html;
     EXPECT_NE(html.find("leaky-endpoint", leak_row), std::string::npos);
-    EXPECT_NE(html.find("SELECT 'forgotten rows.Close()'"), std::string::npos);
+    EXPECT_NE(html.find("SELECT current_user AS forgotten_rows_close"), std::string::npos);
     EXPECT_GE(count(html, "report-job"), 2u) << html;
     // Only the old checkout is highlighted; the younger ones are plain rows.
     EXPECT_EQ(count(html, "class=\"checkout leak\""), 1u) << html;

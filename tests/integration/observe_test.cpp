@@ -144,6 +144,39 @@ TEST_F(ObserveTest, ServerGaugesMatchPgStatActivityUnderLoad) {
     EXPECT_EQ(metric_value(metrics(), "pgwarden_server_connections", active), 0);
 }
 
+TEST_F(ObserveTest, SuspectedLeakIsCountedListedAndAlerted) {
+    PgwardenOptions options;
+    options.extra_settings = "admin_users = [\"app\"]\n";
+    options.extra_tables = "[classes.jobs]\napplication_name = \"leaky*\"\n"
+                           "max_checkout_time = \"1s\"\n\n"
+                           "[alerts]\nevaluation_interval = \"200ms\"\n";
+    start(options);
+    auto leaker = connect("leaky-job");
+    ASSERT_TRUE(leaker.exec("BEGIN").ok);
+    ASSERT_TRUE(leaker.exec("SELECT 1").ok);
+    const std::vector<std::string> jobs = {"database=\"appdb\"", "user=\"app\"",
+                                           "class=\"jobs\""};
+    EXPECT_TRUE(eventually([&] {
+        return metric_value(metrics(), "pgwarden_suspected_leaks", jobs) == 1;
+    })) << metrics();
+    EXPECT_GE(metric_value(metrics(), "pgwarden_suspected_leaks_total", jobs).value_or(0), 1);
+    std::string alerts;
+    EXPECT_TRUE(eventually([&] {
+        alerts = http_get(stats_port(), "/alerts").body;
+        return alerts.find("PgwardenSuspectedLeak") != std::string::npos &&
+               alerts.find("\"firing\":[]") == std::string::npos;
+    })) << alerts;
+    auto leaks = psql(*proxy_, "pgbouncer", kAppUser, kAppPassword, "SHOW LEAKS");
+    ASSERT_EQ(leaks.exit_code, 0) << describe(leaks);
+    EXPECT_NE(leaks.out.find("|max_checkout_time|appdb|app|jobs|127.0.0.1:"), std::string::npos)
+        << leaks.out;
+    EXPECT_NE(leaks.out.find("leaky-job"), std::string::npos) << leaks.out;
+    ASSERT_TRUE(leaker.exec("COMMIT").ok);
+    EXPECT_TRUE(eventually([&] {
+        return metric_value(metrics(), "pgwarden_suspected_leaks", jobs) == 0;
+    }));
+}
+
 TEST_F(ObserveTest, ReadyzReportsAnUnreachableUpstream) {
     auto dead = embedded::pick_free_port();
     ASSERT_TRUE(dead.ok());
