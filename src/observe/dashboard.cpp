@@ -114,8 +114,11 @@ std::string Dashboard::state_json(std::chrono::system_clock::time_point now) con
                                  {"user", p.user},
                                  {"class", c.name},
                                  {"pool_size", p.pool_size},
-                                 {"active", p.server_active},
-                                 {"idle", p.server_idle},
+                                 {"cap", c.max_connections > 0 ? c.max_connections
+                                                                : p.pool_size},
+                                 {"held", c.server_connections},
+                                 {"pool_active", p.server_active},
+                                 {"pool_idle", p.server_idle},
                                  {"login", p.server_login},
                                  {"clients_active", c.clients_active},
                                  {"clients_waiting", c.clients_waiting},

@@ -48,9 +48,9 @@ tr.leak td:first-child { border-left: 4px solid #d62828; }
 <div class="legend" id="legend"></div>
 </section>
 <section><h2>Pools</h2>
-<table id="pools"><thead><tr><th>database</th><th>user</th><th>class</th><th>pool size</th>
-<th>active</th><th>idle</th><th>utilization</th><th>waiting clients</th><th>oldest wait</th>
-</tr></thead><tbody></tbody></table></section>
+<table id="pools"><thead><tr><th>database</th><th>user</th><th>class</th><th>held</th>
+<th>cap</th><th>utilization</th><th>waiting clients</th><th>oldest wait</th>
+<th>pool: active / idle / size</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Current checkouts (oldest first; suspected leaks highlighted)</h2>
 <table id="checkouts"><thead><tr><th>age</th><th>client</th><th>application_name</th>
 <th>database</th><th>user</th><th>class</th><th>last statement</th></tr></thead>
@@ -106,9 +106,10 @@ function fillPools(state) {
   body.replaceChildren();
   for (const p of state.pools) {
     const tr = el("tr", {class: "pool"});
-    for (const [v, num] of [[p.database], [p.user], [p.class], [p.pool_size, 1], [p.active, 1],
-                            [p.idle, 1], [Math.round(p.utilization * 100) + "%", 1],
-                            [p.clients_waiting, 1], [fmtAge(p.oldest_wait_seconds), 1]]) {
+    for (const [v, num] of [[p.database], [p.user], [p.class], [p.held, 1], [p.cap, 1],
+                            [Math.round(p.utilization * 100) + "%", 1], [p.clients_waiting, 1],
+                            [fmtAge(p.oldest_wait_seconds), 1],
+                            [p.pool_active + " / " + p.pool_idle + " / " + p.pool_size, 1]]) {
       tr.append(el("td", num ? {class: "num"} : {}, String(v)));
     }
     body.append(tr);
