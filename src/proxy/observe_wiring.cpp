@@ -5,6 +5,7 @@
 #include "proxy/client_session.hpp"
 #include "proxy/server.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -117,6 +118,25 @@ observe::Readiness Server::readiness() {
         auto st = probe_->state();
         if (!st.reachable) {
             return {false, st.reason};
+        }
+    }
+    // The highest-priority class of each pool must be able to get a connection: its clients
+    // waiting longer than the class_wait alert threshold means it cannot.
+    const auto limit = std::chrono::duration<double>(runtime_.config()->alerts.class_wait).count();
+    if (limit > 0) {
+        for (const auto& p : runtime_.pools.stats()) {
+            const pool::ClassStats* top = nullptr;
+            for (const auto& c : p.classes) {
+                if (top == nullptr || c.limits.priority > top->limits.priority) {
+                    top = &c;
+                }
+            }
+            if (top != nullptr && top->waiting > 0 && top->max_wait_seconds >= limit) {
+                return {false, fmt::format("class {} of pool {}/{} (its highest priority) has "
+                                           "waited {:.1f} s for a server connection",
+                                           top->name, p.database, p.user,
+                                           top->max_wait_seconds)};
+            }
         }
     }
     return {};
