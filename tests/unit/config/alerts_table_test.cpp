@@ -81,25 +81,25 @@ TEST(AlertsTable, ReadsEveryKey) {
 }
 
 TEST(AlertsTable, ErrorsNameFileLineAndKey) {
-    auto r = load("[alerts]\n"                          // line 7
-                  "utilization_warning = 70\n"          // 8: a percentage
-                  "utilizaton_critical = 0.9\n"         // 9: typo
-                  "webhook_url = \"https://x/hook\"\n"  // 10: https
-                  "class_wait = \"soon\"\n");           // 11
+    auto r = load("[alerts]\n"                          // line 8
+                  "utilization_warning = 70\n"          // 9: a percentage
+                  "utilizaton_critical = 0.9\n"         // 10: typo
+                  "webhook_url = \"https://x/hook\"\n"  // 11: https
+                  "class_wait = \"soon\"\n");           // 12
     ASSERT_FALSE(r.ok());
     const auto text = dump(r);
-    EXPECT_NE(text.find("/tmp/alerts.toml:8:"), std::string::npos) << text;
+    EXPECT_NE(text.find("/tmp/alerts.toml:9:"), std::string::npos) << text;
     EXPECT_NE(text.find("alerts.utilization_warning: must be above 0 and at most 1"),
               std::string::npos)
         << text;
     EXPECT_NE(text.find("write 0.7 for 70%"), std::string::npos) << text;
-    EXPECT_NE(text.find("/tmp/alerts.toml:9:1: alerts.utilizaton_critical: unknown key"),
+    EXPECT_NE(text.find("/tmp/alerts.toml:10:1: alerts.utilizaton_critical: unknown key"),
               std::string::npos)
         << text;
     EXPECT_NE(text.find("did you mean `utilization_critical`"), std::string::npos) << text;
-    EXPECT_NE(text.find("/tmp/alerts.toml:10:"), std::string::npos) << text;
-    EXPECT_NE(text.find("alerts.webhook_url"), std::string::npos) << text;
     EXPECT_NE(text.find("/tmp/alerts.toml:11:"), std::string::npos) << text;
+    EXPECT_NE(text.find("alerts.webhook_url"), std::string::npos) << text;
+    EXPECT_NE(text.find("/tmp/alerts.toml:12:"), std::string::npos) << text;
     EXPECT_EQ(r.errors.size(), 4u) << text;
 }
 
