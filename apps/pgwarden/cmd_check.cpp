@@ -3,6 +3,7 @@
 #include "config/config.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <iostream>
 #include <memory>
@@ -36,6 +37,33 @@ std::string database_summary(const config::DatabaseConfig& db, const config::Set
                        config::to_string(db.pool_mode.value_or(s.pool_mode)));
 }
 
+std::string class_summary(const config::WorkloadClass& c) {
+    std::vector<std::string> match;
+    auto add = [&](const char* key, const std::vector<std::string>& values) {
+        if (!values.empty()) {
+            match.push_back(fmt::format("{}={}", key, fmt::join(values, "|")));
+        }
+    };
+    add("application_name", c.application_name);
+    add("user", c.user);
+    add("database", c.database);
+    add("client_addr", c.client_addr_text);
+    std::string out = fmt::format("{}: {}; reserve {}, max {}, priority {}", c.name,
+                                  match.empty() ? "everything else" : fmt::format("{}", fmt::join(match, " ")),
+                                  c.reserve ? c.reserve->to_string() : "0",
+                                  c.max ? c.max->to_string() : "pool", c.priority);
+    if (c.idle_transaction_timeout.count() > 0 || c.max_checkout_time.count() > 0) {
+        out += fmt::format(", leaks: idle_transaction_timeout {} max_checkout_time {} -> {}",
+                           config::format_duration(c.idle_transaction_timeout),
+                           config::format_duration(c.max_checkout_time),
+                           config::to_string(c.leak_action));
+    }
+    if (c.query_timeout.count() > 0) {
+        out += fmt::format(", query_timeout {}", config::format_duration(c.query_timeout));
+    }
+    return out;
+}
+
 int run_check(const std::string& path) {
     const auto result = config::load_file(path);
     if (!result.ok()) {
@@ -61,6 +89,10 @@ int run_check(const std::string& path) {
     std::cout << fmt::format("databases: {}\n", c.databases.size());
     for (const auto& [name, db] : c.databases) {
         std::cout << "  " << database_summary(db, s) << "\n";
+    }
+    std::cout << fmt::format("classes (first match wins): {}\n", c.classes.size());
+    for (const auto& cls : c.classes) {
+        std::cout << "  " << class_summary(cls) << "\n";
     }
     return 0;
 }

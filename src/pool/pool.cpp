@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <limits>
 
 namespace pgwarden::pool {
 
@@ -18,6 +19,31 @@ namespace {
 // How long the oldest waiter may be passed over in favour of one on the releasing loop.
 constexpr auto kHandoffFairness = std::chrono::milliseconds(2);
 }  // namespace
+
+void WaitHistogram::observe(double seconds) {
+    size_t i = 0;
+    while (i < std::size(kAdmissionWaitBounds) && seconds > kAdmissionWaitBounds[i]) {
+        ++i;
+    }
+    ++buckets[i];
+    sum_seconds += seconds;
+    ++count;
+}
+
+double WaitHistogram::quantile(double q) const {
+    if (count == 0) {
+        return 0;
+    }
+    const auto wanted = static_cast<int64_t>(q * static_cast<double>(count) + 0.999999);
+    int64_t seen = 0;
+    for (size_t i = 0; i < std::size(kAdmissionWaitBounds); ++i) {
+        seen += buckets[i];
+        if (seen >= wanted) {
+            return kAdmissionWaitBounds[i];
+        }
+    }
+    return std::numeric_limits<double>::infinity();
+}
 
 Pool::Pool(std::string database, std::string user, PoolSettings settings, int workers)
     : database_(std::move(database)),
@@ -287,6 +313,7 @@ bool PoolManager::grant_one_locked(Pool& pool, std::vector<std::shared_ptr<Waite
     }
     ++slot.held;
     ++slot.granted;
+    slot.admission_wait.observe(std::chrono::duration<double>(Clock::now() - waiter->since).count());
     slot.waiters.pop_front();
     --pool.waiting_;
     --total_waiting_;
@@ -362,6 +389,7 @@ void PoolManager::release(Pool& pool, size_t cls, std::unique_ptr<ServerConn> co
             --total_waiting_;
             ++slot.held;
             ++slot.granted;
+            slot.admission_wait.observe(std::chrono::duration<double>(now - waiter->since).count());
             waiter->queued = false;
             waiter->conn = std::move(conn);
             ++pool.active_;
@@ -494,10 +522,12 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
                     ++pool->active_;
                     ++slot.held;
                     ++slot.granted;
+                    slot.admission_wait.observe(0);
                 } else if (try_open_locked(*pool, to_close)) {
                     may_open = true;
                     ++slot.held;
                     ++slot.granted;
+                    slot.admission_wait.observe(0);
                 }
             }
             if (!conn && !may_open && to_close.empty()) {
@@ -672,6 +702,7 @@ std::vector<PoolStats> PoolManager::stats() {
             c.waiting = static_cast<int>(slot.waiters.size());
             c.granted = slot.granted;
             c.wait_timeouts = slot.wait_timeouts;
+            c.admission_wait = slot.admission_wait;
             if (!slot.waiters.empty()) {
                 c.max_wait_seconds =
                     std::chrono::duration<double>(now - slot.waiters.front()->since).count();

@@ -6,7 +6,9 @@
 #include "pool/admission.hpp"
 #include "pool/server_conn.hpp"
 
+#include <array>
 #include <deque>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,6 +62,23 @@ struct Waiter {
     Clock::time_point since = Clock::now();
 };
 
+// Upper bounds (seconds) of the admission-wait histogram buckets; one more bucket counts
+// the waits above the last bound.
+inline constexpr double kAdmissionWaitBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                  0.05,   0.1,   0.25,   0.5,   1.0,  2.5,
+                                                  5.0,    10.0,  30.0};
+inline constexpr size_t kAdmissionWaitBuckets = std::size(kAdmissionWaitBounds) + 1;
+
+// Admission waits of one class: per-bucket counts (not cumulative), their sum and count.
+struct WaitHistogram {
+    std::array<int64_t, kAdmissionWaitBuckets> buckets{};
+    double sum_seconds = 0;
+    int64_t count = 0;
+    void observe(double seconds);
+    // The smallest bucket bound at or under which `q` of the waits fell (an upper estimate).
+    double quantile(double q) const;
+};
+
 // One class's share of one pool, for SHOW CLASSES and metrics.
 struct ClassStats {
     std::string name;
@@ -69,6 +88,7 @@ struct ClassStats {
     double max_wait_seconds = 0;
     int64_t granted = 0;        // checkouts, ever
     int64_t wait_timeouts = 0;  // query_wait_timeout expiries, ever
+    WaitHistogram admission_wait;
 };
 
 // Counts for SHOW POOLS and metrics (taken under the manager's lock).
@@ -135,6 +155,7 @@ private:
         std::deque<std::shared_ptr<Waiter>> waiters;  // FIFO
         int64_t granted = 0;
         int64_t wait_timeouts = 0;
+        WaitHistogram admission_wait;
     };
     std::vector<ClassSlot> classes_;  // indices are stable for the pool's lifetime
     std::vector<std::pair<std::string, std::string>> server_params_;  // from the first login
