@@ -129,9 +129,9 @@ private:
     void observe_waiting();
     void observe_attached(std::chrono::steady_clock::duration waited);
     void observe_detached();
-    // Before a request message is counted in pending_rfq_/batch_open_; `body` is the whole
-    // message body when buffered (Query, and Parse when statements are tracked), else empty.
-    void observe_request(char type, std::string_view body);
+    // Before a request message is counted in pending_rfq_/batch_open_: starts the query and
+    // transaction clocks, counts Query/Execute. (note_request keeps the statement text.)
+    void observe_request(char type);
     void observe_ready(char status);  // a client-bound ReadyForQuery
     void observe_server_error(std::string_view body);
     void observe_error_sent(std::string_view sqlstate);

@@ -1,7 +1,6 @@
 // ClientSession's observability hooks: the metrics handles of its (database, user, class),
 // its visible state for SHOW CLIENTS and the dashboard, and PAUSE/KILL. Kept apart from the
 // relay so the data path's files show only one-line calls.
-#include "pgwire/messages.hpp"
 #include "pgwire/sqlstate.hpp"
 #include "proxy/client_session.hpp"
 
@@ -133,7 +132,7 @@ void ClientSession::observe_detached() {
     });
 }
 
-void ClientSession::observe_request(char type, std::string_view body) {
+void ClientSession::observe_request(char type) {
     const bool starts_round_trip = pending_rfq_ == 0 && !batch_open_;
     if (starts_round_trip && !query_running_) {
         query_start_ = SteadyClock::now();
@@ -146,7 +145,6 @@ void ClientSession::observe_request(char type, std::string_view body) {
     if (metrics_ != nullptr && (type == 'Q' || type == 'E')) {
         metrics_->queries.inc();
     }
-    (void)body;  // the statement text is kept by note_request (governance) for everyone
 }
 
 void ClientSession::observe_ready(char status) {

@@ -282,7 +282,7 @@ common::Status ClientSession::process_client(bool& terminate) {
             if (!q) {
                 return std::move(q).error();
             }
-            observe_request('Q', body);
+            observe_request('Q');
             note_request(*q);
             std::string path;
             if (parse_set_search_path(*q, path)) {
@@ -310,10 +310,7 @@ common::Status ClientSession::process_client(bool& terminate) {
         case 'B':
         case 'D':
         case 'C':
-            observe_request(type, rewrite && type == 'P'
-                                   ? view(client_in_, client_pos_ + pgwire::kHeaderSize,
-                                          h.length - pgwire::kHeaderSize)
-                                   : std::string_view());
+            observe_request(type);
             batch_open_ = true;
             if (type == 'P' && avail >= h.length) {
                 // Parse: statement name, then the query text.
@@ -339,13 +336,13 @@ common::Status ClientSession::process_client(bool& terminate) {
             break;
         case 'S':
         case 'F':
-            observe_request(type, {});
+            observe_request(type);
             injected_.on_sync_sent();
             ++pending_rfq_;
             batch_open_ = false;
             break;
         case 'E':
-            observe_request('E', {});
+            observe_request('E');
             rt_.counters.queries.fetch_add(1, std::memory_order_relaxed);
             batch_open_ = true;
             note_request({});
