@@ -120,6 +120,7 @@ TEST_F(ObserveTest, ServerGaugesMatchPgStatActivityUnderLoad) {
             }
         }
     });
+    ASSERT_TRUE(eventually([&] { return done.load() >= 20; }));  // the load is running
     const std::vector<std::string> pool = {"database=\"appdb\"", "user=\"app\""};
     auto active = pool;
     active.push_back("state=\"active\"");
@@ -137,14 +138,20 @@ TEST_F(ObserveTest, ServerGaugesMatchPgStatActivityUnderLoad) {
     stop = true;
     load.join();
     EXPECT_GT(done.load(), 0);
-    // Quiet again: the gauge equals pg_stat_activity exactly.
-    const auto quiet = metric_value(metrics(), "pgwarden_server_connections", active);
+    // Quiet again: the gauge equals pg_stat_activity exactly. (The loader's last lease is
+    // released just after its reply was flushed, so give it a moment.)
+    std::optional<double> quiet;
+    EXPECT_TRUE(eventually([&] {
+        quiet = metric_value(metrics(), "pgwarden_server_connections", active);
+        return quiet == kHolders;
+    })) << quiet.value_or(-1);
     EXPECT_EQ(quiet, pg_activity("holder", "idle in transaction"));
-    EXPECT_EQ(quiet, kHolders);
     for (auto& h : holders) {
         ASSERT_TRUE(h.exec("COMMIT").ok);
     }
-    EXPECT_EQ(metric_value(metrics(), "pgwarden_server_connections", active), 0);
+    EXPECT_TRUE(eventually([&] {
+        return metric_value(metrics(), "pgwarden_server_connections", active) == 0;
+    }));
 }
 
 TEST_F(ObserveTest, SuspectedLeakIsCountedListedAndAlerted) {
