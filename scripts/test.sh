@@ -92,7 +92,7 @@ if cmake -S "$root" -B "$root/build-tsan" -G Ninja "${werror_flags[@]}" -DPGWARD
     tsan_out=$log_dir/tsan-ctest.log
     (cd "$root/build" && PGWARDEN_BINARY="$root/build-tsan/pgwarden" \
         TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-        ctest --output-on-failure --timeout 600 -j "${PGWARDEN_TEST_JOBS:-2}" -R 'ProxyTest\.') \
+        ctest --output-on-failure --timeout 600 -j "${PGWARDEN_TEST_JOBS:-2}" -R 'ProxyTest\.|ObserveTest\.|AdminTest\.') \
         2>&1 | tee "$tsan_out"
     line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$tsan_out" | tail -n 1)
     if [[ -z $line ]]; then
