@@ -42,6 +42,10 @@ void Governor::tick(const net::Executor& exec, pool::Clock::time_point now) {
             marks.cancelled_query != a.query_seq && a.server) {
             marks.cancelled_query = a.query_seq;
             rt_.governance.query_timeouts.fetch_add(1, std::memory_order_relaxed);
+            if (rt_.metrics != nullptr) {
+                rt_.metrics->for_class(session->database(), session->user(), cls.name)
+                    .timeout(observe::TimeoutKind::Query);
+            }
             spdlog::warn("conn={} class={} app={} user={} db={}: query_timeout ({}) exceeded "
                          "after {:.1f} s; cancelling: {}",
                          session->id(), cls.name, a.application_name, session->user(),
@@ -117,7 +121,11 @@ void Governor::tick(const net::Executor& exec, pool::Clock::time_point now) {
             break;
         }
         if (rt_.metrics != nullptr) {
-            rt_.metrics->for_class(r.database, r.user, r.class_name).suspected_leaks.inc();
+            auto& m = rt_.metrics->for_class(r.database, r.user, r.class_name);
+            m.suspected_leaks.inc();
+            if (r.kind == LeakKind::IdleInTransaction) {
+                m.timeout(observe::TimeoutKind::IdleInTransaction);
+            }
         }
         rt_.leaks.record(std::move(r));
     }
