@@ -233,6 +233,31 @@ TEST_F(ObserveTest, ReadyzReportsAnUnreachableUpstream) {
     EXPECT_EQ(http_get(stats_port(), "/healthz").status, 200);
 }
 
+TEST_F(ObserveTest, AdmissionTimeoutIsCountedByKindAndSqlstate) {
+    PgwardenOptions options;
+    options.pool_size = 1;
+    options.extra_tables = "[classes.impatient]\napplication_name = \"impatient\"\n"
+                           "query_wait_timeout = \"300ms\"\n";
+    start(options);
+    auto holder = connect("holder");
+    ASSERT_TRUE(holder.exec("BEGIN").ok);
+    ASSERT_TRUE(holder.exec("SELECT 1").ok);
+    auto impatient = connect("impatient");
+    auto r = impatient.exec("SELECT 2");
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.sqlstate, "53300") << r.error;
+    const std::vector<std::string> cls = {"database=\"appdb\"", "class=\"impatient\"",
+                                          "kind=\"admission_wait\""};
+    const auto m = metrics();
+    EXPECT_EQ(metric_value(m, "pgwarden_timeouts_total", cls), 1) << m;
+    EXPECT_EQ(metric_value(m, "pgwarden_errors_total",
+                           {"class=\"impatient\"", "sqlstate=\"53300\""}),
+              1)
+        << m;
+    ASSERT_TRUE(holder.exec("COMMIT").ok);
+    EXPECT_TRUE(impatient.exec("SELECT 3").ok);  // the connection survived its timeout
+}
+
 TEST_F(ObserveTest, ReadyzFailsWhileTheTopClassWaits) {
     PgwardenOptions options;
     options.pool_size = 1;
