@@ -75,6 +75,9 @@ void ClientSession::note_ready(char status) {
 
 net::awaitable<common::Status> ClientSession::attach() {
     co_await wait_while_paused();
+    if (killed_) {
+        co_return common::make_error(sqlstate::kAdminShutdown, "killed by the admin console");
+    }
     const auto asked = Clock::now();
     const auto wait = class_->query_wait_timeout.value_or(cfg_->settings.query_wait_timeout);
     observe_waiting();
