@@ -76,7 +76,7 @@ struct Settings {
     uint64_t max_packet_size = 2147483647;  // bytes, like PgBouncer
     std::vector<std::string> admin_users;
     std::vector<std::string> stats_users;
-    int workers = 0;              // event-loop threads; 0 = one per core
+    int workers = 0;              // event-loop threads; 0 = half the cores (at least 1)
     std::string log_format = "text";  // "text" | "json"
     std::string log_level = "info";
     bool log_connections = true;

@@ -7,27 +7,30 @@ namespace pgwarden::net {
 using namespace boost::asio::experimental::awaitable_operators;
 
 awaitable<error_code> read_some_into(StreamSocket& sock, Bytes& buf, size_t chunk) {
-    // Wait for readiness first instead of trying a read that usually fails with EAGAIN:
-    // on the relay's hot path that saves a system call per direction per transaction.
-    for (;;) {
-        auto [wec] = co_await sock.async_wait(asio::socket_base::wait_read, as_result);
-        if (wec) {
-            co_return wec;
-        }
-        error_code ec;
-        const size_t n = read_available(sock, buf, chunk, ec);
-        if (ec || n > 0) {
-            co_return ec;
-        }
+    // A plain async read: Asio tries it at once only when the socket may hold data (the last
+    // read did not drain it, or epoll said so since); otherwise it queues the read with the
+    // reactor without any system call. Waiting for readiness with async_wait instead would
+    // cost an epoll_ctl(MOD) per wait, i.e. per direction per transaction. Only a single read
+    // may be outstanding here: racing it against another operation could lose its bytes.
+    const size_t old = buf.size();
+    buf.resize(old + chunk);
+    auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf.data() + old, chunk), as_result);
+    buf.resize(old + n);
+    if (!ec && n == 0) {
+        ec = asio::error::eof;
     }
+    co_return ec;
 }
 
 size_t read_available(StreamSocket& sock, Bytes& buf, size_t chunk,
                       error_code& ec) {
     ec.clear();
-    sock.non_blocking(true, ec);
-    if (ec) {
-        return 0;
+    if (!sock.non_blocking()) {
+        // The flag is remembered by Asio; setting it every time would be an ioctl per read.
+        sock.non_blocking(true, ec);
+        if (ec) {
+            return 0;
+        }
     }
     const size_t old = buf.size();
     buf.resize(old + chunk);

@@ -9,9 +9,9 @@
 
 namespace pgwarden::net {
 
-// Reads at least one byte into `buf` (growing it by up to `chunk`), or fails with the
-// timer's deadline. A timed-out read consumes nothing, so partial data already in `buf`
-// is never lost.
+// Reads at least one byte into `buf` (growing it by up to `chunk`); eof when the peer closed.
+// Bytes already in `buf` are kept. Cancellation (socket.cancel()) ends it with
+// operation_aborted unless the read had already completed.
 awaitable<error_code> read_some_into(StreamSocket& sock, Bytes& buf,
                                      size_t chunk);
 

@@ -62,6 +62,7 @@ protected:
             text += "auth_type = \"scram-sha-256\"\n";
             text += fmt::format("default_pool_size = {}\n", pool_size);
             text += "max_client_conn = 400\n";
+            text += "workers = 2\n";
             text += fmt::format("query_wait_timeout = \"{}\"\n", query_wait_timeout);
             text += "server_connect_timeout = \"5s\"\n";
             text += "shutdown_timeout = \"2s\"\n";

@@ -93,6 +93,8 @@ std::string default_config_text(const PgwardenLayout& layout, const PgwardenOpti
     text += fmt::format("pool_mode = {}\n", toml_string(options.pool_mode));
     text += fmt::format("default_pool_size = {}\n", options.pool_size);
     text += "max_client_conn = 200\n";
+    // Two loops whatever the machine: the tests must cover cross-loop hand-offs.
+    text += "workers = 2\n";
     text += "query_wait_timeout = \"30s\"\n";
     text += "server_connect_timeout = \"5s\"\n";
     text += "server_login_retry = \"1s\"\n";

@@ -462,7 +462,7 @@ TEST(Loader, CollectsEveryErrorInFileOrder) {
                              "[databases.a]",               // 11
                              "host = \"x\"",                // 12
                              "pool_size = 0",               // 13
-                             "[classes.api]",               // 14
+                             "[clases.api]",                // 14
                          }),
                          "p.toml");
     ASSERT_EQ(r.errors.size(), 9u) << dump(r);
@@ -474,7 +474,7 @@ TEST(Loader, CollectsEveryErrorInFileOrder) {
                        "3 pgwarden.listen_port", "4 pgwarden.pool_mode",
                        "5 pgwarden.defualt_pool_size", "6 pgwarden.server_lifetime",
                        "7 pgwarden.max_client_conn", "9 databases.b", "10 databases.b.port",
-                       "13 databases.a.pool_size", "14 classes"}));
+                       "13 databases.a.pool_size", "14 clases"}));
 }
 
 TEST(Loader, AuthFileRelativeToConfigDirectory) {
