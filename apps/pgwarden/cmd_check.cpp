@@ -64,6 +64,25 @@ std::string class_summary(const config::WorkloadClass& c) {
     return out;
 }
 
+std::string alerts_summary(const config::AlertSettings& a) {
+    if (!a.enabled) {
+        return "off";
+    }
+    const auto pct = [](double v) { return static_cast<int>(v * 100 + 0.5); };
+    std::string out = fmt::format(
+        "utilization >= {}% for {} (warning), >= {}% for {} (critical)",
+        pct(a.utilization_warning), config::format_duration(a.utilization_warning_for),
+        pct(a.utilization_critical), config::format_duration(a.utilization_critical_for));
+    if (a.leak) {
+        out += ", suspected leaks";
+    }
+    if (a.class_wait.count() > 0) {
+        out += fmt::format(", class waits > {}", config::format_duration(a.class_wait));
+    }
+    out += a.webhook_url.empty() ? "; no webhook" : "; webhook " + a.webhook_url;
+    return out;
+}
+
 int run_check(const std::string& path) {
     const auto result = config::load_file(path);
     if (!result.ok()) {
@@ -94,6 +113,9 @@ int run_check(const std::string& path) {
     for (const auto& cls : c.classes) {
         std::cout << "  " << class_summary(cls) << "\n";
     }
+    std::cout << fmt::format("stats:     http://{}/ (metrics, health, alerts, dashboard)\n",
+                             s.stats_listen);
+    std::cout << "alerts:    " << alerts_summary(c.alerts) << "\n";
     return 0;
 }
 
