@@ -152,6 +152,22 @@ bool Server::start_observe() {
     callbacks.readiness = [this] { return readiness(); };
     observe_ = std::make_unique<observe::Observability>(loops_[0]->get_executor(), std::move(oc),
                                                         std::move(callbacks));
+    // The server-wide budget per PostgreSQL server: the limit the post-mortem's outage hit.
+    observe_->registry().add_collector([this](observe::ScrapeBuilder& out) {
+        auto& open = out.family("pgwarden_backend_connections", observe::MetricType::Gauge,
+                                "Server connections pgwarden holds to the PostgreSQL server, "
+                                "across every pool.");
+        auto& limit = out.family("pgwarden_backend_connections_limit",
+                                 observe::MetricType::Gauge,
+                                 "pgwarden's budget of server connections to the PostgreSQL "
+                                 "server (max_connections minus reserved slots and margin; "
+                                 "0 while unknown or unlimited).");
+        for (const auto& b : runtime_.pools.budgets()) {
+            const observe::LabelSet labels{{"server", b.endpoint}};
+            open.sample(labels, b.open);
+            limit.sample(labels, b.known ? b.limit : 0);
+        }
+    });
     add_dashboard();
     if (auto st = observe_->start(); !st) {
         spdlog::error("stats_listen {}: {}", cfg->settings.stats_listen, st.error().message);

@@ -98,6 +98,14 @@ TEST_F(ObserveTest, EndpointsAnswerAndCountTraffic) {
     EXPECT_GT(metric_value(m, "process_resident_memory_bytes", {}).value_or(0), 0) << m;
     EXPECT_GT(metric_value(m, "process_open_fds", {}).value_or(0), 0) << m;
     EXPECT_TRUE(metric_value(m, "pgwarden_alerts_firing", {}).has_value()) << m;
+    // The server-wide budget, read from PostgreSQL's max_connections after the first login.
+    const std::vector<std::string> server = {
+        "server=\"127.0.0.1:" + std::to_string(PostgresEnvironment::pg().port()) + "\""};
+    EXPECT_GE(metric_value(m, "pgwarden_backend_connections", server).value_or(-1), 1) << m;
+    EXPECT_TRUE(eventually([&] {
+        return metric_value(metrics(), "pgwarden_backend_connections_limit", server)
+                   .value_or(0) > 0;
+    }));
 }
 
 TEST_F(ObserveTest, ServerGaugesMatchPgStatActivityUnderLoad) {
