@@ -122,26 +122,17 @@ void show_pools(Runtime& rt, std::string& out) {
     rs.encode(out);
 }
 
-void show_stats(Runtime& rt, std::string& out) {
-    ResultSet rs({{"database"},
-                  {"total_xact_count", ColumnType::Int8},
-                  {"total_query_count", ColumnType::Int8},
-                  {"total_received", ColumnType::Int8},
-                  {"total_sent", ColumnType::Int8},
-                  {"total_xact_time", ColumnType::Int8},
-                  {"total_query_time", ColumnType::Int8},
-                  {"total_wait_time", ColumnType::Int8},
-                  {"avg_xact_count", ColumnType::Int8},
-                  {"avg_query_count", ColumnType::Int8},
-                  {"avg_recv", ColumnType::Int8},
-                  {"avg_sent", ColumnType::Int8},
-                  {"avg_xact_time", ColumnType::Int8},
-                  {"avg_query_time", ColumnType::Int8},
-                  {"avg_wait_time", ColumnType::Int8}});
+// Per-database totals from the metrics handles, and the uptime the averages divide by.
+struct DatabaseStats {
     std::map<std::string, observe::ClassTotals> by_db;
+    double uptime = 1;
+};
+
+DatabaseStats database_stats(Runtime& rt) {
+    DatabaseStats st;
     if (rt.metrics != nullptr) {
         for (const auto& t : rt.metrics->totals()) {
-            auto& d = by_db[t.database];
+            auto& d = st.by_db[t.database];
             d.transactions += t.transactions;
             d.queries += t.queries;
             d.received_bytes += t.received_bytes;
@@ -152,23 +143,117 @@ void show_stats(Runtime& rt, std::string& out) {
             d.waits += t.waits;
         }
     }
-    // PgBouncer's avg_* columns are per-second rates over its last stats period (and means
-    // per transaction/query for the times); pgwarden reports rates since start.
-    const double up = std::max(
+    st.uptime = std::max(
         1.0, std::chrono::duration<double>(SystemClock::now() - rt.started).count());
-    for (const auto& [db, d] : by_db) {
-        const auto per_sec = [&](uint64_t v) {
-            return num(static_cast<int64_t>(static_cast<double>(v) / up));
-        };
-        const auto mean = [](double total, uint64_t n) {
-            return num(n == 0 ? int64_t{0} : micros(total / static_cast<double>(n)));
-        };
-        rs.row({db, num(d.transactions), num(d.queries), num(d.received_bytes), num(d.sent_bytes),
+    return st;
+}
+
+// The seven values behind SHOW STATS: totals (counts, bytes, microseconds), or averages
+// (PgBouncer: per-second rates over its last stats period, mean microseconds per
+// transaction/query/wait; pgwarden: rates since start).
+std::vector<std::optional<std::string>> stat_values(const observe::ClassTotals& d, double up,
+                                                    bool averages) {
+    if (!averages) {
+        return {num(d.transactions),          num(d.queries),
+                num(d.received_bytes),        num(d.sent_bytes),
                 num(micros(d.transaction_seconds)), num(micros(d.query_seconds)),
-                num(micros(d.wait_seconds)), per_sec(d.transactions), per_sec(d.queries),
-                per_sec(d.received_bytes), per_sec(d.sent_bytes),
-                mean(d.transaction_seconds, d.transactions), mean(d.query_seconds, d.queries),
-                mean(d.wait_seconds, d.waits)});
+                num(micros(d.wait_seconds))};
+    }
+    const auto per_sec = [&](uint64_t v) {
+        return num(static_cast<int64_t>(static_cast<double>(v) / up));
+    };
+    const auto mean = [](double total, uint64_t n) {
+        return num(n == 0 ? int64_t{0} : micros(total / static_cast<double>(n)));
+    };
+    return {per_sec(d.transactions),  per_sec(d.queries),
+            per_sec(d.received_bytes), per_sec(d.sent_bytes),
+            mean(d.transaction_seconds, d.transactions), mean(d.query_seconds, d.queries),
+            mean(d.wait_seconds, d.waits)};
+}
+
+constexpr const char* kTotalNames[] = {"total_xact_count", "total_query_count", "total_received",
+                                       "total_sent",       "total_xact_time",   "total_query_time",
+                                       "total_wait_time"};
+constexpr const char* kAvgNames[] = {"avg_xact_count", "avg_query_count", "avg_recv",
+                                     "avg_sent",       "avg_xact_time",   "avg_query_time",
+                                     "avg_wait_time"};
+constexpr const char* kBareNames[] = {"xact_count", "query_count", "bytes_received", "bytes_sent",
+                                      "xact_time",  "query_time",  "wait_time"};
+
+// SHOW STATS (totals and averages), SHOW STATS_TOTALS, SHOW STATS_AVERAGES.
+void show_stats_table(Runtime& rt, std::string& out, bool totals, bool averages) {
+    const bool both = totals && averages;
+    std::vector<Column> cols{{"database"}};
+    for (size_t i = 0; i < 7; ++i) {
+        if (totals) {
+            cols.push_back({both ? kTotalNames[i] : kBareNames[i], ColumnType::Int8});
+        }
+    }
+    for (size_t i = 0; i < 7; ++i) {
+        if (averages) {
+            cols.push_back({both ? kAvgNames[i] : kBareNames[i], ColumnType::Int8});
+        }
+    }
+    ResultSet rs(std::move(cols));
+    const auto st = database_stats(rt);
+    for (const auto& [db, d] : st.by_db) {
+        std::vector<std::optional<std::string>> row{db};
+        if (totals) {
+            auto v = stat_values(d, st.uptime, false);
+            row.insert(row.end(), v.begin(), v.end());
+        }
+        if (averages) {
+            auto v = stat_values(d, st.uptime, true);
+            row.insert(row.end(), v.begin(), v.end());
+        }
+        rs.row(std::move(row));
+    }
+    rs.encode(out);
+}
+
+void show_stats(Runtime& rt, std::string& out) { show_stats_table(rt, out, true, true); }
+void show_stats_totals(Runtime& rt, std::string& out) { show_stats_table(rt, out, true, false); }
+void show_stats_averages(Runtime& rt, std::string& out) {
+    show_stats_table(rt, out, false, true);
+}
+
+// SHOW TOTALS: SHOW STATS summed over every database, one name/value row each.
+void show_totals(Runtime& rt, std::string& out) {
+    ResultSet rs({{"name"}, {"value", ColumnType::Int8}});
+    const auto st = database_stats(rt);
+    observe::ClassTotals all;
+    for (const auto& [db, d] : st.by_db) {
+        all.transactions += d.transactions;
+        all.queries += d.queries;
+        all.received_bytes += d.received_bytes;
+        all.sent_bytes += d.sent_bytes;
+        all.transaction_seconds += d.transaction_seconds;
+        all.query_seconds += d.query_seconds;
+        all.wait_seconds += d.wait_seconds;
+        all.waits += d.waits;
+    }
+    const auto totals = stat_values(all, st.uptime, false);
+    const auto avgs = stat_values(all, st.uptime, true);
+    for (size_t i = 0; i < 7; ++i) {
+        rs.row({kBareNames[i], totals[i]});
+    }
+    for (size_t i = 0; i < 7; ++i) {
+        rs.row({std::string("avg_") + kBareNames[i], avgs[i]});
+    }
+    rs.encode(out);
+}
+
+// SHOW USERS: the users pools exist for, with their pool mode.
+void show_users(Runtime& rt, std::string& out) {
+    ResultSet rs({{"name"}, {"pool_mode"}, {"current_connections", ColumnType::Int8}});
+    std::map<std::string, std::pair<std::string, int>> users;
+    for (const auto& p : rt.pools.stats()) {
+        auto& u = users[p.user];
+        u.first = std::string(config::to_string(p.mode));
+        u.second += p.server_active + p.server_idle + p.server_login;
+    }
+    for (const auto& [name, u] : users) {
+        rs.row({name, u.first, num(u.second)});
     }
     rs.encode(out);
 }
@@ -462,9 +547,9 @@ void show_version(std::string& out) {
 
 void show_help(std::string& out) {
     pgwire::encode_notice(out, "00000",
-                          "Console usage: SHOW HELP|POOLS|STATS|CLIENTS|SERVERS|DATABASES|CONFIG|"
-                          "LISTS|VERSION|CLASSES|LEAKS|ALERTS; PAUSE [db]; RESUME [db]; RELOAD; "
-                          "KILL db; SHUTDOWN");
+                          "Console usage: SHOW HELP|POOLS|STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS|"
+                          "CLIENTS|SERVERS|USERS|DATABASES|CONFIG|LISTS|VERSION|CLASSES|LEAKS|"
+                          "ALERTS; PAUSE [db]; RESUME [db]; RELOAD; KILL db; SHUTDOWN");
     pgwire::encode_command_complete(out, "SHOW");
 }
 
@@ -516,6 +601,8 @@ AdminOutcome run_admin_command(Runtime& rt, AdminRole role, std::string_view sql
             {"DATABASES", &show_databases}, {"LISTS", &show_lists},
             {"CONFIG", &show_config},       {"CLASSES", &show_classes},
             {"LEAKS", &show_leaks},         {"ALERTS", &show_alerts},
+            {"STATS_TOTALS", &show_stats_totals}, {"STATS_AVERAGES", &show_stats_averages},
+            {"TOTALS", &show_totals},       {"USERS", &show_users},
         };
         if (auto it = kShows.find(what); it != kShows.end()) {
             it->second(rt, out);

@@ -98,6 +98,12 @@ TEST_F(AdminTest, ShowCommandsUsePgBouncerColumns) {
               "database|total_xact_count|total_query_count|total_received|total_sent|"
               "total_xact_time|total_query_time|total_wait_time|avg_xact_count|avg_query_count|"
               "avg_recv|avg_sent|avg_xact_time|avg_query_time|avg_wait_time");
+    EXPECT_EQ(header("STATS_TOTALS"), "database|xact_count|query_count|bytes_received|"
+                                      "bytes_sent|xact_time|query_time|wait_time");
+    EXPECT_EQ(header("STATS_AVERAGES"), "database|xact_count|query_count|bytes_received|"
+                                        "bytes_sent|xact_time|query_time|wait_time");
+    EXPECT_EQ(header("TOTALS"), "name|value");
+    EXPECT_EQ(header("USERS"), "name|pool_mode|current_connections");
     const std::string conn_cols =
         "type|user|database|state|addr|port|local_addr|local_port|connect_time|request_time|"
         "wait|wait_us|close_needed|ptr|link|remote_pid|tls|application_name|"
@@ -146,6 +152,11 @@ TEST_F(AdminTest, ShowCommandsUsePgBouncerColumns) {
     ASSERT_EQ(stats.size(), 1u);
     EXPECT_GE(std::stoi(split(stats[0])[1]), 1);  // total_xact_count
     EXPECT_GE(std::stoi(split(stats[0])[2]), 2);  // total_query_count
+    auto totals = rows("STATS_TOTALS", "appdb|");
+    ASSERT_EQ(totals.size(), 1u);
+    EXPECT_EQ(split(totals[0])[1], split(stats[0])[1]);  // xact_count = total_xact_count
+    EXPECT_EQ(rows("TOTALS", "xact_count|").size(), 1u);
+    EXPECT_EQ(rows("USERS", "app|transaction|").size(), 1u);
     auto dbs = rows("DATABASES", "appdb|");
     ASSERT_EQ(dbs.size(), 1u);
     EXPECT_EQ(split(dbs[0])[5], "3");  // pool_size
