@@ -217,6 +217,7 @@ LoadResult load_string(std::string_view text, const std::string& path) {
             kind->load(reader, node, config);
         }
         check_pool_sizes(reader, config);
+        detail::check_jobs(reader, config);
         load_auth_file(reader, config);
         return finish(reader, std::move(config));
     } catch (const std::exception& e) {

@@ -8,6 +8,8 @@ std::span<const TableKind> table_kinds() {
     static constexpr TableKind kKinds[] = {
         {"pgwarden", "[pgwarden]", &load_settings, &settings_keys},
         {"databases", "[databases.NAME]", &load_databases, &database_keys},
+        {"jobs", "[jobs.NAME]", &load_jobs, &job_keys},
+        {"scheduler", "[scheduler]", &load_scheduler, &scheduler_keys},
     };
     return kKinds;
 }

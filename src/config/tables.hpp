@@ -32,4 +32,11 @@ std::span<const std::string_view> settings_keys();
 void load_databases(Reader& reader, const toml::node& node, Config& config);
 std::span<const std::string_view> database_keys();
 
+// [jobs.NAME] and [scheduler] (jobs_table.cpp); check_jobs runs once every table is read.
+void load_jobs(Reader& reader, const toml::node& node, Config& config);
+std::span<const std::string_view> job_keys();
+void load_scheduler(Reader& reader, const toml::node& node, Config& config);
+std::span<const std::string_view> scheduler_keys();
+void check_jobs(Reader& reader, Config& config);
+
 }  // namespace pgwarden::config::detail
