@@ -19,6 +19,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How long a statement may keep running after its cancel request before the connection is
+// dropped instead.
+constexpr auto kCancelGrace = std::chrono::seconds(5);
+
 struct ConnCloser {
     void operator()(PGconn* c) const { PQfinish(c); }
 };
@@ -64,6 +68,7 @@ StatementResult execute(PGconn* conn, const std::string& sql, const RunContext& 
         return {false, one_line(PQerrorMessage(conn))};
     }
     bool cancel_sent = false;
+    Clock::time_point cancel_sent_at{};
     StatementResult result;
     for (;;) {
         while (PQisBusy(conn) == 0) {
@@ -100,7 +105,12 @@ StatementResult execute(PGconn* conn, const std::string& sql, const RunContext& 
                 report.outcome = cancelled ? RunOutcome::Cancelled : RunOutcome::Failed;
                 send_cancel(conn);
                 cancel_sent = true;
+                cancel_sent_at = Clock::now();
             }
+        } else if (Clock::now() - cancel_sent_at > kCancelGrace) {
+            // The cancel was not honoured (the proxy is shutting down, the network is gone):
+            // give up; closing the connection ends the statement server-side.
+            return {false, "the statement did not end after a cancel request"};
         }
         pollfd fd{PQsocket(conn), POLLIN, 0};
         if (fd.fd < 0) {

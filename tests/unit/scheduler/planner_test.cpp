@@ -17,7 +17,7 @@ const TimePoint kNow = TimePoint(std::chrono::hours(10));
 Candidate candidate(std::size_t job, int priority, std::string_view queue = "default",
                     Duration age = seconds(0), std::optional<Duration> staleness = std::nullopt,
                     bool deferred_before = false) {
-    return Candidate{job, priority, queue, kNow - age, staleness, deferred_before};
+    return Candidate{job, priority, queue, kNow - age, staleness, deferred_before, false, 1};
 }
 
 std::vector<PlanReason> reasons(const std::vector<PlanDecision>& decisions) {
@@ -183,7 +183,8 @@ TEST(Planner, MatchesTheReferenceModelOnRandomInputsAndKeepsItsInvariants) {
             }
             cs.push_back(Candidate{static_cast<std::size_t>(i), uniform(0, 3),
                                    queues[static_cast<std::size_t>(uniform(0, 2))],
-                                   kNow - seconds(uniform(0, 600)), staleness, uniform(0, 1) == 1});
+                                   kNow - seconds(uniform(0, 600)), staleness, uniform(0, 1) == 1,
+                                   false, 1});
         }
         // Unique due times per priority would make the index tie-break invisible; keep ties.
         const Planner planner(budget);
