@@ -3,6 +3,7 @@
 #include "config/config.hpp"
 #include "net/asio.hpp"
 #include "proxy/runtime.hpp"
+#include "scheduler/scheduler_service.hpp"
 
 #include <memory>
 #include <string>
@@ -35,6 +36,7 @@ private:
     void reload();
     void start_session(int worker, net::StreamSocket socket, std::string peer);
     void stop_all();
+    void start_scheduler();
 
     std::string config_path_;
     Runtime runtime_;
@@ -46,6 +48,8 @@ private:
     std::unique_ptr<net::asio::local::stream_protocol::acceptor> unix_acceptor_;
     std::string unix_path_;
     int next_unix_worker_ = 0;
+    // Declared last: destroyed first, while the pools its pressure callback reads still exist.
+    std::unique_ptr<scheduler::SchedulerService> scheduler_;
 };
 
 }  // namespace pgwarden::proxy
