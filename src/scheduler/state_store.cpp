@@ -384,6 +384,20 @@ common::Status StateStore::finish(const FinishRecord& record) {
 
 common::Result<SweepResult> StateStore::sweep() {
     SweepResult out;
+    // A run whose instance died is re-run by whoever adopts it, unless a later slot of the
+    // job has started since: then re-running the old slot would only repeat work the later
+    // run does, so it is closed as lost instead.
+    auto lost = exec(
+        "UPDATE pgwarden_job_runs r SET state = 'finished', outcome = 'lost', "
+        "finished_at = now(), lease_until = NULL, error = 'instance ' || "
+        "coalesce(r.instance, '?') || ' stopped renewing its lease (presumed dead); a later "
+        "run superseded this slot' WHERE r.state = 'running' AND r.lease_until < now() AND "
+        "EXISTS (SELECT 1 FROM pgwarden_job_runs n WHERE n.job = r.job AND n.slot > r.slot "
+        "AND n.state <> 'requested')",
+        {});
+    if (!lost) {
+        return std::move(lost).error();
+    }
     auto open = exec(fmt::format("SELECT job, {}, state FROM pgwarden_job_runs "
                                  "WHERE state = 'requested' OR (state = 'running' AND "
                                  "lease_until < now()) ORDER BY slot LIMIT 1000",

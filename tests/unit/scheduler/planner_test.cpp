@@ -100,6 +100,34 @@ TEST(Planner, PressureDefersRunsInsideTheirFreshnessWindowOnly) {
                                        PlanReason::StartedOnTime, PlanReason::StartedOnTime}));
 }
 
+TEST(Planner, PressureCanBePerCandidate) {
+    const Planner planner(Budget{5, {}});
+    std::vector<Candidate> cs = {candidate(0, 0, "default", seconds(0), minutes(5)),
+                                 candidate(1, 0, "default", seconds(0), minutes(5))};
+    cs[1].under_pressure = true;  // only job 1's pool is busy
+    EXPECT_EQ(reasons(planner.plan(PlanInput{kNow}, Load{}, cs)),
+              (std::vector<PlanReason>{PlanReason::StartedOnTime,
+                                       PlanReason::DeferredUnderPressure}));
+}
+
+TEST(Planner, BudgetsCountConnectionsNotRuns) {
+    const Planner planner(Budget{4, {{"etl", 3}}});
+    std::vector<Candidate> cs = {candidate(0, 9, "etl"), candidate(1, 8, "etl"),
+                                 candidate(2, 7), candidate(3, 6)};
+    cs[0].connections = 2;
+    cs[1].connections = 2;  // 2 + 2 > the queue's 3
+    cs[2].connections = 2;  // 2 + 2 = the total 4
+    Load load;
+    EXPECT_EQ(reasons(planner.plan(PlanInput{kNow}, load, cs)),
+              (std::vector<PlanReason>{PlanReason::StartedOnTime,
+                                       PlanReason::DeferredQueueBudgetFull,
+                                       PlanReason::StartedOnTime,
+                                       PlanReason::DeferredBackgroundBudgetFull}));
+    load.running = 3;
+    EXPECT_EQ(reasons(planner.plan(PlanInput{kNow}, load, cs))[0],
+              PlanReason::DeferredBackgroundBudgetFull);
+}
+
 TEST(Planner, ALongerTickStartsStaleRunsEarlier) {
     const Planner planner(Budget{5, {}});
     const std::vector<Candidate> cs = {candidate(0, 0, "default", minutes(4), minutes(5))};
