@@ -78,8 +78,16 @@ std::string proxy_password(const config::Config& config, const std::string& user
     return {};
 }
 
+// "2026-03-08T07:00:00Z", or with milliseconds ("...:00.250Z") for sub-second slots.
 std::string format_wall(WallTime t) {
-    return format_utc(std::chrono::floor<std::chrono::seconds>(t));
+    const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
+    std::string text = format_utc(seconds);
+    const auto ms = (t - seconds).count();
+    if (ms != 0 && !text.empty() && text.back() == 'Z') {
+        text.pop_back();
+        text += fmt::format(".{:03}Z", ms);
+    }
+    return text;
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -277,6 +279,125 @@ TEST(SchedulerService, StopCancelsRunningRuns) {
     EXPECT_LT(std::chrono::steady_clock::now() - before, 10s);
     EXPECT_EQ(find(*s, "long").runs_cancelled, 1u);
     EXPECT_EQ(probe.running.load(), 0);
+}
+
+// A coordinator that records claims and answers as told, with a history to start from.
+class FakeCoordinator final : public Coordinator {
+public:
+    struct Shared {
+        std::mutex mu;
+        std::vector<SlotKey> claims;
+        std::vector<FinishRecord> finished;
+        ClaimResult answer = ClaimResult::Claimed;
+        std::map<std::string, WallTime> last;
+    };
+    explicit FakeCoordinator(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+    common::Status prepare() override { return common::ok_status(); }
+    common::Result<ClaimResult> claim(const SlotKey& key, int, bool) override {
+        std::lock_guard lock(shared_->mu);
+        shared_->claims.push_back(key);
+        return shared_->answer;
+    }
+    common::Status renew(const std::vector<SlotKey>&) override { return common::ok_status(); }
+    common::Status finish(const FinishRecord& record) override {
+        std::lock_guard lock(shared_->mu);
+        shared_->finished.push_back(record);
+        return common::ok_status();
+    }
+    common::Result<SweepResult> sweep() override { return SweepResult{}; }
+    common::Result<std::map<std::string, WallTime>> last_slots() override {
+        std::lock_guard lock(shared_->mu);
+        return shared_->last;
+    }
+    common::Status purge(std::chrono::milliseconds) override { return common::ok_status(); }
+
+private:
+    std::shared_ptr<Shared> shared_;
+};
+
+std::unique_ptr<SchedulerService> make_with(const std::string& jobs, RunFn runner,
+                                            std::shared_ptr<FakeCoordinator::Shared> shared) {
+    ServiceOptions o;
+    o.runner = std::move(runner);
+    o.coordinator = std::make_unique<FakeCoordinator>(std::move(shared));
+    o.tick = 20ms;
+    o.sweep_interval = 50ms;
+    auto s = SchedulerService::create(load(jobs), std::move(o));
+    if (!s) {
+        ADD_FAILURE() << s.error().message;
+        std::abort();
+    }
+    return std::move(*s);
+}
+
+WallTime wall_now() {
+    return std::chrono::time_point_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now());
+}
+
+TEST(SchedulerService, AfterDowntimeMisfireRunOnceCatchesUpOnceWithTheMissedSlot) {
+    Probe probe;
+    auto shared = std::make_shared<FakeCoordinator::Shared>();
+    const WallTime last = std::chrono::floor<std::chrono::seconds>(wall_now()) - 1h;
+    shared->last["hourly"] = last;
+    auto s = make_with("[jobs.hourly]\nevery = \"10m\"\ndatabase = \"app\"\n"
+                       "sql = \"SELECT 1\"\nmisfire = \"run_once\"\n",
+                       probe.runner(0ms), shared);
+    s->start();
+    ASSERT_TRUE(eventually([&] { return probe.calls >= 1; }));
+    std::this_thread::sleep_for(200ms);
+    s->stop();
+    EXPECT_EQ(probe.calls.load(), 1);  // one catch-up run for six missed fires
+    const JobSnapshot j = find(*s, "hourly");
+    EXPECT_EQ(j.misfires, 1u);
+    EXPECT_GT(j.last_lag_seconds, 60.0);
+    std::lock_guard lock(shared->mu);
+    ASSERT_EQ(shared->claims.size(), 1u);
+    // The catch-up run claims the first missed slot: the one every instance computes alike.
+    EXPECT_GT(shared->claims[0].slot, last);
+    EXPECT_LE(shared->claims[0].slot, last + 10min);
+    ASSERT_EQ(shared->finished.size(), 1u);
+    EXPECT_EQ(shared->finished[0].outcome, "succeeded");
+}
+
+TEST(SchedulerService, AfterDowntimeMisfireSkipWaitsForTheNextFire) {
+    Probe probe;
+    auto shared = std::make_shared<FakeCoordinator::Shared>();
+    shared->last["hourly"] = wall_now() - 1h;
+    auto s = make_with("[jobs.hourly]\nevery = \"10m\"\ndatabase = \"app\"\n"
+                       "sql = \"SELECT 1\"\nmisfire = \"skip\"\n",
+                       probe.runner(0ms), shared);
+    s->start();
+    ASSERT_TRUE(eventually([&] { return find(*s, "hourly").misfires == 1; }));
+    std::this_thread::sleep_for(200ms);
+    s->stop();
+    EXPECT_EQ(probe.calls.load(), 0);
+}
+
+TEST(SchedulerService, ASlotTakenElsewhereIsNotRun) {
+    Probe probe;
+    auto shared = std::make_shared<FakeCoordinator::Shared>();
+    shared->answer = ClaimResult::Taken;
+    auto s = make_with(job("a", ""), probe.runner(0ms), shared);
+    s->start();
+    ASSERT_TRUE(eventually([&] { return find(*s, "a").skipped_elsewhere >= 3; }));
+    s->stop();
+    EXPECT_EQ(probe.calls.load(), 0);
+    std::lock_guard lock(shared->mu);
+    for (std::size_t i = 1; i < shared->claims.size(); ++i) {
+        EXPECT_LT(shared->claims[i - 1].slot, shared->claims[i].slot);  // one claim per slot
+    }
+}
+
+TEST(SchedulerService, BusyElsewhereSkipsUnderOverlapSkip) {
+    Probe probe;
+    auto shared = std::make_shared<FakeCoordinator::Shared>();
+    shared->answer = ClaimResult::Busy;
+    auto s = make_with(job("a", "overlap = \"skip\""), probe.runner(0ms), shared);
+    s->start();
+    ASSERT_TRUE(eventually([&] { return find(*s, "a").skipped_overlaps >= 2; }));
+    s->stop();
+    EXPECT_EQ(probe.calls.load(), 0);
 }
 
 }  // namespace
