@@ -496,10 +496,15 @@ void SchedulerService::plan_and_start(TimePointT now) {
                                         : common::Result<ClaimResult>(common::make_error(
                                               "state", "job state database not reachable yet"));
         if (!claim) {
-            // Fail closed: without the shared state a run could be a duplicate. It stays
-            // pending and is tried again on the next tick.
-            spdlog::warn("job {}: cannot claim slot {}: {}; retrying", name,
-                         format_wall(slot.slot), claim.error().message);
+            // Fail closed: without the shared state a run could be a duplicate. Runs stay
+            // pending; the sweep re-checks the database every 5 s and claims resume then.
+            if (coordinator_ready_) {
+                spdlog::warn("job {}: cannot claim slot {}: {}; due runs wait for the job "
+                             "state database",
+                             name, format_wall(slot.slot), claim.error().message);
+                coordinator_ready_ = false;
+                coordinator_retry_ = now + std::chrono::seconds(5);
+            }
             continue;
         }
         switch (*claim) {
