@@ -289,7 +289,15 @@ net::awaitable<void> Server::drain() {
                  runtime_.config()->settings.shutdown_timeout.count());
     runtime_.draining.store(true);
     if (scheduler_) {
-        scheduler_->request_stop();  // cancels running jobs; their connections then drain
+        // Running jobs are cancelled first, while the listeners still accept: a SQL job's
+        // cancel request is a new connection to pgwarden.
+        scheduler_->request_stop();
+        asio::steady_timer wait(co_await asio::this_coro::executor);
+        const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+        while (!scheduler_->stopped() && std::chrono::steady_clock::now() < limit) {
+            wait.expires_after(std::chrono::milliseconds(20));
+            co_await wait.async_wait(net::as_result);
+        }
     }
     for (auto& acc : tcp_acceptors_) {
         asio::post(acc.get_executor(), [&acc] {

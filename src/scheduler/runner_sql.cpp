@@ -20,8 +20,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // How long a statement may keep running after its cancel request before the connection is
-// dropped instead.
-constexpr auto kCancelGrace = std::chrono::seconds(5);
+// dropped instead: a timeout waits for PostgreSQL's clean "canceling statement" error; a
+// cancel (shutdown, cancel_previous) must not hold things up when the cancel request cannot
+// get through (a draining proxy no longer accepts connections).
+constexpr auto kTimeoutCancelGrace = std::chrono::seconds(5);
+constexpr auto kCancelGrace = std::chrono::seconds(1);
 
 struct ConnCloser {
     void operator()(PGconn* c) const { PQfinish(c); }
@@ -107,7 +110,8 @@ StatementResult execute(PGconn* conn, const std::string& sql, const RunContext& 
                 cancel_sent = true;
                 cancel_sent_at = Clock::now();
             }
-        } else if (Clock::now() - cancel_sent_at > kCancelGrace) {
+        } else if (Clock::now() - cancel_sent_at >
+                   (report.timed_out ? kTimeoutCancelGrace : kCancelGrace)) {
             // The cancel was not honoured (the proxy is shutting down, the network is gone):
             // give up; closing the connection ends the statement server-side.
             return {false, "the statement did not end after a cancel request"};

@@ -176,7 +176,11 @@ void SchedulerService::start() {
         return;
     }
     started_ = true;
-    thread_ = std::thread([this] { loop(); });
+    started_flag_.store(true);
+    thread_ = std::thread([this] {
+        loop();
+        stopped_.store(true);
+    });
 }
 
 void SchedulerService::request_stop() {

@@ -104,6 +104,10 @@ public:
     // grace) and joins the scheduler thread. Idempotent; called by the destructor.
     void stop();
 
+    // True once the scheduler thread has cancelled, waited for and recorded its runs (or was
+    // never started). Thread-safe.
+    bool stopped() const { return stopped_.load() || !started_flag_.load(); }
+
     // A consistent copy of every job's state; thread-safe and cheap (no I/O), so the admin
     // console can call it from an event loop.
     std::vector<JobSnapshot> snapshot() const;
@@ -155,6 +159,8 @@ private:
     std::vector<Completion> completions_;
     bool stopping_ = false;
     bool started_ = false;
+    std::atomic<bool> started_flag_{false};
+    std::atomic<bool> stopped_{false};
     std::thread thread_;
 
     // What snapshot() returns, updated by the scheduler thread.
