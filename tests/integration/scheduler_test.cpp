@@ -108,6 +108,13 @@ user = "app"
 kind = "command"
 command = ["/nonexistent/pgwarden-test-program"]
 
+[jobs.stuck]
+every = "1s"
+database = "appdb"
+user = "app"
+sql = "SELECT pg_sleep(30)"
+timeout = "500ms"
+
 [jobs.env]
 every = "1s"
 database = "appdb"
@@ -156,6 +163,23 @@ timeout = "5s"
                                       "/nonexistent/pgwarden-test-program"),
               std::string::npos)
         << missing.rows[0][1];
+    // The per-run timeout cancels the statement (through pgwarden's cancel path).
+    ASSERT_TRUE(eventually(
+        [&] {
+            return count(c, "SELECT count(*) FROM pgwarden_job_runs WHERE job = 'stuck' AND "
+                            "outcome = 'timeout'") >= 1;
+        },
+        10s))
+        << p->log_text();
+    EXPECT_NE(c.exec("SELECT error FROM pgwarden_job_runs WHERE job = 'stuck' AND outcome = "
+                     "'timeout' LIMIT 1")
+                  .scalar()
+                  .find("timed out after 500 ms; statement cancelled"),
+              std::string::npos);
+    EXPECT_LT(std::stod(c.exec("SELECT max(extract(epoch from finished_at - started_at)) FROM "
+                               "pgwarden_job_runs WHERE job = 'stuck' AND outcome = 'timeout'")
+                            .scalar()),
+              10.0);
     auto env = c.exec("SELECT output FROM pgwarden_job_runs WHERE job = 'env' AND outcome = "
                       "'succeeded' LIMIT 1");
     ASSERT_TRUE(env.ok && !env.rows.empty()) << p->log_text();

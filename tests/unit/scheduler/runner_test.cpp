@@ -6,8 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <string>
 #include <thread>
 
 namespace pgwarden::scheduler {
@@ -134,6 +141,141 @@ TEST(JobStateRequests, ARequestedRunFollowsTheOverlapPolicy) {
     EXPECT_EQ(job.request_run(t0 + 3s), PollEvent::BecameDue);
     job.drop_pending();
     EXPECT_FALSE(job.pending());
+}
+
+}  // namespace
+}  // namespace pgwarden::scheduler
+
+namespace pgwarden::scheduler {
+namespace {
+
+// A one-connection HTTP server on loopback: answers with `response` (or never, when empty)
+// and keeps the request it read.
+class TinyHttpServer {
+public:
+    explicit TinyHttpServer(std::string response) : response_(std::move(response)) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        socklen_t len = sizeof addr;
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+        ::listen(fd_, 4);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~TinyHttpServer() {
+        ::shutdown(fd_, SHUT_RDWR);
+        ::close(fd_);
+        thread_.join();
+    }
+    uint16_t port() const { return port_; }
+    std::string request() {
+        std::lock_guard lock(mu_);
+        return request_;
+    }
+
+private:
+    void serve() {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) {
+            return;
+        }
+        timeval tv{5, 0};
+        ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char buf[4096];
+        std::string got;
+        while (got.find("\r\n\r\n") == std::string::npos) {
+            const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+            if (n <= 0) {
+                break;
+            }
+            got.append(buf, static_cast<std::size_t>(n));
+        }
+        {
+            std::lock_guard lock(mu_);
+            request_ = got;
+        }
+        if (!response_.empty()) {
+            (void)::send(c, response_.data(), response_.size(), MSG_NOSIGNAL);
+        } else {
+            (void)::recv(c, buf, sizeof buf, 0);  // hold the connection until the client goes
+        }
+        ::close(c);
+    }
+
+    std::string response_;
+    int fd_ = -1;
+    uint16_t port_ = 0;
+    std::thread thread_;
+    std::mutex mu_;
+    std::string request_;
+};
+
+std::shared_ptr<const JobSpec> http_job(const std::string& url, const std::string& method,
+                                        config::Duration timeout = 10s) {
+    config::JobConfig job;
+    job.name = "ping";
+    job.every = 1h;
+    job.kind = config::JobKind::Http;
+    job.url = url;
+    job.method = method;
+    job.database = "app";
+    job.timeout = timeout;
+    auto spec = make_job_spec(job);
+    EXPECT_TRUE(spec.ok());
+    return *spec;
+}
+
+RunReport run_http_job(std::shared_ptr<const JobSpec> spec) {
+    static const std::atomic<bool> never{false};
+    RunContext context;
+    context.spec = std::move(spec);
+    context.cancel = &never;
+    return run_http(context);
+}
+
+TEST(HttpRunner, A2xxResponseSucceedsAndItsBodyIsKept) {
+    TinyHttpServer server("HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndone");
+    auto r = run_http_job(
+        http_job("http://127.0.0.1:" + std::to_string(server.port()) + "/tasks/x?a=1", "POST"));
+    EXPECT_EQ(r.outcome, RunOutcome::Succeeded) << r.error;
+    EXPECT_EQ(r.output, "done");
+    EXPECT_NE(server.request().find("POST /tasks/x?a=1 HTTP/1.1"), std::string::npos)
+        << server.request();
+    EXPECT_NE(server.request().find("X-Pgwarden-Job: ping"), std::string::npos);
+}
+
+TEST(HttpRunner, AnErrorStatusFailsTheRun) {
+    TinyHttpServer server(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    auto r = run_http_job(http_job("http://127.0.0.1:" + std::to_string(server.port()), "GET"));
+    EXPECT_EQ(r.outcome, RunOutcome::Failed);
+    EXPECT_NE(r.error.find("HTTP status 503"), std::string::npos) << r.error;
+}
+
+TEST(HttpRunner, ASilentServerTimesOut) {
+    TinyHttpServer server("");
+    auto r = run_http_job(
+        http_job("http://127.0.0.1:" + std::to_string(server.port()) + "/", "GET", 300ms));
+    EXPECT_EQ(r.outcome, RunOutcome::Failed);
+    EXPECT_TRUE(r.timed_out);
+    EXPECT_NE(r.error.find("timed out after 300 ms"), std::string::npos) << r.error;
+}
+
+TEST(HttpRunner, ARefusedConnectionFailsTheRun) {
+    uint16_t port = 0;
+    {
+        TinyHttpServer probe("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        port = probe.port();
+        // Connect once so the server thread ends; the port is then closed.
+        auto ok = run_http_job(http_job("http://127.0.0.1:" + std::to_string(port), "GET"));
+        (void)ok;
+    }
+    auto r = run_http_job(http_job("http://127.0.0.1:" + std::to_string(port), "GET"));
+    EXPECT_EQ(r.outcome, RunOutcome::Failed);
+    EXPECT_NE(r.error.find("GET http://127.0.0.1:"), std::string::npos) << r.error;
 }
 
 }  // namespace
