@@ -371,9 +371,8 @@ sql = ["INSERT INTO sched_ticks (job) VALUES ('long')", "SELECT pg_sleep(4)"]
                   "coalesce(finished_at::text, ''), E'\\n' ORDER BY slot) FROM "
                   "pgwarden_job_runs WHERE job = 'long'")
                .scalar();
-    const long runners = count(c, "SELECT count(DISTINCT instance) FROM pgwarden_job_runs "
-                                  "WHERE job = 'dedup'");
-    EXPECT_GE(runners, 2) << "the slots were all claimed by one instance";
+    // Which instance wins a slot is a race decided in PostgreSQL; nothing is asserted about
+    // the spread, only that the long job moved off the killed instance (above).
 }
 
 // A run whose instance dies with no later slot to supersede it is adopted and run again by
