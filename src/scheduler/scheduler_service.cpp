@@ -246,7 +246,7 @@ void SchedulerService::loop() {
     if (auto ok = coordinator_->prepare(); !ok) {
         spdlog::warn("scheduler: {}; runs wait until the job state database is reachable",
                      ok.error().message);
-        coordinator_retry_ = start + std::chrono::seconds(5);
+        coordinator_retry_ = start + options_.state_retry;
     } else {
         coordinator_ready_ = true;
         if (auto slots = coordinator_->last_slots()) {
@@ -507,7 +507,7 @@ void SchedulerService::plan_and_start(TimePointT now) {
                              "state database",
                              name, format_wall(slot.slot), claim.error().message);
                 coordinator_ready_ = false;
-                coordinator_retry_ = now + std::chrono::seconds(5);
+                coordinator_retry_ = now + options_.state_retry;
             }
             continue;
         }
@@ -662,7 +662,7 @@ void SchedulerService::sweep(TimePointT now) {
         }
         if (auto ok = coordinator_->prepare(); !ok) {
             spdlog::warn("scheduler: {}", ok.error().message);
-            coordinator_retry_ = now + std::chrono::seconds(5);
+            coordinator_retry_ = now + options_.state_retry;
             return;
         }
         coordinator_ready_ = true;

@@ -79,6 +79,7 @@ struct ServiceOptions {
     std::function<WallTime()> wall_clock;      // null: system_clock
     std::chrono::milliseconds sweep_interval{1000};  // shared-state poll (pause, requests)
     std::chrono::milliseconds tick{1000};            // re-plan interval while runs wait
+    std::chrono::milliseconds state_retry{5000};     // re-check an unreachable state database
 };
 
 // Runs the configured jobs: one scheduler thread decides (JobState + Planner + Coordinator)

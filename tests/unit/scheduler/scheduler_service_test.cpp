@@ -289,12 +289,22 @@ public:
         std::vector<SlotKey> claims;
         std::vector<FinishRecord> finished;
         ClaimResult answer = ClaimResult::Claimed;
+        bool down = false;  // every call fails, as with an unreachable database
         std::map<std::string, WallTime> last;
     };
     explicit FakeCoordinator(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
-    common::Status prepare() override { return common::ok_status(); }
+    common::Status prepare() override {
+        std::lock_guard lock(shared_->mu);
+        if (shared_->down) {
+            return common::make_error("state", "connection refused");
+        }
+        return common::ok_status();
+    }
     common::Result<ClaimResult> claim(const SlotKey& key, int, bool) override {
         std::lock_guard lock(shared_->mu);
+        if (shared_->down) {
+            return common::make_error("state", "connection refused");
+        }
         shared_->claims.push_back(key);
         return shared_->answer;
     }
@@ -320,6 +330,7 @@ std::unique_ptr<SchedulerService> make_with(const std::string& jobs, RunFn runne
     ServiceOptions o;
     o.runner = std::move(runner);
     o.coordinator = std::make_unique<FakeCoordinator>(std::move(shared));
+    o.state_retry = 100ms;
     o.tick = 20ms;
     o.sweep_interval = 50ms;
     auto s = SchedulerService::create(load(jobs), std::move(o));
@@ -398,6 +409,24 @@ TEST(SchedulerService, BusyElsewhereSkipsUnderOverlapSkip) {
     ASSERT_TRUE(eventually([&] { return find(*s, "a").skipped_overlaps >= 2; }));
     s->stop();
     EXPECT_EQ(probe.calls.load(), 0);
+}
+
+TEST(SchedulerService, WithoutTheStateDatabaseRunsWaitInsteadOfRiskingDuplicates) {
+    Probe probe;
+    auto shared = std::make_shared<FakeCoordinator::Shared>();
+    shared->down = true;
+    auto s = make_with(job("a", ""), probe.runner(0ms), shared);
+    s->start();
+    std::this_thread::sleep_for(400ms);
+    EXPECT_EQ(probe.calls.load(), 0);
+    EXPECT_TRUE(find(*s, "a").pending);
+    {
+        std::lock_guard lock(shared->mu);
+        shared->down = false;
+    }
+    // The scheduler re-checks the database (every 5 s; 100 ms here); then the run goes ahead.
+    EXPECT_TRUE(eventually([&] { return probe.calls >= 1; }, 15s));
+    s->stop();
 }
 
 }  // namespace
