@@ -119,6 +119,8 @@ struct JobConfig {
     bool enabled = true;
     int64_t output_limit = 65536;             // bytes of output kept per run
     int config_line = 0;
+
+    bool operator==(const JobConfig&) const = default;
 };
 
 // The [scheduler] table: the job runtime as a whole.
@@ -132,6 +134,8 @@ struct SchedulerConfig {
     std::string instance_id;                 // empty: hostname:pid
     std::string database;                    // where the state tables live; empty: first job's
     std::string user;                        // empty: that database's `user`
+
+    bool operator==(const SchedulerConfig&) const = default;
 };
 
 // A user from auth_file (PgBouncer userlist.txt format: "name" "secret").

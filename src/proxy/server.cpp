@@ -265,6 +265,7 @@ void Server::reload() {
         next.workers != old->settings.workers) {
         spdlog::warn("reload: listen and workers settings take effect only after a restart");
     }
+    warn_if_jobs_changed(*old, *loaded.config);
     runtime_.set_config(loaded.config);
     // Existing pools pick up new sizes and limits now; sessions keep the snapshot they
     // logged in with for everything else.

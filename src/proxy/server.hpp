@@ -37,6 +37,7 @@ private:
     void start_session(int worker, net::StreamSocket socket, std::string peer);
     void stop_all();
     void start_scheduler();
+    static void warn_if_jobs_changed(const config::Config& running, const config::Config& next);
 
     std::string config_path_;
     Runtime runtime_;

@@ -61,4 +61,12 @@ void Server::start_scheduler() {
     scheduler_->start();
 }
 
+// The scheduler keeps the jobs it started with: rebuilding it means waiting for running jobs,
+// which must not happen on the event loop that handles SIGHUP.
+void Server::warn_if_jobs_changed(const config::Config& running, const config::Config& next) {
+    if (running.jobs != next.jobs || running.scheduler != next.scheduler) {
+        spdlog::warn("reload: [jobs.*] and [scheduler] changes take effect only after a restart");
+    }
+}
+
 }  // namespace pgwarden::proxy

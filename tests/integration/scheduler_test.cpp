@@ -8,8 +8,10 @@
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <functional>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -263,6 +265,27 @@ sql = "INSERT INTO sched_ticks (job) VALUES ('yearly')"
     EXPECT_EQ(count(c, "SELECT count(*) FROM sched_ticks WHERE job = 'yearly'"), 1);
     EXPECT_EQ(c.exec("SELECT outcome FROM pgwarden_job_runs WHERE job = 'yearly'").scalar(),
               "succeeded");
+
+    // A reload keeps the running jobs and says that job changes need a restart.
+    std::string text;
+    {
+        std::ifstream in(p->config_path());
+        std::stringstream ss;
+        ss << in.rdbuf();
+        text = ss.str();
+    }
+    const auto at = text.find("0 0 1 1 *");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 9, "0 0 2 1 *");
+    std::ofstream(p->config_path()) << text;
+    p->send_signal(SIGHUP);
+    EXPECT_TRUE(eventually(
+        [&] {
+            return p->log_text().find("reload: [jobs.*] and [scheduler] changes take effect "
+                                      "only after a restart") != std::string::npos;
+        },
+        5s))
+        << p->log_text();
 }
 
 // Three instances with the same config share one PostgreSQL: every slot runs once between
