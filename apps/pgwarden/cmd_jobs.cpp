@@ -158,6 +158,13 @@ int run_jobs(const JobsOptions& options) {
     std::cout << fmt::format("run of job {} requested (slot {}); one serving instance will pick "
                              "it up within a second\n",
                              options.name, when(*slot));
+    if (auto records = store.records()) {
+        if (auto it = records->find(options.name); it != records->end() && it->second.paused) {
+            std::cout << fmt::format("note: job {} is paused; the run waits until it is "
+                                     "resumed\n",
+                                     options.name);
+        }
+    }
     return 0;
 }
 
