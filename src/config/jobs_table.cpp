@@ -175,7 +175,8 @@ void read_command(Reader& r, const toml::node& n, const std::string& key, JobCon
         argv.push_back(std::string(*item.value<std::string_view>()));
     }
     if (argv.empty() || argv.front().empty()) {
-        r.error(n.source(), key, "needs a program to run", "command = [\"/usr/bin/app\", \"task\"]");
+        r.error(n.source(), key, "needs a program to run",
+                "command = [\"/usr/bin/app\", \"task\"]");
         return;
     }
     job.command = std::move(argv);

@@ -284,7 +284,8 @@ RunReport run_command(const RunContext& context) {
             for (;;) {
                 const ssize_t n = ::read(out_read.get(), buffer, sizeof buffer);
                 if (n > 0) {
-                    append_bounded(report.output, std::string_view(buffer, static_cast<std::size_t>(n)),
+                    append_bounded(report.output,
+                                   std::string_view(buffer, static_cast<std::size_t>(n)),
                                    job.output_limit, truncated);
                     continue;
                 }

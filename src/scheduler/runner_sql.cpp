@@ -96,8 +96,8 @@ StatementResult execute(PGconn* conn, const std::string& sql, const RunContext& 
             } else if (status != PGRES_COMMAND_OK && status != PGRES_EMPTY_QUERY && result.ok) {
                 const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
                 result.ok = false;
-                result.error = fmt::format("{}{}", state != nullptr ? fmt::format("{}: ", state) : "",
-                                           one_line(PQresultErrorMessage(r.get())));
+                const std::string code = state != nullptr ? fmt::format("{}: ", state) : "";
+                result.error = code + one_line(PQresultErrorMessage(r.get()));
             }
         }
         if (!cancel_sent) {

@@ -279,8 +279,8 @@ common::Result<StateStore::Rows> StateStore::exec(const std::string& sql,
             if (PQgetisnull(result.get(), i, j) != 0) {
                 row.emplace_back(std::nullopt);
             } else {
-                row.emplace_back(std::string(PQgetvalue(result.get(), i, j),
-                                             static_cast<std::size_t>(PQgetlength(result.get(), i, j))));
+                const auto length = static_cast<std::size_t>(PQgetlength(result.get(), i, j));
+                row.emplace_back(std::string(PQgetvalue(result.get(), i, j), length));
             }
         }
     }

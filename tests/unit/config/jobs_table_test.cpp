@@ -234,8 +234,8 @@ TEST(JobsTable, SchedulerTableErrors) {
 }
 
 TEST(JobsTable, JobKeyInTheWrongTableSaysWhereItBelongs) {
-    auto s = load_string("[pgwarden]\nauth_type = \"trust\"\novercommit = 1\nmax_staleness = \"5m\"\n",
-                         "p.toml");
+    auto s = load_string(
+        "[pgwarden]\nauth_type = \"trust\"\nmax_staleness = \"5m\"\n", "p.toml");
     const std::string all = dump(s);
     EXPECT_NE(all.find("pgwarden.max_staleness: unknown key (`max_staleness` belongs in a "
                        "[jobs.NAME] table)"),

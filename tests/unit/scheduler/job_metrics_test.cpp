@@ -34,7 +34,9 @@ struct FakeHistogram {
 struct FakeFamily {
     FakeType type = FakeType::Counter;
     std::vector<std::string> lines;
-    void sample(const FakeLabels& l, double v) { lines.push_back(fmt::format("{{{}}} {}", l.text, v)); }
+    void sample(const FakeLabels& l, double v) {
+        lines.push_back(fmt::format("{{{}}} {}", l.text, v));
+    }
     void sample(const FakeLabels& l, std::string_view k, std::string_view val, double v) {
         lines.push_back(fmt::format("{{{},{}=\"{}\"}} {}", l.text, k, val, v));
     }
