@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -194,28 +195,30 @@ RunReport run_command(const RunContext& context) {
         args = job.command;
     }
     // The job's variables replace any inherited ones of the same name.
-    std::vector<std::string> env_strings = command_environment(context);
+    const std::vector<std::string> mine = command_environment(context);
+    std::vector<std::string> env_strings = mine;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-        std::string_view entry(*e);
+        const std::string_view entry(*e);
         const auto eq = entry.find('=');
-        const auto name = entry.substr(0, eq == std::string_view::npos ? entry.size() : eq + 1);
-        bool overridden = false;
-        for (const auto& mine : command_environment(context)) {
-            if (std::string_view(mine).starts_with(name) && eq != std::string_view::npos) {
-                overridden = true;
-                break;
-            }
+        if (eq == std::string_view::npos) {
+            continue;
         }
+        const auto name = entry.substr(0, eq + 1);  // "NAME="
+        const bool overridden = std::any_of(mine.begin(), mine.end(), [&](const std::string& m) {
+            return std::string_view(m).starts_with(name);
+        });
         if (!overridden) {
             env_strings.emplace_back(entry);
         }
     }
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) {
         argv.push_back(a.data());
     }
     argv.push_back(nullptr);
     std::vector<char*> envp;
+    envp.reserve(env_strings.size() + 1);
     for (auto& e : env_strings) {
         envp.push_back(e.data());
     }
