@@ -286,6 +286,24 @@ sql = "INSERT INTO sched_ticks (job) VALUES ('yearly')"
         },
         5s))
         << p->log_text();
+
+    // History is bounded: a finished run older than history_retention (1h here) is deleted
+    // by the next purge, which an instance runs when it starts and then every minute.
+    ASSERT_TRUE(c.exec("INSERT INTO pgwarden_job_runs (job, slot, instance, state, attempt, "
+                       "started_at, finished_at, outcome) VALUES ('yearly', now() - interval "
+                       "'3 hours', 'old', 'finished', 1, now() - interval '3 hours', now() - "
+                       "interval '2 hours', 'succeeded')")
+                    .ok);
+    auto second = PgwardenProcess::start_with([&](const PgwardenLayout& l) {
+        return default_config_text(l, PgwardenOptions{}) + scheduler_tables("second", jobs);
+    });
+    ASSERT_TRUE(second.ok()) << second.error().message;
+    EXPECT_TRUE(eventually(
+        [&] {
+            return count(c, "SELECT count(*) FROM pgwarden_job_runs WHERE instance = 'old'") == 0;
+        },
+        10s));
+    EXPECT_EQ(count(c, "SELECT count(*) FROM pgwarden_job_runs WHERE job = 'yearly'"), 1);
 }
 
 // Three instances with the same config share one PostgreSQL: every slot runs once between
