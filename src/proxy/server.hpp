@@ -4,6 +4,7 @@
 #include "net/asio.hpp"
 #include "proxy/governor.hpp"
 #include "proxy/runtime.hpp"
+#include "scheduler/scheduler_service.hpp"
 
 #include <atomic>
 #include <memory>
@@ -39,6 +40,8 @@ private:
     void reload();
     void start_session(int worker, net::StreamSocket socket, std::string peer);
     void stop_all();
+    void start_scheduler();
+    static void warn_if_jobs_changed(const config::Config& running, const config::Config& next);
 
     std::string config_path_;
     Runtime runtime_;
@@ -54,6 +57,8 @@ private:
     std::unique_ptr<net::asio::local::stream_protocol::acceptor> unix_acceptor_;
     std::string unix_path_;
     int next_unix_worker_ = 0;
+    // Declared last: destroyed first, while the pools its pressure callback reads still exist.
+    std::unique_ptr<scheduler::SchedulerService> scheduler_;
 };
 
 }  // namespace pgwarden::proxy
