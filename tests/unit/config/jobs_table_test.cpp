@@ -60,6 +60,8 @@ TEST(JobsTable, MinimalSqlJobGetsTheDefaults) {
 
 TEST(JobsTable, EveryKey) {
     auto r = load(
+        "[classes.batch]\n"
+        "max = 2\n"
         "[jobs.report]\n"
         "schedule = \"30 2 * * MON-FRI\"\n"
         "timezone = \"Europe/Berlin\"\n"
