@@ -113,6 +113,16 @@ int run_check(const std::string& path) {
     for (const auto& cls : c.classes) {
         std::cout << "  " << class_summary(cls) << "\n";
     }
+    if (!c.jobs.empty()) {
+        std::cout << fmt::format("jobs:      {} (max_concurrency {})\n", c.jobs.size(),
+                                 c.scheduler.max_concurrency);
+        for (const auto& [name, job] : c.jobs) {
+            std::cout << fmt::format("  {}: {} {} on {}{}\n", name, config::to_string(job.kind),
+                                     job.every ? "every " + config::format_duration(*job.every)
+                                               : "\"" + job.schedule + "\" " + job.timezone,
+                                     job.database, job.enabled ? "" : " (disabled)");
+        }
+    }
     std::cout << fmt::format("stats:     http://{}/ (metrics, health, alerts, dashboard)\n",
                              s.stats_listen);
     std::cout << "alerts:    " << alerts_summary(c.alerts) << "\n";

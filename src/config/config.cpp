@@ -88,9 +88,26 @@ std::optional<AuthType> parse_auth_type(std::string_view text) {
     return lookup(text, detail::kAuthTypes);
 }
 
+const WorkloadClass* Config::find_class(std::string_view name) const {
+    for (const auto& c : classes) {
+        if (c.name == name) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
 const WorkloadClass& Config::match_class(std::string_view application_name,
                                          std::string_view user, std::string_view database,
                                          std::string_view client_address) const {
+    if (auto job = jobs.find(std::string(application_name)); job != jobs.end()) {
+        const auto* cls = find_class(job->second.workload_class.empty()
+                                         ? std::string_view("background")
+                                         : std::string_view(job->second.workload_class));
+        if (cls != nullptr) {
+            return *cls;
+        }
+    }
     for (const auto& c : classes) {
         if (c.matches(application_name, user, database, client_address)) {
             return c;

@@ -90,6 +90,66 @@ struct Settings {
     int leak_history = 1000;  // suspected leaks kept in memory for SHOW LEAKS and /api
 };
 
+// What a [jobs.NAME] job runs.
+enum class JobKind {
+    Sql,      // statements through pgwarden's own listen address, as a client named after the job
+    Command,  // a program, with DATABASE_URL/PG* pointing at pgwarden
+    Http,     // a request to an http:// URL
+};
+
+// A job's overlap and misfire policies, as written; the scheduler maps them to its own enums.
+enum class JobOverlap { Skip, QueueOne, Allow, CancelPrevious };
+enum class JobMisfire { RunOnce, Skip };
+
+// One [jobs.NAME] table (parsed by jobs_table.cpp; semantics in docs/scheduler.md).
+struct JobConfig {
+    std::string name;
+    std::string schedule;           // cron text; empty when `every` is set (exactly one is)
+    std::optional<Duration> every;  // fixed interval
+    std::string timezone = "UTC";   // IANA name, for cron schedules
+    Duration jitter{0};
+    JobKind kind = JobKind::Sql;
+    std::vector<std::string> sql;      // kind = sql: statements, run in order
+    std::vector<std::string> command;  // kind = command: argv (a string is run by /bin/sh -c)
+    bool command_shell = false;        // `command` was one string
+    std::string url;                   // kind = http
+    std::string method = "GET";
+    std::string database;              // a [databases.NAME] name
+    std::string user;                  // empty: the database's `user`
+    std::string workload_class;        // empty: "background" when that class exists, else default
+    int connections = 1;               // budget units the job holds while running
+    std::string queue = "default";
+    JobOverlap overlap = JobOverlap::Skip;
+    std::optional<Duration> max_staleness;  // freshness window; none = never deferred for pressure
+    int priority = 0;                       // higher starts first
+    JobMisfire misfire = JobMisfire::RunOnce;
+    int retries = 0;
+    Duration retry_backoff{std::chrono::seconds(10)};
+    Duration retry_backoff_max{std::chrono::minutes(10)};
+    Duration timeout{std::chrono::hours(1)};  // per run; 0 = none
+    bool transaction = true;                  // kind = sql: wrap the statements in BEGIN/COMMIT
+    bool enabled = true;
+    int64_t output_limit = 65536;             // bytes of output kept per run
+    int config_line = 0;
+
+    bool operator==(const JobConfig&) const = default;
+};
+
+// The [scheduler] table: the job runtime as a whole.
+struct SchedulerConfig {
+    bool enabled = true;
+    int max_concurrency = 4;                 // connection units all background jobs may hold
+    std::map<std::string, int> queues;       // [scheduler.queues] name = limit
+    double pressure_utilization = 0.7;       // pool utilization at which deferral starts
+    Duration history_retention{std::chrono::hours(24 * 7)};
+    Duration lease{std::chrono::seconds(60)};
+    std::string instance_id;                 // empty: hostname:pid
+    std::string database;                    // where the state tables live; empty: first job's
+    std::string user;                        // empty: that database's `user`
+
+    bool operator==(const SchedulerConfig&) const = default;
+};
+
 // A user from auth_file (PgBouncer userlist.txt format: "name" "secret").
 // `secret` is a plain password, "md5<32 hex>", or "SCRAM-SHA-256$<iter>:<salt>$<stored>:<server>".
 struct UserEntry {
@@ -108,9 +168,15 @@ struct Config {
     std::vector<WorkloadClass> classes;
 
     // The class a connection belongs to: the first whose criteria all match.
+    // A connection whose application_name is a configured job's name (the scheduler's own
+    // runners set it) belongs to that job's class (or "background" when such a class
+    // exists) rather than to the first matching class.
     const WorkloadClass& match_class(std::string_view application_name, std::string_view user,
                                      std::string_view database,
                                      std::string_view client_address) const;
+    const WorkloadClass* find_class(std::string_view name) const;
+    std::map<std::string, JobConfig> jobs;   // [jobs.NAME]
+    SchedulerConfig scheduler;               // [scheduler]
     AlertSettings alerts;                    // the [alerts] table (defaults when absent)
 
     // The database table for a client's database name, or the "*" fallback; nullptr if none.
@@ -149,6 +215,9 @@ std::map<std::string, UserEntry> parse_userlist(std::string_view text, const std
 
 std::string_view to_string(PoolMode mode);
 std::string_view to_string(AuthType type);
+std::string_view to_string(JobKind kind);
+std::string_view to_string(JobOverlap overlap);
+std::string_view to_string(JobMisfire misfire);
 
 // The inverse of to_string, case-insensitive (for the admin console and the loader).
 std::optional<PoolMode> parse_pool_mode(std::string_view text);

@@ -158,6 +158,27 @@ void check_class_shares(detail::Reader& reader, const Config& config) {
     }
 }
 
+void check_job_classes(detail::Reader& reader, const Config& config) {
+    for (const auto& [name, job] : config.jobs) {
+        if (job.workload_class.empty() || config.find_class(job.workload_class) != nullptr) {
+            continue;
+        }
+        std::string known;
+        for (const auto& c : config.classes) {
+            known += known.empty() ? "" : ", ";
+            known += c.name;
+        }
+        const std::string key = detail::dotted("jobs", name) + ".class";
+        const std::string message = fmt::format("unknown class \"{}\"", job.workload_class);
+        const std::string hint = "classes defined: " + known;
+        if (const auto* at = reader.location(key)) {
+            reader.error(*at, key, message, hint);
+        } else {
+            reader.error(0, 0, key, message, hint);
+        }
+    }
+}
+
 void load_auth_file(detail::Reader& reader, Config& config) {
     auto& s = config.settings;
     const char* key = "pgwarden.auth_file";
@@ -255,6 +276,8 @@ LoadResult load_string(std::string_view text, const std::string& path) {
         detail::finish_classes(config);
         check_pool_sizes(reader, config);
         check_class_shares(reader, config);
+        check_job_classes(reader, config);
+        detail::check_jobs(reader, config);
         load_auth_file(reader, config);
         return finish(reader, std::move(config));
     } catch (const std::exception& e) {

@@ -9,6 +9,8 @@ std::span<const TableKind> table_kinds() {
         {"pgwarden", "[pgwarden]", &load_settings, &settings_keys},
         {"databases", "[databases.NAME]", &load_databases, &database_keys},
         {"classes", "[classes.NAME]", &load_classes, &class_keys},
+        {"jobs", "[jobs.NAME]", &load_jobs, &job_keys},
+        {"scheduler", "[scheduler]", &load_scheduler, &scheduler_keys},
         {"alerts", "[alerts]", &load_alerts, &alert_keys},
     };
     return kKinds;

@@ -37,6 +37,12 @@ std::span<const std::string_view> class_keys();
 // Orders the classes as the file lists them and appends the default class (or moves a
 // configured [classes.default] to the end): always called, with or without [classes].
 void finish_classes(Config& config);
+// [jobs.NAME] and [scheduler] (jobs_table.cpp); check_jobs runs once every table is read.
+void load_jobs(Reader& reader, const toml::node& node, Config& config);
+std::span<const std::string_view> job_keys();
+void load_scheduler(Reader& reader, const toml::node& node, Config& config);
+std::span<const std::string_view> scheduler_keys();
+void check_jobs(Reader& reader, Config& config);
 void load_alerts(Reader& reader, const toml::node& node, Config& config);
 std::span<const std::string_view> alert_keys();
 

@@ -50,6 +50,9 @@ Server::Server(std::string config_path, std::shared_ptr<const config::Config> co
 }
 
 Server::~Server() {
+    if (scheduler_) {
+        scheduler_->stop();
+    }
     stop_signals_.store(true);
     if (signal_thread_.joinable()) {
         signal_thread_.join();
@@ -279,6 +282,7 @@ void Server::reload() {
         next.workers != old->settings.workers) {
         spdlog::warn("reload: listen and workers settings take effect only after a restart");
     }
+    warn_if_jobs_changed(*old, *loaded.config);
     runtime_.set_config(loaded.config);
     runtime_.leaks.set_capacity(static_cast<size_t>(next.leak_history));
     // Existing pools pick up new sizes and limits now; sessions keep the snapshot they
@@ -302,6 +306,17 @@ net::awaitable<void> Server::drain() {
                  "shutdown_timeout {} ms)",
                  runtime_.config()->settings.shutdown_timeout.count());
     runtime_.draining.store(true);
+    if (scheduler_) {
+        // Running jobs are cancelled first, while the listeners still accept: a SQL job's
+        // cancel request is a new connection to pgwarden.
+        scheduler_->request_stop();
+        asio::steady_timer wait(co_await asio::this_coro::executor);
+        const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+        while (!scheduler_->stopped() && std::chrono::steady_clock::now() < limit) {
+            wait.expires_after(std::chrono::milliseconds(20));
+            co_await wait.async_wait(net::as_result);
+        }
+    }
     for (auto& acc : tcp_acceptors_) {
         asio::post(acc.get_executor(), [&acc] {
             net::error_code ec;
@@ -358,6 +373,9 @@ void Server::on_signal(int sig) {
         fast_stop_ = true;
         spdlog::info("SIGINT: fast shutdown");
         runtime_.draining.store(true);
+        if (scheduler_) {
+            scheduler_->request_stop();
+        }
         runtime_.pools.close_idle();
         stop_all();
     }
@@ -415,6 +433,7 @@ int Server::run() {
     }
     asio::co_spawn(*loops_[0], janitor(), asio::detached);
     asio::co_spawn(*loops_[0], govern(), asio::detached);
+    start_scheduler();
     for (size_t i = 1; i < loops_.size(); ++i) {
         threads_.emplace_back([this, i] { loops_[i]->run(); });
     }

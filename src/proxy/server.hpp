@@ -7,6 +7,7 @@
 #include "proxy/governor.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/upstream_probe.hpp"
+#include "scheduler/scheduler_service.hpp"
 
 #include <atomic>
 #include <memory>
@@ -49,6 +50,8 @@ private:
     observe::Readiness readiness();
     // Routes / and /api/state on the stats endpoint (dashboard.cpp).
     void add_dashboard();
+    void start_scheduler();
+    static void warn_if_jobs_changed(const config::Config& running, const config::Config& next);
 
     std::string config_path_;
     Runtime runtime_;
@@ -68,6 +71,8 @@ private:
     std::unique_ptr<net::asio::local::stream_protocol::acceptor> unix_acceptor_;
     std::string unix_path_;
     int next_unix_worker_ = 0;
+    // Declared last: destroyed first, while the pools its pressure callback reads still exist.
+    std::unique_ptr<scheduler::SchedulerService> scheduler_;
 };
 
 }  // namespace pgwarden::proxy

@@ -73,6 +73,8 @@ PollEvent JobState::on_due(TimePoint due, PollEvent plain) {
     return plain;
 }
 
+PollEvent JobState::request_run(TimePoint now) { return on_due(now, PollEvent::BecameDue); }
+
 RunTicket JobState::on_started(TimePoint /*now*/) {
     if (!pending_) {
         std::abort();  // the planner only starts jobs that have a pending run

@@ -125,6 +125,15 @@ public:
     // The run waiting to start, if any.
     const std::optional<PendingRun>& pending() const { return pending_; }
 
+    // A run asked for outside the schedule (a user's `pgwarden jobs run`, or a run taken over
+    // from an instance whose lease expired): handled like a due time at `now`, so the overlap
+    // policy applies. Returns the event as poll() would.
+    PollEvent request_run(TimePoint now);
+
+    // Forgets the pending run without starting it (the job is paused, or another instance
+    // runs that slot). No-op without one.
+    void drop_pending() { pending_.reset(); }
+
     // The planner started the pending run (precondition: pending()).
     RunTicket on_started(TimePoint now);
 

@@ -21,7 +21,7 @@ std::string_view to_string(PlanReason reason) {
 Candidate make_candidate(std::size_t index, const JobState& job) {
     const PendingRun& run = *job.pending();
     return Candidate{index,          job.policy().priority, job.policy().queue, run.due,
-                     job.policy().max_staleness, run.deferred};
+                     job.policy().max_staleness, run.deferred, false, 1};
 }
 
 std::vector<PlanDecision> Planner::plan(const PlanInput& input, const Load& load,
@@ -53,7 +53,7 @@ std::vector<PlanDecision> Planner::plan(const PlanInput& input, const Load& load
         d.job = c.job;
         PlanReason start_reason =
             c.deferred_before ? PlanReason::StartedAfterDeferral : PlanReason::StartedOnTime;
-        if (input.pressure) {
+        if (input.pressure || c.under_pressure) {
             if (!c.max_staleness) {
                 start_reason = PlanReason::StartedNotDeferrable;
             } else if (input.now + input.tick <= c.due + *c.max_staleness) {
@@ -63,7 +63,7 @@ std::vector<PlanDecision> Planner::plan(const PlanInput& input, const Load& load
                 start_reason = PlanReason::StartedStalenessLimit;
             }
         }
-        if (running >= budget_.max_running) {
+        if (running + c.connections > budget_.max_running) {
             d.reason = PlanReason::DeferredBackgroundBudgetFull;
             continue;
         }
@@ -71,14 +71,14 @@ std::vector<PlanDecision> Planner::plan(const PlanInput& input, const Load& load
             const auto busy = load.per_queue.find(c.queue);
             const int used = (busy == load.per_queue.end() ? 0 : busy->second) +
                              started_in_queue[c.queue];
-            if (used >= limit->second) {
+            if (used + c.connections > limit->second) {
                 d.reason = PlanReason::DeferredQueueBudgetFull;
                 continue;
             }
         }
         d.reason = start_reason;
-        ++running;
-        ++started_in_queue[c.queue];
+        running += c.connections;
+        started_in_queue[c.queue] += c.connections;
     }
     return decisions;
 }

@@ -41,13 +41,16 @@ struct Candidate {
     TimePoint due;                        // when the run came due
     std::optional<Duration> max_staleness;
     bool deferred_before = false;
+    bool under_pressure = false;  // this job's own pool reports pressure (adds to the input's)
+    int connections = 1;          // budget units the run holds
 };
 
 // Builds the candidate for `job`'s pending run (precondition: job.pending()).
 Candidate make_candidate(std::size_t index, const JobState& job);
 
-// How many background runs may hold connections at once: across all jobs, and per queue
-// (queues not listed are bounded only by the total).
+// How many connection units background runs may hold at once (a run holds its job's
+// `connections`): across all jobs, and per queue (queues not listed are bounded only by the
+// total).
 struct Budget {
     int max_running = 4;
     std::map<std::string, int, std::less<>> per_queue;
@@ -55,7 +58,7 @@ struct Budget {
 
 // What is running now, counted by the caller.
 struct Load {
-    int running = 0;
+    int running = 0;  // connection units held by running runs
     std::map<std::string, int, std::less<>> per_queue;
 };
 

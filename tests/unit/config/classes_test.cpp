@@ -225,3 +225,58 @@ TEST(MaskLiterals, HidesDataKeepsShape) {
 
 }  // namespace
 }  // namespace pgwarden::config
+
+namespace pgwarden::config {
+namespace {
+
+TEST(Classes, JobConnectionsUseTheJobsClass) {
+    auto r = load_string(R"([pgwarden]
+auth_type = "trust"
+[databases.app]
+host = "127.0.0.1"
+user = "app"
+[classes.api]
+application_name = "*"
+[classes.background]
+max = 2
+[classes.reports]
+max = 1
+[jobs.cleanup]
+every = "1m"
+database = "app"
+sql = "SELECT 1"
+[jobs.rollup]
+every = "1h"
+database = "app"
+sql = "SELECT 1"
+class = "reports"
+)",
+                         "/etc/pgwarden/jobs.toml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    // "api" matches every application_name, but a job's own connections are the job's.
+    EXPECT_EQ(r.config->match_class("cleanup", "app", "app", "127.0.0.1").name, "background");
+    EXPECT_EQ(r.config->match_class("rollup", "app", "app", "127.0.0.1").name, "reports");
+    EXPECT_EQ(r.config->match_class("web", "app", "app", "127.0.0.1").name, "api");
+}
+
+TEST(Classes, JobWithUnknownClassIsAnError) {
+    auto r = load_string(R"([pgwarden]
+auth_type = "trust"
+[databases.app]
+host = "127.0.0.1"
+user = "app"
+[jobs.rollup]
+every = "1h"
+database = "app"
+sql = "SELECT 1"
+class = "reprots"
+)",
+                         "/etc/pgwarden/jobs.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.errors.front().key, "jobs.rollup.class") << dump(r);
+    EXPECT_EQ(r.errors.front().line, 10) << dump(r);
+    EXPECT_NE(dump(r).find("unknown class \"reprots\""), std::string::npos) << dump(r);
+}
+
+}  // namespace
+}  // namespace pgwarden::config

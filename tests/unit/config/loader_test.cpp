@@ -427,7 +427,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "unknown table", "did you mean `databases`?"},
         BadCase{"PgBouncerTable", {kHead, kTrust, "[pgbouncer]", "listen_port = 1"}, 3, 2,
                 "pgbouncer", "unknown table", "[pgwarden] table"},
-        BadCase{"NotYetKnownTable", {kHead, kTrust, "[jobs.cleanup]", "x = 1"}, 3, 2, "jobs",
+        BadCase{"NotYetKnownTable", {kHead, kTrust, "[widgets.cleanup]", "x = 1"}, 3, 2, "widgets",
                 "unknown table", "the known tables are [pgwarden], [databases.NAME]"},
         BadCase{"SettingAboveTable", {"listen_port = 6432", kHead, kTrust}, 1, 1, "listen_port",
                 "unknown top-level key", "put it below a [pgwarden] line"},

@@ -17,7 +17,7 @@ const TimePoint kNow = TimePoint(std::chrono::hours(10));
 Candidate candidate(std::size_t job, int priority, std::string_view queue = "default",
                     Duration age = seconds(0), std::optional<Duration> staleness = std::nullopt,
                     bool deferred_before = false) {
-    return Candidate{job, priority, queue, kNow - age, staleness, deferred_before};
+    return Candidate{job, priority, queue, kNow - age, staleness, deferred_before, false, 1};
 }
 
 std::vector<PlanReason> reasons(const std::vector<PlanDecision>& decisions) {
@@ -98,6 +98,34 @@ TEST(Planner, PressureDefersRunsInsideTheirFreshnessWindowOnly) {
     EXPECT_EQ(reasons(roomy.plan(PlanInput{kNow, seconds(1), false}, Load{}, again)),
               (std::vector<PlanReason>{PlanReason::StartedAfterDeferral,
                                        PlanReason::StartedOnTime, PlanReason::StartedOnTime}));
+}
+
+TEST(Planner, PressureCanBePerCandidate) {
+    const Planner planner(Budget{5, {}});
+    std::vector<Candidate> cs = {candidate(0, 0, "default", seconds(0), minutes(5)),
+                                 candidate(1, 0, "default", seconds(0), minutes(5))};
+    cs[1].under_pressure = true;  // only job 1's pool is busy
+    EXPECT_EQ(reasons(planner.plan(PlanInput{kNow}, Load{}, cs)),
+              (std::vector<PlanReason>{PlanReason::StartedOnTime,
+                                       PlanReason::DeferredUnderPressure}));
+}
+
+TEST(Planner, BudgetsCountConnectionsNotRuns) {
+    const Planner planner(Budget{4, {{"etl", 3}}});
+    std::vector<Candidate> cs = {candidate(0, 9, "etl"), candidate(1, 8, "etl"),
+                                 candidate(2, 7), candidate(3, 6)};
+    cs[0].connections = 2;
+    cs[1].connections = 2;  // 2 + 2 > the queue's 3
+    cs[2].connections = 2;  // 2 + 2 = the total 4
+    Load load;
+    EXPECT_EQ(reasons(planner.plan(PlanInput{kNow}, load, cs)),
+              (std::vector<PlanReason>{PlanReason::StartedOnTime,
+                                       PlanReason::DeferredQueueBudgetFull,
+                                       PlanReason::StartedOnTime,
+                                       PlanReason::DeferredBackgroundBudgetFull}));
+    load.running = 3;
+    EXPECT_EQ(reasons(planner.plan(PlanInput{kNow}, load, cs))[0],
+              PlanReason::DeferredBackgroundBudgetFull);
 }
 
 TEST(Planner, ALongerTickStartsStaleRunsEarlier) {
@@ -183,7 +211,8 @@ TEST(Planner, MatchesTheReferenceModelOnRandomInputsAndKeepsItsInvariants) {
             }
             cs.push_back(Candidate{static_cast<std::size_t>(i), uniform(0, 3),
                                    queues[static_cast<std::size_t>(uniform(0, 2))],
-                                   kNow - seconds(uniform(0, 600)), staleness, uniform(0, 1) == 1});
+                                   kNow - seconds(uniform(0, 600)), staleness, uniform(0, 1) == 1,
+                                   false, 1});
         }
         // Unique due times per priority would make the index tie-break invisible; keep ties.
         const Planner planner(budget);
