@@ -539,6 +539,20 @@ void show_alerts(Runtime& rt, std::string& out) {
     rs.encode(out);
 }
 
+void show_jobs(Runtime& rt, std::string& out) {
+    const auto table = rt.admin.jobs ? rt.admin.jobs()
+                                     : scheduler::show_jobs(std::vector<scheduler::JobSnapshot>{});
+    std::vector<Column> cols;
+    for (const auto& c : table.columns) {
+        cols.push_back({c});
+    }
+    ResultSet rs(std::move(cols));
+    for (const auto& r : table.rows) {
+        rs.row(std::vector<std::optional<std::string>>(r.begin(), r.end()));
+    }
+    rs.encode(out);
+}
+
 void show_version(std::string& out) {
     ResultSet rs({{"version"}});
     rs.row({kVersion});
@@ -549,7 +563,7 @@ void show_help(std::string& out) {
     pgwire::encode_notice(out, "00000",
                           "Console usage: SHOW HELP|POOLS|STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS|"
                           "CLIENTS|SERVERS|USERS|DATABASES|CONFIG|LISTS|VERSION|CLASSES|LEAKS|"
-                          "ALERTS; PAUSE [db]; RESUME [db]; RELOAD; KILL db; SHUTDOWN");
+                          "ALERTS|JOBS; PAUSE [db]; RESUME [db]; RELOAD; KILL db; SHUTDOWN");
     pgwire::encode_command_complete(out, "SHOW");
 }
 
@@ -603,6 +617,7 @@ AdminOutcome run_admin_command(Runtime& rt, AdminRole role, std::string_view sql
             {"LEAKS", &show_leaks},         {"ALERTS", &show_alerts},
             {"STATS_TOTALS", &show_stats_totals}, {"STATS_AVERAGES", &show_stats_averages},
             {"TOTALS", &show_totals},       {"USERS", &show_users},
+            {"JOBS", &show_jobs},
         };
         if (auto it = kShows.find(what); it != kShows.end()) {
             it->second(rt, out);

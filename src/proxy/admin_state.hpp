@@ -1,5 +1,7 @@
 #pragma once
 
+#include "scheduler/show_jobs.hpp"
+
 #include <atomic>
 #include <functional>
 #include <mutex>
@@ -54,6 +56,8 @@ private:
 struct AdminHooks {
     std::function<void()> reload;
     std::function<void()> shutdown;
+    // SHOW JOBS: the scheduler's table (columns only when no job runs here). Thread-safe.
+    std::function<scheduler::JobTable()> jobs;
 };
 
 }  // namespace pgwarden::proxy

@@ -4,6 +4,8 @@
 #include "observe/observability.hpp"
 #include "proxy/client_session.hpp"
 #include "proxy/server.hpp"
+#include "scheduler/job_metrics.hpp"
+#include "scheduler/show_jobs.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -168,6 +170,19 @@ bool Server::start_observe() {
             limit.sample(labels, b.known ? b.limit : 0);
         }
     });
+    // Scheduled jobs (#6): scheduler_ is set before the loops run and reset after they stop,
+    // so reading it here (loop 0) and from the admin console needs no lock.
+    observe_->registry().add_collector([this](observe::ScrapeBuilder& out) {
+        if (scheduler_) {
+            scheduler::collect_job_metrics<observe::LabelSet, observe::MetricType,
+                                           observe::HistogramSnapshot>(scheduler_->snapshot(),
+                                                                       out);
+        }
+    });
+    runtime_.admin.jobs = [this] {
+        return scheduler::show_jobs(scheduler_ ? scheduler_->snapshot()
+                                               : std::vector<scheduler::JobSnapshot>{});
+    };
     add_dashboard();
     if (auto st = observe_->start(); !st) {
         spdlog::error("stats_listen {}: {}", cfg->settings.stats_listen, st.error().message);

@@ -104,6 +104,7 @@ TEST_F(AdminTest, ShowCommandsUsePgBouncerColumns) {
                                         "bytes_sent|xact_time|query_time|wait_time");
     EXPECT_EQ(header("TOTALS"), "name|value");
     EXPECT_EQ(header("USERS"), "name|pool_mode|current_connections");
+    EXPECT_EQ(header("JOBS").rfind("job|kind|schedule|queue|state|", 0), 0u) << header("JOBS");
     const std::string conn_cols =
         "type|user|database|state|addr|port|local_addr|local_port|connect_time|request_time|"
         "wait|wait_us|close_needed|ptr|link|remote_pid|tls|application_name|"
