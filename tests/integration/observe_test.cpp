@@ -224,6 +224,33 @@ TEST_F(ObserveTest, ScrapeOfAHundredPoolsIsMeasured) {
                 total / kScrapes * 1e3, worst * 1e3);
 }
 
+// The scheduler's jobs (#6) on /metrics and on the admin console.
+TEST_F(ObserveTest, ScheduledJobsShowOnMetricsAndShowJobs) {
+    PgwardenOptions options;
+    options.extra_settings = "admin_users = [\"app\"]\n";
+    options.extra_tables = "[jobs.observe_tick]\nevery = \"1s\"\ndatabase = \"appdb\"\n"
+                           "user = \"app\"\nsql = \"SELECT 1\"\n";
+    start(options);
+    const std::vector<std::string> ok = {"job=\"observe_tick\"", "outcome=\"succeeded\""};
+    std::string m;
+    EXPECT_TRUE(eventually([&] {
+        m = metrics();
+        return metric_value(m, "pgwarden_job_runs_total", ok).value_or(0) >= 1;
+    }, 20s)) << m;
+    EXPECT_NE(m.find("# TYPE pgwarden_job_duration_seconds histogram"), std::string::npos);
+    auto jobs = psql(*proxy_, "pgbouncer", kAppUser, kAppPassword, "SHOW JOBS");
+    ASSERT_EQ(jobs.exit_code, 0) << describe(jobs);
+    EXPECT_NE(jobs.out.find("observe_tick|sql|every 1s|"), std::string::npos) << jobs.out;
+    // Every family the scheduler adds is documented too.
+    std::ifstream in(std::string(PGWARDEN_SOURCE_DIR) + "/docs/metrics.md");
+    const std::string docs((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (size_t at = m.find("# TYPE pgwarden_job_"); at != std::string::npos;
+         at = m.find("# TYPE pgwarden_job_", at + 1)) {
+        const auto name = m.substr(at + 7, m.find(' ', at + 7) - at - 7);
+        EXPECT_NE(docs.find("`" + name + "`"), std::string::npos) << name;
+    }
+}
+
 TEST_F(ObserveTest, ReadyzReportsAnUnreachableUpstream) {
     auto dead = embedded::pick_free_port();
     ASSERT_TRUE(dead.ok());
