@@ -331,7 +331,8 @@ void show_servers(Runtime& rt, std::string& out) {
     }
     for (const auto& srv : rt.pools.idle_servers()) {
         const auto [addr, port] = split_peer(srv.remote);
-        rs.row({"S", srv.user, srv.database, "idle", addr, num(int{port}), "", "0", "", "", "0", "0", "0",
+        rs.row({"S", srv.user, srv.database, "idle", addr, num(int{port}), "", "0", "", "",
+                "0", "0", "0",
                 fmt::format("s{:x}", srv.id), "", num(srv.backend_pid), "", "", "0", "0", ""});
     }
     rs.encode(out);
