@@ -71,8 +71,9 @@ void Dashboard::sample(std::chrono::system_clock::time_point now) {
     if (inputs_.pools) {
         for (const auto& pool : inputs_.pools()) {
             for (const auto& c : pool.classes) {
-                p.values.emplace_back(series_key(pool, c),
-                                      std::make_pair(class_utilization(pool, c), c.clients_waiting));
+                p.values.emplace_back(
+                    series_key(pool, c),
+                    std::make_pair(class_utilization(pool, c), c.clients_waiting));
             }
         }
     }

@@ -123,35 +123,32 @@ void show_pools(Runtime& rt, std::string& out) {
     rs.encode(out);
 }
 
-// Per-database totals from the metrics handles, and the uptime the averages divide by.
+// Per-database totals from the metrics handles, and what the averages are computed over: the
+// last completed stats period (as PgBouncer), or the time since start until one completed.
 struct DatabaseStats {
-    std::map<std::string, observe::ClassTotals> by_db;
-    double uptime = 1;
+    StatsPeriods::Totals by_db;
+    StatsPeriods::Totals period;
+    double period_seconds = 1;
 };
 
 DatabaseStats database_stats(Runtime& rt) {
     DatabaseStats st;
     if (rt.metrics != nullptr) {
-        for (const auto& t : rt.metrics->totals()) {
-            auto& d = st.by_db[t.database];
-            d.transactions += t.transactions;
-            d.queries += t.queries;
-            d.received_bytes += t.received_bytes;
-            d.sent_bytes += t.sent_bytes;
-            d.transaction_seconds += t.transaction_seconds;
-            d.query_seconds += t.query_seconds;
-            d.wait_seconds += t.wait_seconds;
-            d.waits += t.waits;
-        }
+        st.by_db = totals_by_database(*rt.metrics);
     }
-    st.uptime = std::max(
-        1.0, std::chrono::duration<double>(SystemClock::now() - rt.started).count());
+    if (auto last = rt.stats_periods.last_period()) {
+        st.period = std::move(last->first);
+        st.period_seconds = last->second;
+    } else {
+        st.period = st.by_db;
+        st.period_seconds = std::max(
+            1.0, std::chrono::duration<double>(SystemClock::now() - rt.started).count());
+    }
     return st;
 }
 
-// The seven values behind SHOW STATS: totals (counts, bytes, microseconds), or averages
-// (PgBouncer: per-second rates over its last stats period, mean microseconds per
-// transaction/query/wait; pgwarden: rates since start).
+// The seven values behind SHOW STATS: totals (counts, bytes, microseconds), or averages over
+// a period: per-second rates, and mean microseconds per transaction/query/wait.
 std::vector<std::optional<std::string>> stat_values(const observe::ClassTotals& d, double up,
                                                     bool averages) {
     if (!averages) {
@@ -200,11 +197,13 @@ void show_stats_table(Runtime& rt, std::string& out, bool totals, bool averages)
     for (const auto& [db, d] : st.by_db) {
         std::vector<std::optional<std::string>> row{db};
         if (totals) {
-            auto v = stat_values(d, st.uptime, false);
+            auto v = stat_values(d, 1, false);
             row.insert(row.end(), v.begin(), v.end());
         }
         if (averages) {
-            auto v = stat_values(d, st.uptime, true);
+            const auto it = st.period.find(db);
+            auto v = stat_values(it == st.period.end() ? observe::ClassTotals{} : it->second,
+                                 st.period_seconds, true);
             row.insert(row.end(), v.begin(), v.end());
         }
         rs.row(std::move(row));
@@ -222,19 +221,22 @@ void show_stats_averages(Runtime& rt, std::string& out) {
 void show_totals(Runtime& rt, std::string& out) {
     ResultSet rs({{"name"}, {"value", ColumnType::Int8}});
     const auto st = database_stats(rt);
-    observe::ClassTotals all;
-    for (const auto& [db, d] : st.by_db) {
-        all.transactions += d.transactions;
-        all.queries += d.queries;
-        all.received_bytes += d.received_bytes;
-        all.sent_bytes += d.sent_bytes;
-        all.transaction_seconds += d.transaction_seconds;
-        all.query_seconds += d.query_seconds;
-        all.wait_seconds += d.wait_seconds;
-        all.waits += d.waits;
-    }
-    const auto totals = stat_values(all, st.uptime, false);
-    const auto avgs = stat_values(all, st.uptime, true);
+    const auto sum = [](const StatsPeriods::Totals& by_db) {
+        observe::ClassTotals all;
+        for (const auto& [db, d] : by_db) {
+            all.transactions += d.transactions;
+            all.queries += d.queries;
+            all.received_bytes += d.received_bytes;
+            all.sent_bytes += d.sent_bytes;
+            all.transaction_seconds += d.transaction_seconds;
+            all.query_seconds += d.query_seconds;
+            all.wait_seconds += d.wait_seconds;
+            all.waits += d.waits;
+        }
+        return all;
+    };
+    const auto totals = stat_values(sum(st.by_db), 1, false);
+    const auto avgs = stat_values(sum(st.period), st.period_seconds, true);
     for (size_t i = 0; i < 7; ++i) {
         rs.row({kBareNames[i], totals[i]});
     }
@@ -332,7 +334,8 @@ void show_servers(Runtime& rt, std::string& out) {
     }
     for (const auto& srv : rt.pools.idle_servers()) {
         const auto [addr, port] = split_peer(srv.remote);
-        rs.row({"S", srv.user, srv.database, "idle", addr, num(int{port}), "", "0", "", "", "0", "0", "0",
+        rs.row({"S", srv.user, srv.database, "idle", addr, num(int{port}), "", "0", "", "",
+                "0", "0", "0",
                 fmt::format("s{:x}", srv.id), "", num(srv.backend_pid), "", "", "0", "0", ""});
     }
     rs.encode(out);

@@ -144,6 +144,21 @@ observe::Readiness Server::readiness() {
     return {};
 }
 
+net::awaitable<void> Server::roll_stats_periods() {
+    net::SteadyTimer t(co_await net::asio::this_coro::executor);
+    for (;;) {
+        if (runtime_.metrics != nullptr) {
+            runtime_.stats_periods.roll(totals_by_database(*runtime_.metrics),
+                                        std::chrono::steady_clock::now());
+        }
+        t.expires_after(StatsPeriods::kPeriod);
+        auto [ec] = co_await t.async_wait(net::as_result);
+        if (ec) {
+            co_return;
+        }
+    }
+}
+
 bool Server::start_observe() {
     const auto cfg = runtime_.config();
     observe::ObserveConfig oc;
@@ -193,6 +208,7 @@ bool Server::start_observe() {
     runtime_.alerts = &observe_->alerts();
     probe_ = std::make_shared<UpstreamProbe>(runtime_);
     probe_->start(loops_[0]->get_executor(), std::chrono::seconds(2));
+    net::asio::co_spawn(*loops_[0], roll_stats_periods(), net::asio::detached);
     dashboard_->start();
     // As SIGHUP and SIGINT: the same code path on loop 0.
     runtime_.admin.reload = [this] { net::asio::post(*loops_[0], [this] { on_signal(SIGHUP); }); };

@@ -6,6 +6,7 @@
 #include "observe/proxy_metrics.hpp"
 #include "pool/pool.hpp"
 #include "proxy/admin_state.hpp"
+#include "proxy/stats_period.hpp"
 #include "proxy/governance.hpp"
 
 #include <atomic>
@@ -113,6 +114,7 @@ public:
     observe::ProxyMetrics* metrics = nullptr;
     observe::AlertManager* alerts = nullptr;  // same lifetime as `metrics`
     PauseState pause;
+    StatsPeriods stats_periods;  // SHOW STATS averages: rolled every 60 s on loop 0
     AdminHooks admin;
     std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
 

@@ -50,6 +50,8 @@ private:
     observe::Readiness readiness();
     // Routes / and /api/state on the stats endpoint (dashboard.cpp).
     void add_dashboard();
+    // Closes a SHOW STATS period every StatsPeriods::kPeriod (observe_wiring.cpp).
+    net::awaitable<void> roll_stats_periods();
     void start_scheduler();
     static void warn_if_jobs_changed(const config::Config& running, const config::Config& next);
 

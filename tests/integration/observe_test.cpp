@@ -215,7 +215,8 @@ TEST_F(ObserveTest, ScrapeOfAHundredPoolsIsMeasured) {
     double total = 0;
     constexpr int kScrapes = 20;
     for (int i = 0; i < kScrapes; ++i) {
-        const double d = metric_value(metrics(), "pgwarden_scrape_duration_seconds", {}).value_or(-1);
+        const double d =
+            metric_value(metrics(), "pgwarden_scrape_duration_seconds", {}).value_or(-1);
         ASSERT_GE(d, 0);
         worst = std::max(worst, d);
         total += d;

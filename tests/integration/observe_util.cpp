@@ -58,7 +58,8 @@ HttpReply http_raw(uint16_t port, const std::string& request) {
 }
 
 HttpReply http_get(uint16_t port, const std::string& path) {
-    return http_raw(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    return http_raw(port,
+                    "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
 }
 
 std::optional<double> metric_value(const std::string& exposition, const std::string& name,

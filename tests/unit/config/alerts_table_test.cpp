@@ -12,7 +12,8 @@ using namespace std::chrono_literals;
 
 // A minimal valid config followed by `alerts` (the [alerts] table text).
 LoadResult load(const std::string& alerts) {
-    return load_string("[pgwarden]\nauth_type = \"trust\"\n\n[databases.app]\nhost = \"127.0.0.1\"\nport = 5432\n\n" +
+    return load_string("[pgwarden]\nauth_type = \"trust\"\n\n"
+                       "[databases.app]\nhost = \"127.0.0.1\"\nport = 5432\n\n" +
                            alerts,
                        "/tmp/alerts.toml");
 }

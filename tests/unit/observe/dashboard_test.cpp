@@ -66,7 +66,8 @@ TEST(Dashboard, InvalidUtf8InAStatementKeepsTheJsonValid) {
     net::asio::io_context io;
     DashboardInputs in;
     in.checkouts = [] {
-        return std::vector<Checkout>{{"c", "app", "d", "u", "default", 1, "SELECT '\xff\xfe'", false}};
+        return std::vector<Checkout>{
+            {"c", "app", "d", "u", "default", 1, "SELECT '\xff\xfe'", false}};
     };
     auto d = std::make_shared<Dashboard>(io.get_executor(), in);
     const auto doc = nlohmann::json::parse(d->state_json(std::chrono::system_clock::now()));
