@@ -13,6 +13,7 @@
 #include <cctype>
 #include <climits>
 #include <tuple>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -467,6 +468,12 @@ void show_config(Runtime& rt, std::string& out) {
     rs.encode(out);
 }
 
+// -1 when the 99th percentile lies beyond the histogram's last bound (30 s).
+int64_t p99_micros(const pool::WaitHistogram& h) {
+    const double q = h.quantile(0.99);
+    return std::isinf(q) ? -1 : micros(q);
+}
+
 void show_classes(Runtime& rt, std::string& out) {
     ResultSet rs({{"database"},
                   {"user"},
@@ -476,8 +483,13 @@ void show_classes(Runtime& rt, std::string& out) {
                   {"reserved_connections", ColumnType::Int8},
                   {"cl_active", ColumnType::Int8},
                   {"cl_waiting", ColumnType::Int8},
-                  {"maxwait_us", ColumnType::Int8}});
+                  {"maxwait_us", ColumnType::Int8},
+                  {"priority", ColumnType::Int8},
+                  {"checkouts", ColumnType::Int8},
+                  {"wait_timeouts", ColumnType::Int8},
+                  {"wait_p99_us", ColumnType::Int8}});
     // Client states per class come from the sessions; connection counts from the pools.
+    // wait_p99_us is the admission-wait histogram's bucket bound (an upper estimate).
     std::map<std::tuple<std::string, std::string, std::string>, int> active;
     for (const auto& c : sessions(rt)) {
         if (!c.admin && c.state == ClientState::Active) {
@@ -489,7 +501,8 @@ void show_classes(Runtime& rt, std::string& out) {
             const int max = c.limits.max == INT_MAX ? p.pool_size : c.limits.max;
             rs.row({p.database, p.user, c.name, num(c.held), num(max), num(c.limits.reserve),
                     num(active[{p.database, p.user, c.name}]), num(c.waiting),
-                    num(micros(c.max_wait_seconds))});
+                    num(micros(c.max_wait_seconds)), num(c.limits.priority), num(c.granted),
+                    num(c.wait_timeouts), num(p99_micros(c.admission_wait))});
         }
     }
     rs.encode(out);

@@ -67,6 +67,7 @@ protected:
             text += "server_connect_timeout = \"5s\"\n";
             text += "shutdown_timeout = \"2s\"\n";
             text += "log_level = \"info\"\n";
+            text += fmt::format("admin_users = [\"{}\"]\n", kAppUser);
             text += "log_connections = false\nlog_disconnections = false\n";
             text += fmt::format("stats_listen = \"127.0.0.1:{}\"\n", layout.stats_port);
             text += fmt::format("\n[databases.{}]\nhost = \"127.0.0.1\"\nport = {}\n\n", kAppDb,
@@ -225,6 +226,33 @@ TEST_F(GovernanceTest, FloodKeepsApiServedAndBackgroundCapped) {
     EXPECT_LE(max_bg_busy, 8) << "background exceeded its cap on the server";
     EXPECT_GE(max_bg_busy, 6) << "the flood did not fill background's share";
     EXPECT_LE(max_backends, 25) << "pgwarden went past the server-wide budget";
+
+    // pgwarden's own admission-wait histogram for the api class (SHOW CLASSES): the reserve
+    // means api requests do not queue behind the flood. The bound is a bucket edge, so the
+    // assertion is about queueing, not about this machine's speed.
+    auto admin = PgConn::connect(proxy_->dsn("pgwarden", kAppUser, kAppPassword));
+    ASSERT_TRUE(admin) << admin.error().message;
+    auto classes = admin->exec("SHOW CLASSES");
+    ASSERT_TRUE(classes.ok) << classes.error;
+    bool saw_api = false;
+    for (const auto& row : classes.rows) {
+        // database, user, class, sv_active, max, reserved, cl_active, cl_waiting, maxwait_us,
+        // priority, checkouts, wait_timeouts, wait_p99_us
+        ASSERT_EQ(row.size(), 13u);
+        if (row[2] == "api") {
+            saw_api = true;
+            std::printf("api admission: %s checkouts, p99 wait <= %s us, %s wait timeouts\n",
+                        row[10].c_str(), row[12].c_str(), row[11].c_str());
+            EXPECT_GT(std::stoll(row[10]), 200);
+            EXPECT_EQ(row[11], "0");
+            EXPECT_GE(std::stoll(row[12]), 0);
+            EXPECT_LE(std::stoll(row[12]), 50000) << "api p99 admission wait above 50 ms";
+        }
+        if (row[2] == "background") {
+            EXPECT_LE(std::stoll(row[3]), 8);
+        }
+    }
+    EXPECT_TRUE(saw_api);
 
     // Control: the same mix straight at PostgreSQL runs out of connections.
     std::vector<PgConn> direct_conns;
