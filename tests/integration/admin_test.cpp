@@ -118,7 +118,8 @@ TEST_F(AdminTest, ShowCommandsUsePgBouncerColumns) {
     EXPECT_EQ(header("CONFIG"), "key|value|default|changeable");
     EXPECT_EQ(header("VERSION"), "version");
     EXPECT_EQ(header("CLASSES"), "database|user|class|sv_active|max_connections|"
-                                 "reserved_connections|cl_active|cl_waiting|maxwait_us");
+                                 "reserved_connections|cl_active|cl_waiting|maxwait_us|"
+                                 "priority|checkouts|wait_timeouts|wait_p99_us");
     EXPECT_EQ(header("LEAKS"), "detected|kind|database|user|class|client|application_name|"
                                "held_us|idle_us|transaction_state|action|last_statement");
     EXPECT_EQ(header("ALERTS"), "alertname|severity|state|database|user|class|value|threshold|"
