@@ -94,13 +94,7 @@ void check_band(Reader& r, std::string_view level, double fire,
 }  // namespace
 
 std::span<const std::string_view> alert_keys() {
-    static const std::vector<std::string_view> kKeys = [] {
-        std::vector<std::string_view> keys;
-        for (const auto& field : alert_fields()) {
-            keys.push_back(field.name);
-        }
-        return keys;
-    }();
+    static const auto kKeys = field_names(alert_fields());
     return kKeys;
 }
 

@@ -137,18 +137,7 @@ void load_class(Reader& reader, const std::string& name, const toml::node& node,
     c.config_line = static_cast<int>(node.source().begin.line);
     apply_fields<WorkloadClass>(
         reader, *table, key, class_fields(), kAliases,
-        [](std::string_view k) {
-            auto elsewhere = belongs_elsewhere(k, "classes");
-            if (!elsewhere.empty()) {
-                return elsewhere;
-            }
-            std::string known;
-            for (auto field : class_keys()) {
-                known += known.empty() ? "" : ", ";
-                known += field;
-            }
-            return "known keys: " + known;
-        },
+        [](std::string_view k) { return unknown_key_hint(k, "classes", class_keys()); },
         c);
     const bool has_criteria = !c.application_name.empty() || !c.user.empty() ||
                               !c.database.empty() || !c.client_addr.empty();
@@ -171,13 +160,7 @@ void load_class(Reader& reader, const std::string& name, const toml::node& node,
 }  // namespace
 
 std::span<const std::string_view> class_keys() {
-    static const std::vector<std::string_view> kKeys = [] {
-        std::vector<std::string_view> keys;
-        for (const auto& field : class_fields()) {
-            keys.push_back(field.name);
-        }
-        return keys;
-    }();
+    static const auto kKeys = field_names(class_fields());
     return kKeys;
 }
 

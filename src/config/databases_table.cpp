@@ -69,18 +69,7 @@ void load_database(Reader& reader, const std::string& name, const toml::node& no
     db.config_line = static_cast<int>(node.source().begin.line);
     apply_fields<DatabaseConfig>(
         reader, *table, key, database_fields(), kAliases,
-        [](std::string_view k) {
-            auto elsewhere = belongs_elsewhere(k, "databases");
-            if (!elsewhere.empty()) {
-                return elsewhere;
-            }
-            std::string known;
-            for (auto field : database_keys()) {
-                known += known.empty() ? "" : ", ";
-                known += field;
-            }
-            return "known keys: " + known;
-        },
+        [](std::string_view k) { return unknown_key_hint(k, "databases", database_keys()); },
         db);
     if (!table->contains("host")) {
         reader.error(node.source(), key, "missing required key `host`",
@@ -92,13 +81,7 @@ void load_database(Reader& reader, const std::string& name, const toml::node& no
 }  // namespace
 
 std::span<const std::string_view> database_keys() {
-    static const std::vector<std::string_view> kKeys = [] {
-        std::vector<std::string_view> keys;
-        for (const auto& field : database_fields()) {
-            keys.push_back(field.name);
-        }
-        return keys;
-    }();
+    static const auto kKeys = field_names(database_fields());
     return kKeys;
 }
 

@@ -279,16 +279,7 @@ const std::vector<Field<JobConfig>>& job_fields() {
 }
 
 std::string job_fallback_hint(std::string_view key) {
-    auto elsewhere = belongs_elsewhere(key, "jobs");
-    if (!elsewhere.empty()) {
-        return elsewhere;
-    }
-    std::string known;
-    for (auto field : job_keys()) {
-        known += known.empty() ? "" : ", ";
-        known += field;
-    }
-    return "known keys: " + known;
+    return unknown_key_hint(key, "jobs", job_keys());
 }
 
 // Checks among the keys of one job, once they are all read.
@@ -451,24 +442,12 @@ std::string effective_user(const JobConfig& job, const DatabaseConfig& db) {
 }  // namespace
 
 std::span<const std::string_view> job_keys() {
-    static const std::vector<std::string_view> kKeys = [] {
-        std::vector<std::string_view> keys;
-        for (const auto& field : job_fields()) {
-            keys.push_back(field.name);
-        }
-        return keys;
-    }();
+    static const auto kKeys = field_names(job_fields());
     return kKeys;
 }
 
 std::span<const std::string_view> scheduler_keys() {
-    static const std::vector<std::string_view> kKeys = [] {
-        std::vector<std::string_view> keys;
-        for (const auto& field : scheduler_fields()) {
-            keys.push_back(field.name);
-        }
-        return keys;
-    }();
+    static const auto kKeys = field_names(scheduler_fields());
     return kKeys;
 }
 

@@ -138,6 +138,17 @@ struct Unwrapped<std::optional<T>> {
     using type = T;
 };
 
+// The names of `fields`, in order (a table's known keys).
+template <typename Target>
+std::vector<std::string_view> field_names(const std::vector<Field<Target>>& fields) {
+    std::vector<std::string_view> names;
+    names.reserve(fields.size());
+    for (const auto& field : fields) {
+        names.push_back(field.name);
+    }
+    return names;
+}
+
 template <typename Target, typename M>
 Field<Target> int_field(std::string_view name, M Target::*member, int64_t min, int64_t max) {
     return {name, [member, min, max](Reader& r, const toml::node& n, const std::string& key,

@@ -164,13 +164,7 @@ const std::vector<Field<Settings>>& settings_fields() {
 }  // namespace
 
 std::span<const std::string_view> settings_keys() {
-    static const std::vector<std::string_view> kKeys = [] {
-        std::vector<std::string_view> keys;
-        for (const auto& field : settings_fields()) {
-            keys.push_back(field.name);
-        }
-        return keys;
-    }();
+    static const auto kKeys = field_names(settings_fields());
     return kKeys;
 }
 

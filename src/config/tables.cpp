@@ -30,4 +30,18 @@ std::string belongs_elsewhere(std::string_view key, std::string_view current_kin
     return {};
 }
 
+std::string unknown_key_hint(std::string_view key, std::string_view kind,
+                             std::span<const std::string_view> known) {
+    auto elsewhere = belongs_elsewhere(key, kind);
+    if (!elsewhere.empty()) {
+        return elsewhere;
+    }
+    std::string list;
+    for (auto name : known) {
+        list += list.empty() ? "" : ", ";
+        list += name;
+    }
+    return "known keys: " + list;
+}
+
 }  // namespace pgwarden::config::detail

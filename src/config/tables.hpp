@@ -25,6 +25,9 @@ std::span<const TableKind> table_kinds();
 
 // "`key` belongs in [other]" when another table kind accepts `key`, else empty.
 std::string belongs_elsewhere(std::string_view key, std::string_view current_kind);
+// The hint for an unknown key of a `kind` table: where it belongs, else the known keys.
+std::string unknown_key_hint(std::string_view key, std::string_view kind,
+                             std::span<const std::string_view> known);
 
 void load_settings(Reader& reader, const toml::node& node, Config& config);
 std::span<const std::string_view> settings_keys();

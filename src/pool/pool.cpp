@@ -741,24 +741,6 @@ void PoolManager::begin_shutdown() {
     close_idle();
 }
 
-void PoolManager::close_idle() {
-    std::vector<std::unique_ptr<ServerConn>> to_close;
-    {
-        std::lock_guard lock(mu_);
-        for (auto& [key, pool] : pools_) {
-            for (auto& list : pool->idle_) {
-                for (auto& c : list) {
-                    to_close.push_back(std::move(c));
-                    count_open_locked(*pool, -1);
-                }
-                list.clear();
-            }
-            pool->idle_count_ = 0;
-        }
-    }
-    for (auto& c : to_close) {
-        close_server(std::move(c));
-    }
-}
+void PoolManager::close_idle() { close_idle_matching(nullptr); }
 
 }  // namespace pgwarden::pool

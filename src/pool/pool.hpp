@@ -242,6 +242,8 @@ public:
     int total_server_connections();
     // Closes every idle connection (shutdown).
     void close_idle();
+    // Closes the idle connections of every pool, or of `database`'s pools only.
+    void close_idle_matching(const std::string* database);
     // From now on released connections are closed, never parked: called before the event
     // loops are destroyed, so no socket outlives the io_context it is registered with.
     void begin_shutdown();

@@ -10,11 +10,15 @@ void PoolManager::count_client(Pool& pool, int delta) {
 }
 
 void PoolManager::close_idle_of(const std::string& database) {
+    close_idle_matching(&database);
+}
+
+void PoolManager::close_idle_matching(const std::string* database) {
     std::vector<std::unique_ptr<ServerConn>> to_close;
     {
         std::lock_guard lock(mu_);
         for (auto& [key, pool] : pools_) {
-            if (pool->database_ != database) {
+            if (database != nullptr && pool->database_ != *database) {
                 continue;
             }
             for (auto& list : pool->idle_) {
