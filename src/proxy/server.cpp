@@ -68,6 +68,9 @@ Server::~Server() {
     // connections must be closed right there, not parked in the pool, or their sockets would
     // outlive their io_context.
     runtime_.pools.begin_shutdown();
+    if (probe_) {
+        probe_->release();
+    }
     runtime_.metrics = nullptr;
     runtime_.alerts = nullptr;
     dashboard_.reset();

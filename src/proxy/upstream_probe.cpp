@@ -21,6 +21,11 @@ void UpstreamProbe::stop() {
     }
 }
 
+void UpstreamProbe::release() {
+    stopped_ = true;
+    timer_.reset();
+}
+
 UpstreamProbe::State UpstreamProbe::state() const {
     std::lock_guard lock(mu_);
     return state_;
@@ -60,6 +65,9 @@ net::awaitable<void> UpstreamProbe::loop(std::shared_ptr<UpstreamProbe> self, ne
             self->state_ = std::move(next);
         }
         if (self->stopped_) {
+            break;
+        }
+        if (!self->timer_) {
             break;
         }
         self->timer_->expires_after(interval);

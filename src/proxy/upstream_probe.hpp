@@ -24,6 +24,11 @@ public:
     // Starts the probe loop on `exec`; it ends after stop().
     void start(net::Executor exec, std::chrono::milliseconds interval);
     void stop();
+    // Destroys the timer while its io_context still exists. Call once no loop runs, before
+    // the loops are destroyed: the probe coroutine's frame (which owns a reference to this
+    // object) is only destroyed with the io_context, and must not find a timer whose service
+    // is already gone.
+    void release();
     State state() const;
 
 private:
