@@ -40,10 +40,23 @@ def main():
     pkt = startup_packet(user, db)
     pending = {}
     # Connect in batches so the listen backlog is never the bottleneck.
+    refused = 0
     for i in range(n):
+        if refused >= 20 or time.monotonic() > deadline:
+            break  # the pooler stopped accepting: report what it holds rather than crash
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.connect((host, port))
-        s.sendall(pkt)
+        s.settimeout(5)
+        try:
+            s.connect((host, port))
+            s.sendall(pkt)
+        except OSError as e:
+            s.close()
+            failed += 1
+            refused += 1
+            if refused == 1:
+                print(f"connection {i}: {e}", file=sys.stderr)
+            continue
+        refused = 0
         s.setblocking(False)
         sel.register(s, selectors.EVENT_READ)
         socks.append(s)
@@ -54,7 +67,8 @@ def main():
         ready, failed = drain(sel, pending, ready, failed, time.monotonic() + 1)
     time.sleep(1)
     with_clients = rss_kib(pid)
-    print(f"idle clients: {ready} ready, {failed} failed, {len(pending)} unfinished")
+    print(f"idle clients: {ready} ready, {failed} failed, {len(pending)} unfinished"
+          f"{'' if len(socks) + failed >= n else f', stopped after {len(socks) + failed} attempts'}")
     print(f"pooler RSS: before {before/1024:.1f} MiB, with {ready} idle clients "
           f"{with_clients/1024:.1f} MiB, per client {(with_clients-before)/max(ready,1):.2f} KiB")
     for s in socks:

@@ -98,6 +98,7 @@ for rep in $(seq "$REPEATS"); do
         done
     done
 done
+# Of two repetitions this is the lower one, for every target alike.
 median() { tr ' ' '\n' | { grep -v '^$' || true; } | sort -n | awk '{a[NR]=$1} END{if(NR==0){print "-"}else{print a[int((NR+1)/2)]}}'; }
 {
     printf '\n%-8s %10s %10s %10s %16s\n' clients direct pgbouncer pgwarden "pgwarden/bouncer"

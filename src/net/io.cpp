@@ -22,15 +22,24 @@ awaitable<error_code> read_some_into(StreamSocket& sock, Bytes& buf, size_t chun
     co_return ec;
 }
 
+namespace {
+
+// Sync reads and writes must return would_block rather than wait. The flag is remembered by
+// Asio; setting it every time would be an ioctl per call.
+bool ensure_non_blocking(StreamSocket& sock, error_code& ec) {
+    if (!sock.non_blocking()) {
+        sock.non_blocking(true, ec);
+    }
+    return !ec;
+}
+
+}  // namespace
+
 size_t read_available(StreamSocket& sock, Bytes& buf, size_t chunk,
                       error_code& ec) {
     ec.clear();
-    if (!sock.non_blocking()) {
-        // The flag is remembered by Asio; setting it every time would be an ioctl per read.
-        sock.non_blocking(true, ec);
-        if (ec) {
-            return 0;
-        }
+    if (!ensure_non_blocking(sock, ec)) {
+        return 0;
     }
     const size_t old = buf.size();
     buf.resize(old + chunk);
@@ -62,6 +71,29 @@ awaitable<error_code> read_some_until(StreamSocket& sock, Bytes& buf, size_t chu
         }
         // Readable but nothing there (spurious wake-up): wait again.
     }
+}
+
+bool write_now(StreamSocket& sock, std::string& data, error_code& ec) {
+    ec.clear();
+    if (!ensure_non_blocking(sock, ec)) {
+        return true;
+    }
+    size_t sent = 0;
+    while (sent < data.size()) {
+        const size_t n = sock.write_some(asio::buffer(data.data() + sent, data.size() - sent), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            ec.clear();
+            data.erase(0, sent);
+            return false;
+        }
+        if (ec) {
+            data.clear();
+            return true;
+        }
+        sent += n;
+    }
+    data.clear();
+    return true;
 }
 
 awaitable<error_code> write_all(StreamSocket& sock, std::string& data) {

@@ -30,6 +30,12 @@ size_t read_available(StreamSocket& sock, Bytes& buf, size_t chunk,
 // Writes all of `data`, then clears it.
 awaitable<error_code> write_all(StreamSocket& sock, std::string& data);
 
+// Sends as much of `data` as the socket takes without blocking and erases what was sent.
+// True when done: all sent (`data` empty) or an error in `ec`; false when the rest must wait
+// for write_all. The relay's replies nearly always fit the socket buffer, and a direct send
+// skips the async operation, its completion post and a coroutine frame per message batch.
+bool write_now(StreamSocket& sock, std::string& data, error_code& ec);
+
 // Resolves and connects to host:port (or a Unix socket when host starts with '/'), with a
 // deadline. On success `sock` is open on `exec`.
 awaitable<error_code> connect_to(StreamSocket& sock, const std::string& host, uint16_t port,

@@ -337,7 +337,9 @@ void PoolManager::grant_waiters_locked(std::vector<std::shared_ptr<Waiter>>& wok
 
 void PoolManager::wake(std::vector<std::shared_ptr<Waiter>>& woken) {
     for (auto& w : woken) {
-        net::asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+        // dispatch: inline when the waiter lives on the releasing loop (always with one
+        // loop), saving a post and an event-loop round trip per hand-off; posted otherwise.
+        net::asio::dispatch(w->timer.get_executor(), [w] { w->timer.cancel(); });
     }
 }
 

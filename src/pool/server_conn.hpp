@@ -64,10 +64,9 @@ struct ServerConn {
     // pgwarden SET on this connection for some client, so the next client gets them RESET.
     std::map<std::string, std::string> extra_params;
     ServerStatements statements;
-    // The session (and its parameter generation) this connection's parameters were last
-    // made to match, so a session that gets the same connection back skips the comparison.
-    uint64_t params_synced_for = 0;
-    uint64_t params_synced_gen = 0;
+    // The parameter set (a proxy::ParamSet, shared by the sessions that want it) this
+    // connection was last made to match; null when its parameters changed since.
+    std::shared_ptr<const void> params_synced;
     net::Bytes in;     // unread bytes from the server; empty when idle
     Clock::time_point created = Clock::now();
     Clock::time_point last_used = Clock::now();

@@ -151,6 +151,7 @@ net::awaitable<void> ClientSession::reset_server() {
             lease_->statements.clear();
             lease_->extra_params.clear();
             lease_->params.erase("search_path");
+            lease_->params_synced.reset();
             co_return;
         }
     }
@@ -203,14 +204,26 @@ net::awaitable<void> ClientSession::send_fatal(std::string_view code, std::strin
     co_await flush_client();
 }
 
-net::awaitable<bool> ClientSession::flush_client() {
+bool ClientSession::flush_client_now(bool& ok) {
+    ok = true;
     if (to_client_.empty()) {
-        co_return true;
+        return true;
     }
     rt_.counters.bytes_sent.fetch_add(static_cast<int64_t>(to_client_.size()),
                                       std::memory_order_relaxed);
     if (metrics_ != nullptr) {
         metrics_->sent_bytes.inc(to_client_.size());
+    }
+    net::error_code ec;
+    const bool done = net::write_now(client_, to_client_, ec);
+    ok = !ec;
+    return done;
+}
+
+net::awaitable<bool> ClientSession::flush_client() {
+    bool ok = true;
+    if (flush_client_now(ok)) {
+        co_return ok;
     }
     auto ec = co_await net::write_all(client_, to_client_);
     co_return !ec;
@@ -469,6 +482,16 @@ net::awaitable<common::Status> ClientSession::authenticate(const config::Config&
 }
 
 net::awaitable<CloseReason> ClientSession::serve() {
+    // Login runs in its own coroutine so that its frame (the startup packet, the server's
+    // parameters, ~1.5 KiB plus their strings) is freed before the session settles into
+    // main_loop, where an idle client spends its life: memory per idle client is the budget.
+    if (auto ended = co_await login()) {
+        co_return *ended;
+    }
+    co_return co_await main_loop();
+}
+
+net::awaitable<std::optional<CloseReason>> ClientSession::login() {
     cfg_ = rt_.config();
     const auto& s = cfg_->settings;
     rt_.count_client_accepted();
@@ -615,12 +638,13 @@ net::awaitable<CloseReason> ClientSession::serve() {
     if (!co_await flush_client()) {
         co_return CloseReason::ClientGone;
     }
+    std::string().swap(to_client_);  // the login burst's buffer; most clients then idle
     if (s.log_connections) {
         spdlog::info("conn={} client={} db={} user={} app={} login ok", id_, peer_, database_,
                      user_, wanted_params_["application_name"]);
     }
     observe_login();
-    co_return co_await main_loop();
+    co_return std::nullopt;
 }
 
 }  // namespace pgwarden::proxy

@@ -84,6 +84,8 @@ public:
 
 private:
     net::awaitable<CloseReason> serve();
+    // Startup, authentication and the login reply; nothing when the client is logged in.
+    net::awaitable<std::optional<CloseReason>> login();
     net::awaitable<common::Result<pgwire::StartupMessage>> read_startup(CloseReason& reason);
     net::awaitable<common::Status> authenticate(const config::Config& cfg);
     // `passthrough`: the secret is the server's own verifier, so the ClientKey recovered
@@ -111,6 +113,9 @@ private:
     // Bookkeeping for the governor (cheap: one uncontended lock).
     void note_request(std::string_view sql);
     void note_ready(char status);
+    // The wanted parameters or the server's changed: bumps params_gen_ and forgets which
+    // shared set the held server connection matches.
+    void params_changed();
 
     // Parses buffered client bytes into server-bound bytes; sets `terminate` on 'X'.
     common::Status process_client(bool& terminate);
@@ -121,6 +126,9 @@ private:
     bool client_request_ready() const;
     net::awaitable<void> send_fatal(std::string_view sqlstate, std::string_view message);
     net::awaitable<bool> flush_client();
+    // flush_client's first step, without a coroutine: true when to_client_ went out whole (or
+    // failed: `ok` false); false when the rest needs flush_client.
+    bool flush_client_now(bool& ok);
 
     // Observability hooks (session_metrics.cpp): each is a few relaxed atomics, plus one
     // uncontended lock where the visible session state changes.
@@ -156,6 +164,8 @@ private:
     std::map<std::string, std::string> wanted_params_;  // tracked parameters the client wants
     std::map<std::string, std::string> wanted_extra_;   // other startup parameters
     uint64_t params_gen_ = 1;  // bumped whenever wanted_params_ changes
+    std::shared_ptr<const ParamSet> param_set_;  // wanted_params_/wanted_extra_, shared
+    uint64_t param_set_gen_ = 0;                 // the params_gen_ param_set_ was made for
     int32_t cancel_pid_ = 0;
     bool logged_in_ = false;
 

@@ -8,6 +8,7 @@
 #include "proxy/admin_state.hpp"
 #include "proxy/stats_period.hpp"
 #include "proxy/governance.hpp"
+#include "proxy/session_params.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -105,6 +106,7 @@ public:
 
     pool::PoolManager pools;
     CancelRegistry cancels;
+    ParamSetCache param_sets;
     Counters counters;
     GovernanceCounters governance;
     LeakLog leaks;

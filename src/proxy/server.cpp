@@ -44,7 +44,9 @@ int worker_count(const config::Config& cfg) {
 Server::Server(std::string config_path, std::shared_ptr<const config::Config> config)
     : config_path_(std::move(config_path)), runtime_(config, worker_count(*config)) {
     for (int i = 0; i < runtime_.workers(); ++i) {
-        loops_.push_back(std::make_unique<asio::io_context>());
+        // Hint 1: exactly one thread runs each loop, so Asio skips waking other threads
+        // after each handler. Posting from other threads stays safe (locking is kept).
+        loops_.push_back(std::make_unique<asio::io_context>(1));
         guards_.push_back(asio::make_work_guard(*loops_.back()));
     }
 }

@@ -91,6 +91,23 @@ std::string sync_query(const std::map<std::string, std::string>& wanted,
     return q;
 }
 
+std::shared_ptr<const ParamSet> ParamSetCache::intern(ParamSet set) {
+    std::lock_guard lock(mu_);
+    for (auto it = sets_.begin(); it != sets_.end(); ++it) {
+        if (**it == set) {
+            auto found = *it;
+            sets_.erase(it);
+            sets_.push_back(found);
+            return found;
+        }
+    }
+    if (sets_.size() >= kMaxSets) {
+        sets_.erase(sets_.begin());
+    }
+    sets_.push_back(std::make_shared<const ParamSet>(std::move(set)));
+    return sets_.back();
+}
+
 bool parse_set_search_path(std::string_view query, std::string& value) {
     size_t i = 0;
     auto skip_ws = [&] {

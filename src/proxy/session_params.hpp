@@ -1,6 +1,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,31 @@ std::string sync_query(const std::map<std::string, std::string>& wanted,
 // Returns true and the value text (as written, e.g. "public, app") when `query` is one;
 // RESET search_path, RESET ALL and DISCARD ALL give an empty value (the server default).
 bool parse_set_search_path(std::string_view query, std::string& value);
+
+// The parameters a session wants on its server connection, shared by every session that
+// wants the same ones. A server connection remembers the set it was last made to match, so a
+// checkout by any session with that same set skips comparing the maps: with many clients and
+// few servers, connections change hands every transaction between sessions whose parameters
+// are all alike.
+struct ParamSet {
+    std::map<std::string, std::string> tracked;
+    std::map<std::string, std::string> extra;
+    bool operator==(const ParamSet&) const = default;
+};
+
+// Hands out one shared ParamSet per distinct content among the recently seen ones. Consulted
+// only when a session's parameters change (login, SET), never per transaction. Bounded: an
+// evicted set stays valid for the sessions holding it; it is just no longer shared with
+// newcomers, which costs a comparison, never correctness.
+class ParamSetCache {
+public:
+    std::shared_ptr<const ParamSet> intern(ParamSet set);
+
+private:
+    static constexpr size_t kMaxSets = 64;
+    std::mutex mu_;
+    std::vector<std::shared_ptr<const ParamSet>> sets_;  // most recently used last
+};
 
 // Quotes `value` as an SQL escape-string literal (E'...'), safe whatever
 // standard_conforming_strings is.

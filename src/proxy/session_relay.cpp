@@ -22,6 +22,11 @@ using namespace boost::asio::experimental::awaitable_operators;
 namespace {
 
 constexpr size_t kReadChunk = 16 * 1024;
+// An idle session waits with this much buffer: the read buffer is held for the whole wait, so
+// its size is most of what 10,000 idle clients cost. Requests larger than this are drained at
+// once with kReadChunk reads; a buffer grown past kIdleBufferLimit is given back at idle.
+constexpr size_t kIdleReadChunk = 512;
+constexpr size_t kIdleBufferLimit = 4 * 1024;
 constexpr uint64_t kMaxServerMessage = 1u << 30;
 // Leak reports show this much of the last statement.
 constexpr size_t kMaxStatementText = 1024;
@@ -107,17 +112,27 @@ net::awaitable<common::Status> ClientSession::attach() {
     }
     // Carry the client's session parameters over to this server connection, pipelined in
     // front of the client's own messages; the replies are swallowed.
-    if (lease_->params_synced_for != id_ || lease_->params_synced_gen != params_gen_) {
+    if (param_set_gen_ != params_gen_) {
+        param_set_ = rt_.param_sets.intern(ParamSet{wanted_params_, wanted_extra_});
+        param_set_gen_ = params_gen_;
+    }
+    if (lease_->params_synced != param_set_) {
         std::string sync = sync_query(wanted_params_, lease_->params, wanted_extra_,
                                       lease_->extra_params);
         if (!sync.empty()) {
             pgwire::encode_query(to_server_, sync);
             injected_.on_sync_sent(true);
         }
-        lease_->params_synced_for = id_;
-        lease_->params_synced_gen = params_gen_;
+        lease_->params_synced = param_set_;
     }
     co_return common::ok_status();
+}
+
+void ClientSession::params_changed() {
+    ++params_gen_;
+    if (lease_) {
+        lease_->params_synced.reset();  // its parameters no longer match any shared set
+    }
 }
 
 void ClientSession::detach() {
@@ -145,14 +160,20 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             if (client_pos_ == client_in_.size()) {
                 client_in_.clear();
                 client_pos_ = 0;
+                if (client_in_.capacity() > kIdleBufferLimit) {
+                    net::Bytes().swap(client_in_);
+                }
             }
             const size_t before = client_in_.size();
             net::error_code ec;
             if (s.client_idle_timeout.count() > 0) {
-                ec = co_await net::read_some_until(client_, client_in_, kReadChunk,
+                ec = co_await net::read_some_until(client_, client_in_, kIdleReadChunk,
                                                    Clock::now() + s.client_idle_timeout);
             } else {
-                ec = co_await net::read_some_into(client_, client_in_, kReadChunk);
+                ec = co_await net::read_some_into(client_, client_in_, kIdleReadChunk);
+            }
+            if (!ec && client_in_.size() - before == kIdleReadChunk) {
+                net::read_available(client_, client_in_, kReadChunk, ec);  // a large request
             }
             if (ec == net::asio::error::operation_aborted &&
                 (rt_.draining.load() || terminate_)) {
@@ -291,7 +312,7 @@ common::Status ClientSession::process_client(bool& terminate) {
             if (parse_set_search_path(*q, path)) {
                 wanted_params_["search_path"] = path;
                 lease_->params["search_path"] = path;
-                ++params_gen_;
+                params_changed();
             }
             if (rewrite) {
                 if (auto st = statements_.rewrite('Q', body, lease_->statements, injected_,
@@ -429,7 +450,7 @@ common::Status ClientSession::process_server() {
                     // The client changed it (SET at top level): carry it from now on.
                     wanted_params_[ps->first] = ps->second;
                 }
-                ++params_gen_;
+                params_changed();
             }
             break;
         }
@@ -446,7 +467,7 @@ common::Status ClientSession::process_server() {
             if (body.starts_with("DISCARD ALL") || body.starts_with("DEALLOCATE ALL")) {
                 lease_->statements.clear();
                 lease_->extra_params.clear();
-                ++params_gen_;
+                params_changed();
             }
             break;
         case 'E':
@@ -505,7 +526,11 @@ net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
             co_return CloseReason::ClientTerminate;
         }
         if (!to_server_.empty()) {
-            if (auto ec = co_await net::write_all(server, to_server_); ec) {
+            net::error_code ec;
+            if (!net::write_now(server, to_server_, ec)) {
+                ec = co_await net::write_all(server, to_server_);
+            }
+            if (ec) {
                 lease_.mark_dirty();
                 co_await send_fatal(sqlstate::kConnectionFailure,
                                     "server connection lost: " + ec.message());
@@ -517,7 +542,11 @@ net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
             co_await send_fatal(st.error().code, st.error().message);
             co_return CloseReason::ServerGone;
         }
-        if (!co_await flush_client()) {
+        bool sent = true;
+        if (!flush_client_now(sent)) {
+            sent = !co_await net::write_all(client_, to_client_);
+        }
+        if (!sent) {
             lease_.mark_dirty();
             co_return CloseReason::ClientGone;
         }

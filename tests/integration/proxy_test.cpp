@@ -491,6 +491,33 @@ TEST_F(ProxyTest, SessionParametersFollowTheClient) {
               "client_b");
 }
 
+TEST_F(ProxyTest, ClientsWithAlikeParametersStillGetTheirOwnAfterASet) {
+    // c and d start alike, so they share one parameter set and the server connection skips
+    // the comparison between them; a SET by one must end that sharing for the other.
+    start({.pool_size = 1});
+    auto c = connect(" application_name=alike");
+    auto d = connect(" application_name=alike");
+    const std::string default_tz = d.exec("SHOW TimeZone").scalar();
+    EXPECT_EQ(c.exec("SHOW TimeZone").scalar(), default_tz);
+    ASSERT_TRUE(c.exec("SET TimeZone = 'Asia/Tokyo'").ok);
+    EXPECT_EQ(d.exec("SHOW TimeZone").scalar(), default_tz);
+    ASSERT_TRUE(c.exec("SET search_path TO pg_catalog").ok);
+    EXPECT_EQ(d.exec("SHOW search_path").scalar(), "\"$user\", public");
+    EXPECT_EQ(c.exec("SHOW TimeZone").scalar(), "Asia/Tokyo");
+    EXPECT_EQ(c.exec("SHOW search_path").scalar(), "pg_catalog");
+    // Back to alike: d follows c to Tokyo by its own SET, and both keep it.
+    ASSERT_TRUE(d.exec("SET TimeZone = 'Asia/Tokyo'").ok);
+    EXPECT_EQ(c.exec("SHOW TimeZone").scalar(), "Asia/Tokyo");
+    EXPECT_EQ(d.exec("SHOW TimeZone").scalar(), "Asia/Tokyo");
+    EXPECT_EQ(d.exec("SHOW search_path").scalar(), "\"$user\", public");
+    // A transaction-local change is undone at COMMIT and must not stick to the connection.
+    ASSERT_TRUE(c.exec("BEGIN").ok);
+    ASSERT_TRUE(c.exec("SET LOCAL TimeZone = 'UTC'").ok);
+    ASSERT_TRUE(c.exec("COMMIT").ok);
+    EXPECT_EQ(d.exec("SHOW TimeZone").scalar(), "Asia/Tokyo");
+    EXPECT_EQ(c.exec("SHOW TimeZone").scalar(), "Asia/Tokyo");
+}
+
 TEST_F(ProxyTest, NamedPreparedStatementsAcrossServerConnections) {
     start({.pool_size = 2});
     std::vector<PgConn> clients;

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pgwarden::proxy {
 namespace {
@@ -325,6 +327,38 @@ TEST(SessionParamsRegression, ResetSearchPathIsCarriedOver) {
     std::string value = "app";
     EXPECT_TRUE(parse_set_search_path("RESET search_path", value));
     EXPECT_EQ(value, "");
+}
+
+TEST(ParamSetCache, EqualContentSharesOneSet) {
+    ParamSetCache cache;
+    auto a = cache.intern({{{"TimeZone", "UTC"}}, {}});
+    auto b = cache.intern({{{"TimeZone", "UTC"}}, {}});
+    EXPECT_EQ(a, b);
+    auto c = cache.intern({{{"TimeZone", "UTC"}}, {{"extra_float_digits", "3"}}});
+    EXPECT_NE(a, c);
+    auto d = cache.intern({{{"TimeZone", "Europe/Paris"}}, {}});
+    EXPECT_NE(a, d);
+    EXPECT_EQ(d->tracked.at("TimeZone"), "Europe/Paris");
+}
+
+TEST(ParamSetCache, EvictionKeepsHeldSetsValidAndNeverAliasesDifferentContent) {
+    ParamSetCache cache;
+    auto first = cache.intern({{{"application_name", "app-0"}}, {}});
+    std::vector<std::shared_ptr<const ParamSet>> held;
+    for (int i = 1; i <= 200; ++i) {
+        held.push_back(cache.intern({{{"application_name", "app-" + std::to_string(i)}}, {}}));
+    }
+    // app-0 was evicted: a newcomer gets a fresh set (a comparison later, not a wrong skip),
+    // and the old holder's set still says what it said.
+    auto again = cache.intern({{{"application_name", "app-0"}}, {}});
+    EXPECT_NE(first, again);
+    EXPECT_EQ(*first, *again);
+    EXPECT_EQ(first->tracked.at("application_name"), "app-0");
+    for (size_t i = 0; i < held.size(); ++i) {
+        EXPECT_EQ(held[i]->tracked.at("application_name"), "app-" + std::to_string(i + 1));
+    }
+    // Recently used sets are still shared.
+    EXPECT_EQ(cache.intern({{{"application_name", "app-200"}}, {}}), held.back());
 }
 
 }  // namespace
