@@ -89,6 +89,10 @@ struct ClassStats {
     int64_t granted = 0;        // checkouts, ever
     int64_t wait_timeouts = 0;  // query_wait_timeout expiries, ever
     WaitHistogram admission_wait;
+    // The cap that applies in a pool of `pool_size`: an uncapped class can hold the pool.
+    int effective_max(int pool_size) const {
+        return limits.max == INT_MAX ? pool_size : limits.max;
+    }
 };
 
 // Counts for SHOW POOLS and metrics (taken under the manager's lock).

@@ -498,7 +498,7 @@ void show_classes(Runtime& rt, std::string& out) {
     }
     for (const auto& p : rt.pools.stats()) {
         for (const auto& c : p.classes) {
-            const int max = c.limits.max == INT_MAX ? p.pool_size : c.limits.max;
+            const int max = c.effective_max(p.pool_size);
             rs.row({p.database, p.user, c.name, num(c.held), num(max), num(c.limits.reserve),
                     num(active[{p.database, p.user, c.name}]), num(c.waiting),
                     num(micros(c.max_wait_seconds)), num(c.limits.priority), num(c.granted),

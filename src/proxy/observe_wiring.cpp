@@ -98,7 +98,7 @@ std::vector<observe::PoolSnapshot> Server::pool_snapshots() {
             observe::ClassSnapshot c;
             c.name = cls.name;
             c.server_connections = cls.held;
-            c.max_connections = cls.limits.max == INT_MAX ? p.pool_size : cls.limits.max;
+            c.max_connections = cls.effective_max(p.pool_size);
             c.reserved_connections = cls.limits.reserve;
             c.clients_waiting = cls.waiting;
             c.clients_active = seen.active;
