@@ -1,7 +1,8 @@
 // Throughput of `pgwarden lint` on real Go code: tokenize + parse + analyse, single thread,
 // files preloaded into memory so disk speed does not count. Lines per second are computed
-// from the thread's CPU time (per core, unaffected by other load); wall time is shown too. Every function is analysed (the
-// database-import gate is forced open), which is the worst case for the rules.
+// from the thread's CPU time (per core, unaffected by other load); wall time is shown too. Every
+// function is analysed (the database-import gate is forced open), which is the worst case for the
+// rules.
 //
 //   lint_bench [ROOT...]   (default: /usr/lib/go-1.19/src /usr/share/gocode/src)
 #include "lint/analysis.hpp"
@@ -126,16 +127,18 @@ int main(int argc, char** argv) {
             t.findings = pass.findings;
         }
         fmt::print("{}: {} files, {} lines, {:.1f} MiB, {} parse errors, {} findings (gate off)\n",
-                   root, t.files, t.lines, static_cast<double>(t.bytes) / (1 << 20),
-                   t.parse_errors, t.findings);
-        fmt::print("  tokenize+parse+analyse: {:.3f} s CPU, {:.2f} M lines/s per core, {:.1f} MiB/s "
-                   "({:.3f} s wall, {:.2f} M lines/s wall)\n",
-                   best, static_cast<double>(t.lines) / best / 1e6,
-                   static_cast<double>(t.bytes) / (1 << 20) / best, best_wall,
-                   static_cast<double>(t.lines) / best_wall / 1e6);
+                   root, t.files, t.lines, static_cast<double>(t.bytes) / (1 << 20), t.parse_errors,
+                   t.findings);
+        fmt::print(
+            "  tokenize+parse+analyse: {:.3f} s CPU, {:.2f} M lines/s per core, {:.1f} MiB/s "
+            "({:.3f} s wall, {:.2f} M lines/s wall)\n",
+            best, static_cast<double>(t.lines) / best / 1e6,
+            static_cast<double>(t.bytes) / (1 << 20) / best, best_wall,
+            static_cast<double>(t.lines) / best_wall / 1e6);
         all_lines += static_cast<double>(t.lines);
         all_secs += best;
     }
-    fmt::print("total: {:.2f} M lines/s per core (CPU time, 1 thread)\n", all_lines / all_secs / 1e6);
+    fmt::print("total: {:.2f} M lines/s per core (CPU time, 1 thread)\n",
+               all_lines / all_secs / 1e6);
     return 0;
 }

@@ -120,12 +120,12 @@ int main(int argc, char** argv) {
             us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
             cpu.push_back(c1 - c0);
         }
-        std::printf("%-26s pools=%d classes=%d bytes=%zu\n"
-                    "    cpu  median %4.0f us  p90 %4.0f us  p99 %4.0f us   (target < 1000 us)\n"
-                    "    wall median %4.0f us  p90 %4.0f us  p99 %4.0f us\n",
-                    label, pools, classes, bytes, percentile(cpu, 0.5), percentile(cpu, 0.9),
-                    percentile(cpu, 0.99), percentile(us, 0.5), percentile(us, 0.9),
-                    percentile(us, 0.99));
+        std::printf(
+            "%-26s pools=%d classes=%d bytes=%zu\n"
+            "    cpu  median %4.0f us  p90 %4.0f us  p99 %4.0f us   (target < 1000 us)\n"
+            "    wall median %4.0f us  p90 %4.0f us  p99 %4.0f us\n",
+            label, pools, classes, bytes, percentile(cpu, 0.5), percentile(cpu, 0.9),
+            percentile(cpu, 0.99), percentile(us, 0.5), percentile(us, 0.9), percentile(us, 0.99));
     };
     run("scrape, with process_*");
     with_process = false;

@@ -55,7 +55,7 @@ constexpr CronSpec kCrons[] = {
 };
 
 constexpr milliseconds kIntervals[] = {
-    std::chrono::minutes(1), std::chrono::minutes(5), std::chrono::minutes(10),
+    std::chrono::minutes(1), std::chrono::minutes(5),  std::chrono::minutes(10),
     std::chrono::hours(1),   std::chrono::seconds(30),
 };
 
@@ -95,8 +95,8 @@ int main(int argc, char** argv) {
 
     // 1. Next fire times: every job, 5 fires in a row, starting two days before the US DST
     //    change so the DST paths are on the clock too.
-    const WallTime start = WallTime(std::chrono::sys_days(std::chrono::year(2026) /
-                                                          std::chrono::March / 6));
+    const WallTime start =
+        WallTime(std::chrono::sys_days(std::chrono::year(2026) / std::chrono::March / 6));
     constexpr int kFiresPerJob = 5;
     std::vector<WallTime> cursor(schedules.size(), start);
     std::int64_t checksum = 0;
@@ -164,15 +164,16 @@ int main(int argc, char** argv) {
                 candidates.push_back(make_candidate(i, jobs[i]));
             }
         }
-        const auto decisions = planner.plan(PlanInput{now, std::chrono::seconds(1), false},
-                                            Load{}, candidates);
+        const auto decisions =
+            planner.plan(PlanInput{now, std::chrono::seconds(1), false}, Load{}, candidates);
         due_seen += decisions.size();
     }
     const double tick_cpu = (cpu_seconds() - cpu0) / ticks;
     const double tick_wall = (wall_seconds() - wall0) / ticks;
-    fmt::print("idle tick: {} jobs, {} ticks: {:.1f} us CPU per tick ({:.1f} us wall), "
-               "due runs seen {}\n",
-               jobs.size(), ticks, tick_cpu * 1e6, tick_wall * 1e6, due_seen);
+    fmt::print(
+        "idle tick: {} jobs, {} ticks: {:.1f} us CPU per tick ({:.1f} us wall), "
+        "due runs seen {}\n",
+        jobs.size(), ticks, tick_cpu * 1e6, tick_wall * 1e6, due_seen);
     fmt::print("idle cost at a 1 s tick: {:.4f}% of one core (bar: < 1%)\n", tick_cpu * 100.0);
     return tick_cpu * 100.0 < 1.0 ? 0 : 2;
 }

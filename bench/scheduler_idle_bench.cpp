@@ -36,8 +36,9 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::warn);
     const char* zones[] = {"UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo",
                            "Australia/Sydney"};
-    std::string text = "[pgwarden]\nauth_type = \"trust\"\n[databases.app]\nhost = \"127.0.0.1\"\n"
-                       "user = \"app\"\n";
+    std::string text =
+        "[pgwarden]\nauth_type = \"trust\"\n[databases.app]\nhost = \"127.0.0.1\"\n"
+        "user = \"app\"\n";
     for (int i = 0; i < jobs; ++i) {
         text += fmt::format("[jobs.job{}]\ndatabase = \"app\"\nsql = \"SELECT 1\"\n", i);
         if (i % 2 == 0) {
@@ -67,8 +68,8 @@ int main(int argc, char** argv) {
     (*service)->start();
     // Start-up (first fire time of every job) is not idle cost: let it finish first.
     std::this_thread::sleep_for(std::chrono::seconds(2));
-    const double setup = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                       load_start).count();
+    const double setup =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
     const double cpu_before = cpu_seconds();
     const auto wall_before = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(window));
@@ -77,8 +78,9 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count();
     (*service)->stop();
     const double share = 100.0 * cpu / wall;
-    fmt::print("scheduler idle: {} jobs, {:.1f}s window: {:.4f}s CPU = {:.3f}% of one core "
-               "({} runs fired in the window or before; load + start {:.1f}s) -> {}\n",
-               jobs, wall, cpu, share, runs.load(), setup, share < 1.0 ? "PASS (<1%)" : "FAIL");
+    fmt::print(
+        "scheduler idle: {} jobs, {:.1f}s window: {:.4f}s CPU = {:.3f}% of one core "
+        "({} runs fired in the window or before; load + start {:.1f}s) -> {}\n",
+        jobs, wall, cpu, share, runs.load(), setup, share < 1.0 ? "PASS (<1%)" : "FAIL");
     return share < 1.0 ? 0 : 1;
 }

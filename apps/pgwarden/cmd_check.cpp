@@ -18,9 +18,8 @@ std::string listen_summary(const config::Settings& s) {
     for (const auto& addr : s.listen_addr) {
         out += out.empty() ? "" : ", ";
         // An IPv6 literal needs brackets before ":port" to stay readable and pasteable.
-        out += addr.find(':') != std::string::npos
-                   ? fmt::format("[{}]:{}", addr, s.listen_port)
-                   : fmt::format("{}:{}", addr, s.listen_port);
+        out += addr.find(':') != std::string::npos ? fmt::format("[{}]:{}", addr, s.listen_port)
+                                                   : fmt::format("{}:{}", addr, s.listen_port);
     }
     if (!s.unix_socket_dir.empty()) {
         out += fmt::format(", unix socket in {}", s.unix_socket_dir);
@@ -48,10 +47,10 @@ std::string class_summary(const config::WorkloadClass& c) {
     add("user", c.user);
     add("database", c.database);
     add("client_addr", c.client_addr_text);
-    std::string out = fmt::format("{}: {}; reserve {}, max {}, priority {}", c.name,
-                                  match.empty() ? "everything else" : fmt::format("{}", fmt::join(match, " ")),
-                                  c.reserve ? c.reserve->to_string() : "0",
-                                  c.max ? c.max->to_string() : "pool", c.priority);
+    std::string out = fmt::format(
+        "{}: {}; reserve {}, max {}, priority {}", c.name,
+        match.empty() ? "everything else" : fmt::format("{}", fmt::join(match, " ")),
+        c.reserve ? c.reserve->to_string() : "0", c.max ? c.max->to_string() : "pool", c.priority);
     if (c.idle_transaction_timeout.count() > 0 || c.max_checkout_time.count() > 0) {
         out += fmt::format(", leaks: idle_transaction_timeout {} max_checkout_time {} -> {}",
                            config::format_duration(c.idle_transaction_timeout),
@@ -70,9 +69,9 @@ std::string alerts_summary(const config::AlertSettings& a) {
     }
     const auto pct = [](double v) { return static_cast<int>(v * 100 + 0.5); };
     std::string out = fmt::format(
-        "utilization >= {}% for {} (warning), >= {}% for {} (critical)",
-        pct(a.utilization_warning), config::format_duration(a.utilization_warning_for),
-        pct(a.utilization_critical), config::format_duration(a.utilization_critical_for));
+        "utilization >= {}% for {} (warning), >= {}% for {} (critical)", pct(a.utilization_warning),
+        config::format_duration(a.utilization_warning_for), pct(a.utilization_critical),
+        config::format_duration(a.utilization_critical_for));
     if (a.leak) {
         out += ", suspected leaks";
     }
@@ -133,8 +132,9 @@ int run_check(const std::string& path) {
 
 Runner register_check(CLI::App& root) {
     auto* cmd = root.add_subcommand(
-        "check", "Validate a config file (and its auth_file); print every problem with "
-                 "file:line:column, or a summary when it is valid. Exit 0 valid, 1 invalid.");
+        "check",
+        "Validate a config file (and its auth_file); print every problem with "
+        "file:line:column, or a summary when it is valid. Exit 0 valid, 1 invalid.");
     auto path = std::make_shared<std::string>();
     cmd->add_option("-c,--config", *path, "The TOML config file to check")
         ->required()

@@ -195,8 +195,7 @@ private:
                << "listen_addr = [\"127.0.0.1\"]\n"
                << fmt::format("listen_port = {}\n", listen_port_)
                << "auth_type = \"scram-sha-256\"\n"
-               << fmt::format("auth_file = \"{}\"\n", auth_file)
-               << "pool_mode = \"transaction\"\n"
+               << fmt::format("auth_file = \"{}\"\n", auth_file) << "pool_mode = \"transaction\"\n"
                << fmt::format("default_pool_size = {}\n", options_.pool_size)
                << fmt::format("max_client_conn = {}\n", options_.clients * 4 + 10)
                << fmt::format("stats_listen = \"127.0.0.1:{}\"\n", *stats)
@@ -256,18 +255,17 @@ private:
 
     common::Status bench(const std::string& label, uint16_t port) {
         int threads = std::min(options_.clients, 4);
-        auto out = run_pgbench({"-S", "-n", "-c", std::to_string(options_.clients), "-j",
-                                std::to_string(threads), "-T",
-                                std::to_string(options_.duration_seconds), "-h", "127.0.0.1",
-                                "-p", std::to_string(port), "-U", kDemoUser, kDemoDb},
-                               "pgbench-" + label + ".log",
-                               std::chrono::seconds(options_.duration_seconds + 60));
+        auto out = run_pgbench(
+            {"-S", "-n", "-c", std::to_string(options_.clients), "-j", std::to_string(threads),
+             "-T", std::to_string(options_.duration_seconds), "-h", "127.0.0.1", "-p",
+             std::to_string(port), "-U", kDemoUser, kDemoDb},
+            "pgbench-" + label + ".log", std::chrono::seconds(options_.duration_seconds + 60));
         if (!out) {
             if (label == "pgwarden" && !serve_log_.empty()) {
                 return common::make_error(
-                    "demo", fmt::format("{}\n--- pgwarden log tail ({}) ---\n{}",
-                                        out.error().message, serve_log_,
-                                        embedded::tail_file(serve_log_, 20)));
+                    "demo",
+                    fmt::format("{}\n--- pgwarden log tail ({}) ---\n{}", out.error().message,
+                                serve_log_, embedded::tail_file(serve_log_, 20)));
             }
             return std::move(out).error();
         }
@@ -300,8 +298,8 @@ private:
         signals_.watch_group(kSlotBench, 0);
         if (!status) {
             proc->terminate(2s);
-            return common::make_error("demo", fmt::format("pgbench timed out after {} s",
-                                                          timeout.count()));
+            return common::make_error("demo",
+                                      fmt::format("pgbench timed out after {} s", timeout.count()));
         }
         std::ifstream in(log);
         std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -325,8 +323,8 @@ private:
         if (std::regex_search(out, m, std::regex(R"(number of failed transactions: ([0-9]+))"))) {
             s.failed = std::stol(m[1]);
         }
-        if (std::regex_search(out,
-                              m, std::regex(R"(number of transactions actually processed: ([0-9]+))"))) {
+        if (std::regex_search(
+                out, m, std::regex(R"(number of transactions actually processed: ([0-9]+))"))) {
             s.processed = std::stol(m[1]);
         }
         return s;
@@ -335,8 +333,8 @@ private:
     void print_table() const {
         fmt::print("\npgbench -S, {} clients, {} s, scale 5 (pgwarden pool_size {})\n",
                    options_.clients, options_.duration_seconds, options_.pool_size);
-        fmt::print("{:<10} {:>12} {:>16} {:>10} {:>14}\n", "target", "TPS", "avg latency",
-                   "failed", "transactions");
+        fmt::print("{:<10} {:>12} {:>16} {:>10} {:>14}\n", "target", "TPS", "avg latency", "failed",
+                   "transactions");
         for (const auto& r : results_) {
             fmt::print("{:<10} {:>12.0f} {:>13.3f} ms {:>10} {:>14}\n", r.label, r.tps,
                        r.latency_ms, r.failed, r.processed);

@@ -50,16 +50,16 @@ int list(const config::Config& config, scheduler::StateStore& store) {
         std::cerr << "pgwarden jobs: " << records.error().message << "\n";
         return 1;
     }
-    const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now());
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     std::cout << fmt::format("{:<24} {:<8} {:<22} {:<9} {:<21} {:<10} {:<21} {}\n", "JOB", "KIND",
                              "SCHEDULE", "STATE", "LAST RUN", "OUTCOME", "NEXT RUN", "RUNNING ON");
     for (const auto& [name, job] : config.jobs) {
         const auto it = records->find(name);
         const scheduler::JobRecord record =
             it == records->end() ? scheduler::JobRecord{} : it->second;
-        std::string schedule = job.every ? "every " + config::format_duration(*job.every)
-                                         : job.schedule;
+        std::string schedule =
+            job.every ? "every " + config::format_duration(*job.every) : job.schedule;
         std::string next = "-";
         if (auto spec = scheduler::make_job_spec(job)) {
             if (auto fire = (*spec)->schedule.next_after(now)) {
@@ -91,15 +91,15 @@ int history(scheduler::StateStore& store, const std::string& name, int limit) {
     for (const auto& row : *rows) {
         std::string duration = "-";
         if (row.started_at && row.finished_at) {
-            duration = fmt::format("{:.2f}s", std::chrono::duration<double>(*row.finished_at -
-                                                                            *row.started_at)
-                                                  .count());
+            duration = fmt::format(
+                "{:.2f}s",
+                std::chrono::duration<double>(*row.finished_at - *row.started_at).count());
         }
         std::cout << fmt::format("{:<21} {:<24} {:<24} {:<9} {:<10} {:>7} {:>9}  {}\n",
                                  when(row.slot), one_line(row.job, 24),
-                                 one_line(row.instance.empty() ? "-" : row.instance, 24),
-                                 row.state, row.outcome.empty() ? "-" : row.outcome, row.attempt,
-                                 duration, one_line(row.error, 80));
+                                 one_line(row.instance.empty() ? "-" : row.instance, 24), row.state,
+                                 row.outcome.empty() ? "-" : row.outcome, row.attempt, duration,
+                                 one_line(row.error, 80));
     }
     return 0;
 }
@@ -155,14 +155,16 @@ int run_jobs(const JobsOptions& options) {
         std::cerr << "pgwarden jobs: " << slot.error().message << "\n";
         return 1;
     }
-    std::cout << fmt::format("run of job {} requested (slot {}); one serving instance will pick "
-                             "it up within a second\n",
-                             options.name, when(*slot));
+    std::cout << fmt::format(
+        "run of job {} requested (slot {}); one serving instance will pick "
+        "it up within a second\n",
+        options.name, when(*slot));
     if (auto records = store.records()) {
         if (auto it = records->find(options.name); it != records->end() && it->second.paused) {
-            std::cout << fmt::format("note: job {} is paused; the run waits until it is "
-                                     "resumed\n",
-                                     options.name);
+            std::cout << fmt::format(
+                "note: job {} is paused; the run waits until it is "
+                "resumed\n",
+                options.name);
         }
     }
     return 0;
@@ -172,8 +174,9 @@ int run_jobs(const JobsOptions& options) {
 
 Runner register_jobs(CLI::App& root) {
     auto* cmd = root.add_subcommand(
-        "jobs", "Inspect and control scheduled jobs across every instance (state is kept in "
-                "PostgreSQL: see docs/scheduler.md)");
+        "jobs",
+        "Inspect and control scheduled jobs across every instance (state is kept in "
+        "PostgreSQL: see docs/scheduler.md)");
     auto options = std::make_shared<JobsOptions>();
     cmd->add_option("action", options->action,
                     "list | pause NAME | resume NAME | run NAME | history [NAME]")
@@ -185,8 +188,9 @@ Runner register_jobs(CLI::App& root) {
         ->option_text("FILE");
     cmd->add_option("-n,--limit", options->limit, "history: how many runs to show")
         ->check(CLI::Range(1, 100000));
-    cmd->footer("Exit codes: 0 done, 1 failed (bad config, unknown job, database unreachable), "
-                "2 usage error.");
+    cmd->footer(
+        "Exit codes: 0 done, 1 failed (bad config, unknown job, database unreachable), "
+        "2 usage error.");
     return [options] { return run_jobs(*options); };
 }
 

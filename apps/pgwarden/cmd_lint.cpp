@@ -51,7 +51,8 @@ int run_lint(const LintArgs& args) {
     options.walk.include_tests = args.tests;
     options.walk.include_vendor = args.include_vendor;
     options.disabled_rules = args.disable;
-    std::vector<std::string> paths = args.paths.empty() ? std::vector<std::string>{"./..."} : args.paths;
+    std::vector<std::string> paths =
+        args.paths.empty() ? std::vector<std::string>{"./..."} : args.paths;
     auto packages = lint::expand_paths(paths, options.walk);
     if (!packages) {
         std::cerr << "pgwarden lint: " << packages.error().message << "\n";
@@ -99,12 +100,14 @@ Runner register_lint(CLI::App& root) {
         "Silence a finding with //nolint:pgwarden or //pgwarden:ignore RULE on its line or the "
         "line above.\n"
         "Exit status: 0 no findings, 1 findings (or files that do not parse), 2 usage error.");
-    cmd->add_option("paths", args->paths, "Files, directories or patterns like ./... (default ./...)");
+    cmd->add_option("paths", args->paths,
+                    "Files, directories or patterns like ./... (default ./...)");
     cmd->add_option("--format", args->format, "Output format: text (go vet style), json or sarif")
         ->check(CLI::IsMember({"text", "json", "sarif"}));
     cmd->add_option("-o,--output", args->output, "Write the report to this file instead of stdout");
     cmd->add_flag("--tests", args->tests, "Also lint *_test.go files found in directories");
-    cmd->add_flag("--include-vendor", args->include_vendor, "Also descend into vendor/ and testdata/");
+    cmd->add_flag("--include-vendor", args->include_vendor,
+                  "Also descend into vendor/ and testdata/");
     cmd->add_option("--disable", args->disable, "Do not report this rule (repeatable)");
     cmd->add_flag("--list-rules", args->list_rules, "Describe every rule and exit");
     return [args] { return run_lint(*args); };

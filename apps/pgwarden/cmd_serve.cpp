@@ -10,7 +10,8 @@
 namespace pgwarden::app {
 
 Runner register_serve(CLI::App& root) {
-    auto* cmd = root.add_subcommand("serve", "Run the pooling proxy (PgBouncer-compatible settings)");
+    auto* cmd =
+        root.add_subcommand("serve", "Run the pooling proxy (PgBouncer-compatible settings)");
     auto path = std::make_shared<std::string>();
     cmd->add_option("-c,--config", *path, "TOML configuration file")->required();
     cmd->footer(
@@ -26,9 +27,9 @@ Runner register_serve(CLI::App& root) {
             return 1;
         }
         const auto& s = loaded.config->settings;
-        common::setup_logging(s.log_format == "json" ? common::LogFormat::Json
-                                                     : common::LogFormat::Text,
-                              s.log_level);
+        common::setup_logging(
+            s.log_format == "json" ? common::LogFormat::Json : common::LogFormat::Text,
+            s.log_level);
         proxy::Server server(*path, loaded.config);
         return server.run();
     };

@@ -77,8 +77,7 @@ const std::vector<Field<AlertSettings>>& alert_fields() {
 }
 
 // A resolve threshold above its fire threshold would make the alert flap or never resolve.
-void check_band(Reader& r, std::string_view level, double fire,
-                double resolve) {
+void check_band(Reader& r, std::string_view level, double fire, double resolve) {
     if (resolve <= fire) {
         return;
     }

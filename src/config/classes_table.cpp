@@ -49,8 +49,8 @@ void read_share(Reader& r, const toml::node& n, const std::string& key,
         out = PoolShare{value, percent};
         return;
     }
-    r.error(n.source(), key, fmt::format("expected a number or a percentage, got {}", type_phrase(n)),
-            hint);
+    r.error(n.source(), key,
+            fmt::format("expected a number or a percentage, got {}", type_phrase(n)), hint);
 }
 
 void read_cidrs(Reader& r, const toml::node& n, const std::string& key, WorkloadClass& c) {
@@ -76,14 +76,10 @@ const std::vector<Field<WorkloadClass>>& class_fields() {
         list_field("user", &WorkloadClass::user),
         list_field("database", &WorkloadClass::database),
         {"client_addr", &read_cidrs},
-        {"reserve",
-         [](Reader& r, const toml::node& n, const std::string& key, WorkloadClass& c) {
-             read_share(r, n, key, c.reserve);
-         }},
-        {"max",
-         [](Reader& r, const toml::node& n, const std::string& key, WorkloadClass& c) {
-             read_share(r, n, key, c.max);
-         }},
+        {"reserve", [](Reader& r, const toml::node& n, const std::string& key,
+                       WorkloadClass& c) { read_share(r, n, key, c.reserve); }},
+        {"max", [](Reader& r, const toml::node& n, const std::string& key,
+                   WorkloadClass& c) { read_share(r, n, key, c.max); }},
         int_field("priority", &WorkloadClass::priority, -1000, 1000),
         {"query_wait_timeout",
          [](Reader& r, const toml::node& n, const std::string& key, WorkloadClass& c) {
@@ -119,8 +115,7 @@ constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
     {"idle_in_transaction_session_timeout", "idle_transaction_timeout"},
 };
 
-void load_class(Reader& reader, const std::string& name, const toml::node& node,
-                Config& config) {
+void load_class(Reader& reader, const std::string& name, const toml::node& node, Config& config) {
     const std::string key = dotted("classes", name);
     const auto* table = node.as_table();
     if (table == nullptr) {
@@ -137,8 +132,7 @@ void load_class(Reader& reader, const std::string& name, const toml::node& node,
     c.config_line = static_cast<int>(node.source().begin.line);
     apply_fields<WorkloadClass>(
         reader, *table, key, class_fields(), kAliases,
-        [](std::string_view k) { return unknown_key_hint(k, "classes", class_keys()); },
-        c);
+        [](std::string_view k) { return unknown_key_hint(k, "classes", class_keys()); }, c);
     const bool has_criteria = !c.application_name.empty() || !c.user.empty() ||
                               !c.database.empty() || !c.client_addr.empty();
     if (name == kDefaultClass && has_criteria) {
@@ -167,7 +161,8 @@ std::span<const std::string_view> class_keys() {
 void load_classes(Reader& reader, const toml::node& node, Config& config) {
     const auto* table = node.as_table();
     if (table == nullptr) {
-        reader.error(node.source(), "classes", fmt::format("expected a table, got {}", type_phrase(node)),
+        reader.error(node.source(), "classes",
+                     fmt::format("expected a table, got {}", type_phrase(node)),
                      "write one [classes.NAME] table per workload class");
         return;
     }

@@ -97,8 +97,8 @@ const WorkloadClass* Config::find_class(std::string_view name) const {
     return nullptr;
 }
 
-const WorkloadClass& Config::match_class(std::string_view application_name,
-                                         std::string_view user, std::string_view database,
+const WorkloadClass& Config::match_class(std::string_view application_name, std::string_view user,
+                                         std::string_view database,
                                          std::string_view client_address) const {
     if (auto job = jobs.find(std::string(application_name)); job != jobs.end()) {
         const auto* cls = find_class(job->second.workload_class.empty()

@@ -34,11 +34,11 @@ enum class AuthType {
 
 // One [databases.NAME] table. Unset optional fields inherit the [pgwarden] defaults.
 struct DatabaseConfig {
-    std::string name;     // the name clients connect to ("*" = fallback for any name)
+    std::string name;  // the name clients connect to ("*" = fallback for any name)
     std::string host = "127.0.0.1";
     uint16_t port = 5432;
-    std::string dbname;   // empty: same as `name` (for "*": the client's database name)
-    std::string user;     // empty: the client's user (and password from auth_file)
+    std::string dbname;  // empty: same as `name` (for "*": the client's database name)
+    std::string user;    // empty: the client's user (and password from auth_file)
     std::string password;
     std::optional<int> pool_size;
     std::optional<int> min_pool_size;
@@ -53,22 +53,22 @@ struct Settings {
     uint16_t listen_port = 6432;
     std::string unix_socket_dir;  // empty: no Unix socket
     AuthType auth_type = AuthType::ScramSha256;
-    std::string auth_file;        // absolute, resolved against the config file's directory
+    std::string auth_file;  // absolute, resolved against the config file's directory
     std::string auth_query = "SELECT usename, passwd FROM pg_shadow WHERE usename=$1";
-    std::string auth_user;        // empty: auth_query disabled
+    std::string auth_user;  // empty: auth_query disabled
     PoolMode pool_mode = PoolMode::Transaction;
     int default_pool_size = 20;
     int min_pool_size = 0;
     int max_client_conn = 100;
-    int max_db_connections = 0;    // 0 = unlimited
-    int max_user_connections = 0;  // 0 = unlimited
+    int max_db_connections = 0;         // 0 = unlimited
+    int max_user_connections = 0;       // 0 = unlimited
     int max_prepared_statements = 200;  // per server connection; 0 = no tracking
     Duration server_lifetime{std::chrono::seconds(3600)};
     Duration server_idle_timeout{std::chrono::seconds(600)};
     Duration server_connect_timeout{std::chrono::seconds(15)};
     Duration server_login_retry{std::chrono::seconds(15)};
     Duration query_wait_timeout{std::chrono::seconds(120)};
-    Duration client_idle_timeout{0};      // 0 = disabled
+    Duration client_idle_timeout{0};  // 0 = disabled
     Duration client_login_timeout{std::chrono::seconds(60)};
     Duration shutdown_timeout{std::chrono::seconds(30)};  // SIGTERM drain limit
     std::string server_reset_query = "DISCARD ALL";
@@ -76,7 +76,7 @@ struct Settings {
     uint64_t max_packet_size = 2147483647;  // bytes, like PgBouncer
     std::vector<std::string> admin_users;
     std::vector<std::string> stats_users;
-    int workers = 0;              // event-loop threads; 0 = half the cores (at least 1)
+    int workers = 0;                  // event-loop threads; 0 = half the cores (at least 1)
     std::string log_format = "text";  // "text" | "json"
     std::string log_level = "info";
     bool log_connections = true;
@@ -114,10 +114,10 @@ struct JobConfig {
     bool command_shell = false;        // `command` was one string
     std::string url;                   // kind = http
     std::string method = "GET";
-    std::string database;              // a [databases.NAME] name
-    std::string user;                  // empty: the database's `user`
-    std::string workload_class;        // empty: "background" when that class exists, else default
-    int connections = 1;               // budget units the job holds while running
+    std::string database;        // a [databases.NAME] name
+    std::string user;            // empty: the database's `user`
+    std::string workload_class;  // empty: "background" when that class exists, else default
+    int connections = 1;         // budget units the job holds while running
     std::string queue = "default";
     JobOverlap overlap = JobOverlap::Skip;
     std::optional<Duration> max_staleness;  // freshness window; none = never deferred for pressure
@@ -129,7 +129,7 @@ struct JobConfig {
     Duration timeout{std::chrono::hours(1)};  // per run; 0 = none
     bool transaction = true;                  // kind = sql: wrap the statements in BEGIN/COMMIT
     bool enabled = true;
-    int64_t output_limit = 65536;             // bytes of output kept per run
+    int64_t output_limit = 65536;  // bytes of output kept per run
     int config_line = 0;
 
     bool operator==(const JobConfig&) const = default;
@@ -138,14 +138,14 @@ struct JobConfig {
 // The [scheduler] table: the job runtime as a whole.
 struct SchedulerConfig {
     bool enabled = true;
-    int max_concurrency = 4;                 // connection units all background jobs may hold
-    std::map<std::string, int> queues;       // [scheduler.queues] name = limit
-    double pressure_utilization = 0.7;       // pool utilization at which deferral starts
+    int max_concurrency = 4;            // connection units all background jobs may hold
+    std::map<std::string, int> queues;  // [scheduler.queues] name = limit
+    double pressure_utilization = 0.7;  // pool utilization at which deferral starts
     Duration history_retention{std::chrono::hours(24 * 7)};
     Duration lease{std::chrono::seconds(60)};
-    std::string instance_id;                 // empty: hostname:pid
-    std::string database;                    // where the state tables live; empty: first job's
-    std::string user;                        // empty: that database's `user`
+    std::string instance_id;  // empty: hostname:pid
+    std::string database;     // where the state tables live; empty: first job's
+    std::string user;         // empty: that database's `user`
 
     bool operator==(const SchedulerConfig&) const = default;
 };
@@ -175,9 +175,9 @@ struct Config {
                                      std::string_view database,
                                      std::string_view client_address) const;
     const WorkloadClass* find_class(std::string_view name) const;
-    std::map<std::string, JobConfig> jobs;   // [jobs.NAME]
-    SchedulerConfig scheduler;               // [scheduler]
-    AlertSettings alerts;                    // the [alerts] table (defaults when absent)
+    std::map<std::string, JobConfig> jobs;  // [jobs.NAME]
+    SchedulerConfig scheduler;              // [scheduler]
+    AlertSettings alerts;                   // the [alerts] table (defaults when absent)
 
     // The database table for a client's database name, or the "*" fallback; nullptr if none.
     const DatabaseConfig* find_database(std::string_view name) const;
@@ -186,11 +186,11 @@ struct Config {
 // A problem found while loading: where it is, which key, what is wrong, what to do.
 struct Diagnostic {
     std::string file;
-    int line = 0;    // 1-based; 0 when unknown
-    int column = 0;  // 1-based; 0 when unknown
-    std::string key;      // dotted path, e.g. "databases.app.port"
+    int line = 0;     // 1-based; 0 when unknown
+    int column = 0;   // 1-based; 0 when unknown
+    std::string key;  // dotted path, e.g. "databases.app.port"
     std::string message;
-    std::string hint;     // may be empty
+    std::string hint;  // may be empty
     // "file:line:column: key: message (hint)"
     std::string to_string() const;
 };

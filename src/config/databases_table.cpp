@@ -13,10 +13,10 @@ constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
 
 // Names from libpq connection strings and from the [pgwarden] table.
 constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
-    {"hostname", "host"},         {"hostaddr", "host"},
-    {"database", "dbname"},       {"db", "dbname"},
-    {"username", "user"},         {"default_pool_size", "pool_size"},
-    {"pass", "password"},         {"max_connections", "max_db_connections"},
+    {"hostname", "host"},   {"hostaddr", "host"},
+    {"database", "dbname"}, {"db", "dbname"},
+    {"username", "user"},   {"default_pool_size", "pool_size"},
+    {"pass", "password"},   {"max_connections", "max_db_connections"},
 };
 
 void read_host(Reader& r, const toml::node& n, const std::string& key, DatabaseConfig& db) {
@@ -53,10 +53,9 @@ void load_database(Reader& reader, const std::string& name, const toml::node& no
     const std::string key = dotted("databases", name);
     const auto* table = node.as_table();
     if (table == nullptr) {
-        reader.error(node.source(), key,
-                     fmt::format("expected a table, got {}", type_phrase(node)),
-                     fmt::format("write a [{}] line followed by host = \"...\", port, dbname",
-                                 key));
+        reader.error(
+            node.source(), key, fmt::format("expected a table, got {}", type_phrase(node)),
+            fmt::format("write a [{}] line followed by host = \"...\", port, dbname", key));
         return;
     }
     if (name.empty()) {
@@ -69,8 +68,7 @@ void load_database(Reader& reader, const std::string& name, const toml::node& no
     db.config_line = static_cast<int>(node.source().begin.line);
     apply_fields<DatabaseConfig>(
         reader, *table, key, database_fields(), kAliases,
-        [](std::string_view k) { return unknown_key_hint(k, "databases", database_keys()); },
-        db);
+        [](std::string_view k) { return unknown_key_hint(k, "databases", database_keys()); }, db);
     if (!table->contains("host")) {
         reader.error(node.source(), key, "missing required key `host`",
                      "add host = \"...\" with the PostgreSQL server's address");

@@ -74,8 +74,8 @@ void read_schedule(Reader& r, const toml::node& n, const std::string& key, JobCo
     }
     auto cron = scheduler::parse_cron(*text);
     if (!cron) {
-        r.error(n.source(), key, fmt::format("invalid cron expression \"{}\": {}", *text,
-                                             cron.error().message),
+        r.error(n.source(), key,
+                fmt::format("invalid cron expression \"{}\": {}", *text, cron.error().message),
                 std::string(kCronHint));
         return;
     }
@@ -101,8 +101,8 @@ void read_timezone(Reader& r, const toml::node& n, const std::string& key, JobCo
     }
     auto zone = scheduler::TimeZone::load(*name);
     if (!zone) {
-        r.error(n.source(), key, fmt::format("unknown time zone \"{}\": {}", *name,
-                                             zone.error().message),
+        r.error(n.source(), key,
+                fmt::format("unknown time zone \"{}\": {}", *name, zone.error().message),
                 "an IANA name such as \"UTC\", \"Europe/Berlin\" or \"America/New_York\"");
         return;
     }
@@ -123,16 +123,16 @@ void read_sql(Reader& r, const toml::node& n, const std::string& key, JobConfig&
     } else if (const auto* array = n.as_array()) {
         for (const auto& item : *array) {
             if (!item.is_string()) {
-                r.error(item.source(), key, fmt::format("expected a string, got {}",
-                                                        type_phrase(item)),
+                r.error(item.source(), key,
+                        fmt::format("expected a string, got {}", type_phrase(item)),
                         "sql = [\"DELETE ...\", \"VACUUM ...\"]");
                 return;
             }
             statements.push_back(std::string(*item.value<std::string_view>()));
         }
     } else {
-        r.error(n.source(), key, fmt::format("expected a string or an array of strings, got {}",
-                                             type_phrase(n)),
+        r.error(n.source(), key,
+                fmt::format("expected a string or an array of strings, got {}", type_phrase(n)),
                 "sql = \"DELETE FROM sessions WHERE expires < now()\"");
         return;
     }
@@ -159,8 +159,8 @@ void read_command(Reader& r, const toml::node& n, const std::string& key, JobCon
     }
     const auto* array = n.as_array();
     if (array == nullptr) {
-        r.error(n.source(), key, fmt::format("expected an array of strings or a string, got {}",
-                                             type_phrase(n)),
+        r.error(n.source(), key,
+                fmt::format("expected an array of strings or a string, got {}", type_phrase(n)),
                 "command = [\"/usr/bin/app\", \"task\"] runs without a shell; a string runs "
                 "through /bin/sh -c");
         return;
@@ -168,8 +168,8 @@ void read_command(Reader& r, const toml::node& n, const std::string& key, JobCon
     std::vector<std::string> argv;
     for (const auto& item : *array) {
         if (!item.is_string()) {
-            r.error(item.source(), key, fmt::format("expected a string, got {}",
-                                                    type_phrase(item)));
+            r.error(item.source(), key,
+                    fmt::format("expected a string, got {}", type_phrase(item)));
             return;
         }
         argv.push_back(std::string(*item.value<std::string_view>()));
@@ -254,16 +254,12 @@ const std::vector<Field<JobConfig>>& job_fields() {
         string_field("user", &JobConfig::user),
         {"class", &read_class},
         int_field("connections", &JobConfig::connections, 1, 1000),
-        {"queue",
-         [](Reader& r, const toml::node& n, const std::string& k, JobConfig& j) {
-             read_name(r, n, k, j.queue, "queue = \"reports\"");
-         }},
+        {"queue", [](Reader& r, const toml::node& n, const std::string& k,
+                     JobConfig& j) { read_name(r, n, k, j.queue, "queue = \"reports\""); }},
         choice_field("overlap", &JobConfig::overlap,
                      std::span<const std::pair<std::string_view, JobOverlap>>(kOverlaps)),
-        {"max_staleness",
-         [](Reader& r, const toml::node& n, const std::string& k, JobConfig& j) {
-             read_optional_duration(r, n, k, j.max_staleness);
-         }},
+        {"max_staleness", [](Reader& r, const toml::node& n, const std::string& k,
+                             JobConfig& j) { read_optional_duration(r, n, k, j.max_staleness); }},
         int_field("priority", &JobConfig::priority, -1000, 1000),
         choice_field("misfire", &JobConfig::misfire,
                      std::span<const std::pair<std::string_view, JobMisfire>>(kMisfires)),
@@ -291,9 +287,9 @@ void check_job_shape(Reader& reader, const toml::table& table, const std::string
         reader.error(node.source(), key, "has both `schedule` and `every`",
                      "keep one: a cron expression or a fixed interval");
     } else if (!has_schedule && !has_every) {
-        reader.error(node.source(), key, "missing required key `schedule` or `every`",
-                     fmt::format("add schedule = \"*/10 * * * *\" or every = \"10m\"; {}",
-                                 kCronHint));
+        reader.error(
+            node.source(), key, "missing required key `schedule` or `every`",
+            fmt::format("add schedule = \"*/10 * * * *\" or every = \"10m\"; {}", kCronHint));
     }
     if (!table.contains("database")) {
         reader.error(node.source(), key, "missing required key `database`",
@@ -320,11 +316,11 @@ void check_job_shape(Reader& reader, const toml::table& table, const std::string
     for (const auto& other : kNeeds) {
         if (job.kind != other.kind && table.contains(other.key)) {
             const auto* where = table.get(other.key);
-            reader.error(where->source(), dotted(key, other.key),
-                         fmt::format("`{}` is for kind = \"{}\", but this job is kind = \"{}\"",
-                                     other.key, to_string(other.kind), to_string(job.kind)),
-                         fmt::format("set kind = \"{}\" or remove `{}`", to_string(other.kind),
-                                     other.key));
+            reader.error(
+                where->source(), dotted(key, other.key),
+                fmt::format("`{}` is for kind = \"{}\", but this job is kind = \"{}\"", other.key,
+                            to_string(other.kind), to_string(job.kind)),
+                fmt::format("set kind = \"{}\" or remove `{}`", to_string(other.kind), other.key));
         }
     }
     if (job.every && job.jitter >= *job.every) {
@@ -336,12 +332,11 @@ void check_job_shape(Reader& reader, const toml::table& table, const std::string
     }
     if (job.retry_backoff_max < job.retry_backoff) {
         const auto* where = table.get("retry_backoff_max");
-        reader.error(where != nullptr ? where->source() : node.source(),
-                     key + ".retry_backoff_max",
-                     fmt::format("retry_backoff_max ({}) is shorter than retry_backoff ({})",
-                                 format_duration(job.retry_backoff_max),
-                                 format_duration(job.retry_backoff)),
-                     "raise retry_backoff_max or lower retry_backoff");
+        reader.error(
+            where != nullptr ? where->source() : node.source(), key + ".retry_backoff_max",
+            fmt::format("retry_backoff_max ({}) is shorter than retry_backoff ({})",
+                        format_duration(job.retry_backoff_max), format_duration(job.retry_backoff)),
+            "raise retry_backoff_max or lower retry_backoff");
     }
 }
 
@@ -382,8 +377,7 @@ void read_queues(Reader& r, const toml::node& n, const std::string& key, Schedul
     }
 }
 
-void read_utilization(Reader& r, const toml::node& n, const std::string& key,
-                      SchedulerConfig& s) {
+void read_utilization(Reader& r, const toml::node& n, const std::string& key, SchedulerConfig& s) {
     std::optional<double> v;
     if (auto d = n.value<double>(); d && (n.is_floating_point() || n.is_integer())) {
         v = *d;
@@ -454,8 +448,8 @@ std::span<const std::string_view> scheduler_keys() {
 void load_jobs(Reader& reader, const toml::node& node, Config& config) {
     const auto* table = node.as_table();
     if (table == nullptr) {
-        reader.error(node.source(), "jobs", fmt::format("expected a table, got {}",
-                                                        type_phrase(node)),
+        reader.error(node.source(), "jobs",
+                     fmt::format("expected a table, got {}", type_phrase(node)),
                      "write one [jobs.NAME] table per job");
         return;
     }
@@ -468,8 +462,8 @@ void load_jobs(Reader& reader, const toml::node& node, Config& config) {
 void load_scheduler(Reader& reader, const toml::node& node, Config& config) {
     const auto* table = node.as_table();
     if (table == nullptr) {
-        reader.error(node.source(), "scheduler", fmt::format("expected a table, got {}",
-                                                             type_phrase(node)),
+        reader.error(node.source(), "scheduler",
+                     fmt::format("expected a table, got {}", type_phrase(node)),
                      "write a [scheduler] line followed by max_concurrency, lease, ...");
         return;
     }
@@ -477,8 +471,7 @@ void load_scheduler(Reader& reader, const toml::node& node, Config& config) {
         reader, *table, "scheduler", scheduler_fields(), kSchedulerAliases,
         [](std::string_view k) {
             auto elsewhere = belongs_elsewhere(k, "scheduler");
-            return elsewhere.empty() ? std::string("docs/scheduler.md lists every key")
-                                     : elsewhere;
+            return elsewhere.empty() ? std::string("docs/scheduler.md lists every key") : elsewhere;
         },
         config.scheduler);
 }
@@ -504,15 +497,15 @@ void check_jobs(Reader& reader, Config& config) {
             if (db == config.databases.end() || job.database == "*") {
                 const auto [line, column] = where(base + ".database", job.config_line);
                 std::string hint = did_you_mean(job.database, databases);
-                reader.error(line, column, base + ".database",
-                             fmt::format("no [databases.{}] table", job.database),
-                             hint.empty() ? "a job names one of the [databases.NAME] tables"
-                                          : hint);
+                reader.error(
+                    line, column, base + ".database",
+                    fmt::format("no [databases.{}] table", job.database),
+                    hint.empty() ? "a job names one of the [databases.NAME] tables" : hint);
             } else if (effective_user(job, db->second).empty()) {
                 const auto [line, column] = where(base, job.config_line);
-                reader.error(line, column, base, "no user to run as",
-                             fmt::format("set user = \"...\" here or in [databases.{}]",
-                                         job.database));
+                reader.error(
+                    line, column, base, "no user to run as",
+                    fmt::format("set user = \"...\" here or in [databases.{}]", job.database));
             }
         }
         if (job.connections > s.max_concurrency) {
@@ -558,8 +551,14 @@ std::string_view job_name_of(E value, const std::pair<std::string_view, E> (&tab
 
 }  // namespace
 
-std::string_view to_string(JobKind kind) { return job_name_of(kind, detail::kJobKinds); }
-std::string_view to_string(JobOverlap overlap) { return job_name_of(overlap, detail::kOverlaps); }
-std::string_view to_string(JobMisfire misfire) { return job_name_of(misfire, detail::kMisfires); }
+std::string_view to_string(JobKind kind) {
+    return job_name_of(kind, detail::kJobKinds);
+}
+std::string_view to_string(JobOverlap overlap) {
+    return job_name_of(overlap, detail::kOverlaps);
+}
+std::string_view to_string(JobMisfire misfire) {
+    return job_name_of(misfire, detail::kMisfires);
+}
 
 }  // namespace pgwarden::config

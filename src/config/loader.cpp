@@ -117,7 +117,8 @@ void check_pool_sizes(detail::Reader& reader, const Config& config) {
         if (where != nullptr) {
             reader.error(*where, key, message, "min_pool_size must not exceed pool_size");
         } else {
-            reader.error(db.config_line, 0, key, message, "min_pool_size must not exceed pool_size");
+            reader.error(db.config_line, 0, key, message,
+                         "min_pool_size must not exceed pool_size");
         }
     }
 }
@@ -134,12 +135,13 @@ void check_class_shares(detail::Reader& reader, const Config& config) {
         if (reserved <= pool_size) {
             return true;
         }
-        const auto& last = *std::find_if(config.classes.rbegin(), config.classes.rend(),
-                                         [](const WorkloadClass& c) { return c.reserve.has_value(); });
+        const auto& last =
+            *std::find_if(config.classes.rbegin(), config.classes.rend(),
+                          [](const WorkloadClass& c) { return c.reserve.has_value(); });
         const std::string key = detail::dotted("classes", last.name) + ".reserve";
-        const std::string message = fmt::format(
-            "the classes reserve {} server connections but {} has only {}", reserved, where_pool,
-            pool_size);
+        const std::string message =
+            fmt::format("the classes reserve {} server connections but {} has only {}", reserved,
+                        where_pool, pool_size);
         const char* hint = "lower the reserves or raise the pool size";
         if (const auto* at = reader.location(key)) {
             reader.error(*at, key, message, hint);
@@ -190,9 +192,9 @@ void load_auth_file(detail::Reader& reader, Config& config) {
         });
     if (s.auth_file.empty()) {
         if (s.auth_type != AuthType::Trust && s.auth_user.empty() && !auth_reported) {
-            const std::string message = fmt::format(
-                "auth_type \"{}\" needs auth_file or auth_user to check passwords",
-                to_string(s.auth_type));
+            const std::string message =
+                fmt::format("auth_type \"{}\" needs auth_file or auth_user to check passwords",
+                            to_string(s.auth_type));
             const std::string hint =
                 "set auth_file = \"userlist.txt\", or auth_type = \"trust\" for local testing";
             if (const auto* where = reader.location("pgwarden.auth_type")) {
@@ -240,8 +242,8 @@ LoadResult finish(detail::Reader& reader, Config config) {
 LoadResult single_error(const std::string& path, int line, int column, std::string message,
                         std::string hint = {}) {
     LoadResult result;
-    result.errors.push_back(Diagnostic{path, line, column, {}, std::move(message),
-                                       std::move(hint)});
+    result.errors.push_back(
+        Diagnostic{path, line, column, {}, std::move(message), std::move(hint)});
     return result;
 }
 

@@ -71,14 +71,13 @@ constexpr std::string_view kDurationHint =
 
 void Reader::error(const toml::source_region& where, std::string key, std::string message,
                    std::string hint) {
-    error(static_cast<int>(where.begin.line), static_cast<int>(where.begin.column),
-          std::move(key), std::move(message), std::move(hint));
+    error(static_cast<int>(where.begin.line), static_cast<int>(where.begin.column), std::move(key),
+          std::move(message), std::move(hint));
 }
 
-void Reader::error(int line, int column, std::string key, std::string message,
-                   std::string hint) {
-    diagnostics_.push_back(Diagnostic{file_, line, column, std::move(key), std::move(message),
-                                      std::move(hint)});
+void Reader::error(int line, int column, std::string key, std::string message, std::string hint) {
+    diagnostics_.push_back(
+        Diagnostic{file_, line, column, std::move(key), std::move(message), std::move(hint)});
 }
 
 void Reader::remember(const std::string& key, const toml::source_region& where) {
@@ -90,8 +89,8 @@ const toml::source_region* Reader::location(const std::string& key) const {
     return it == locations_.end() ? nullptr : &it->second;
 }
 
-std::optional<int64_t> Reader::integer(const toml::node& node, const std::string& key,
-                                       int64_t min, int64_t max) {
+std::optional<int64_t> Reader::integer(const toml::node& node, const std::string& key, int64_t min,
+                                       int64_t max) {
     if (const auto* v = node.as_integer()) {
         int64_t value = v->get();
         if (value < min || value > max) {
@@ -102,8 +101,8 @@ std::optional<int64_t> Reader::integer(const toml::node& node, const std::string
     }
     std::string hint;
     if (const auto* s = node.as_string(); s != nullptr && looks_like_integer(s->get())) {
-        hint = fmt::format("write the number without quotes: {} = {}", last_part(key),
-                           trim(s->get()));
+        hint =
+            fmt::format("write the number without quotes: {} = {}", last_part(key), trim(s->get()));
     } else if (const auto* f = node.as_floating_point()) {
         if (std::isfinite(f->get()) && std::trunc(f->get()) == f->get()) {
             hint = fmt::format("write it without a fraction: {} = {}", last_part(key),
@@ -141,7 +140,8 @@ std::optional<bool> Reader::boolean(const toml::node& node, const std::string& k
                 hint = fmt::format("write {} = false, without quotes", last_part(key));
             }
         }
-    } else if (const auto* i = node.as_integer(); i != nullptr && (i->get() == 0 || i->get() == 1)) {
+    } else if (const auto* i = node.as_integer();
+               i != nullptr && (i->get() == 0 || i->get() == 1)) {
         hint = fmt::format("write {} = {}", last_part(key), i->get() == 1 ? "true" : "false");
     }
     if (hint.empty()) {
@@ -200,8 +200,7 @@ std::optional<Duration> Reader::duration(const toml::node& node, const std::stri
               std::string(kDurationHint));
         return std::nullopt;
     }
-    error(node.source(), key,
-          fmt::format("expected a duration, got {}", type_phrase(node)),
+    error(node.source(), key, fmt::format("expected a duration, got {}", type_phrase(node)),
           std::string(kDurationHint));
     return std::nullopt;
 }
@@ -265,8 +264,7 @@ std::optional<std::vector<std::string>> Reader::string_list(const toml::node& no
     return std::nullopt;
 }
 
-std::optional<std::string_view> Reader::choice_index(const toml::node& node,
-                                                     const std::string& key,
+std::optional<std::string_view> Reader::choice_index(const toml::node& node, const std::string& key,
                                                      std::span<const std::string_view> names) {
     std::string allowed;
     for (auto name : names) {
@@ -362,16 +360,26 @@ std::string did_you_mean(std::string_view word, std::span<const std::string_view
 
 std::string_view type_phrase(const toml::node& node) {
     switch (node.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a floating-point number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::table:
+        return "a table";
+    case toml::node_type::array:
+        return "an array";
+    case toml::node_type::string:
+        return "a string";
+    case toml::node_type::integer:
+        return "an integer";
+    case toml::node_type::floating_point:
+        return "a floating-point number";
+    case toml::node_type::boolean:
+        return "a boolean";
+    case toml::node_type::date:
+        return "a date";
+    case toml::node_type::time:
+        return "a time";
+    case toml::node_type::date_time:
+        return "a date-time";
+    case toml::node_type::none:
+        break;
     }
     return "nothing";
 }

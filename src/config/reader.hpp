@@ -31,8 +31,7 @@ public:
 
     void error(const toml::source_region& where, std::string key, std::string message,
                std::string hint = {});
-    void error(int line, int column, std::string key, std::string message,
-               std::string hint = {});
+    void error(int line, int column, std::string key, std::string message, std::string hint = {});
 
     // Where each dotted key was written, for checks that involve several keys.
     void remember(const std::string& key, const toml::source_region& where);
@@ -161,8 +160,7 @@ Field<Target> int_field(std::string_view name, M Target::*member, int64_t min, i
 
 template <typename Target>
 Field<Target> string_field(std::string_view name, std::string Target::*member) {
-    return {name, [member](Reader& r, const toml::node& n, const std::string& key,
-                           Target& target) {
+    return {name, [member](Reader& r, const toml::node& n, const std::string& key, Target& target) {
                 if (auto v = r.string(n, key)) {
                     target.*member = std::move(*v);
                 }
@@ -171,8 +169,7 @@ Field<Target> string_field(std::string_view name, std::string Target::*member) {
 
 template <typename Target>
 Field<Target> bool_field(std::string_view name, bool Target::*member) {
-    return {name, [member](Reader& r, const toml::node& n, const std::string& key,
-                           Target& target) {
+    return {name, [member](Reader& r, const toml::node& n, const std::string& key, Target& target) {
                 if (auto v = r.boolean(n, key)) {
                     target.*member = *v;
                 }
@@ -181,8 +178,7 @@ Field<Target> bool_field(std::string_view name, bool Target::*member) {
 
 template <typename Target>
 Field<Target> duration_field(std::string_view name, Duration Target::*member) {
-    return {name, [member](Reader& r, const toml::node& n, const std::string& key,
-                           Target& target) {
+    return {name, [member](Reader& r, const toml::node& n, const std::string& key, Target& target) {
                 if (auto v = r.duration(n, key)) {
                     target.*member = *v;
                 }
@@ -191,8 +187,7 @@ Field<Target> duration_field(std::string_view name, Duration Target::*member) {
 
 template <typename Target>
 Field<Target> list_field(std::string_view name, std::vector<std::string> Target::*member) {
-    return {name, [member](Reader& r, const toml::node& n, const std::string& key,
-                           Target& target) {
+    return {name, [member](Reader& r, const toml::node& n, const std::string& key, Target& target) {
                 if (auto v = r.string_list(n, key)) {
                     target.*member = std::move(*v);
                 }

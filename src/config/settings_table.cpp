@@ -39,10 +39,9 @@ constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
 };
 
 bool is_host_name(std::string_view text) {
-    return !text.empty() && text.size() <= 253 &&
-           std::all_of(text.begin(), text.end(), [](char c) {
-               return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
-           });
+    return !text.empty() && text.size() <= 253 && std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+    });
 }
 
 bool is_ip(const std::string& text) {
@@ -64,8 +63,7 @@ void read_listen_addr(Reader& r, const toml::node& n, const std::string& key, Se
     bool ok = true;
     for (const auto& addr : *list) {
         if (addr != "*" && !is_ip(addr) && !is_host_name(addr)) {
-            r.error(n.source(), key,
-                    fmt::format("\"{}\" is not an IP address or host name", addr),
+            r.error(n.source(), key, fmt::format("\"{}\" is not an IP address or host name", addr),
                     "examples: \"127.0.0.1\", \"::1\", \"*\"");
             ok = false;
         }
@@ -83,8 +81,7 @@ void read_stats_listen(Reader& r, const toml::node& n, const std::string& key, S
     const std::string_view hint = "write host:port, e.g. \"127.0.0.1:9127\" or \"[::1]:9127\"";
     auto colon = text->rfind(':');
     if (colon == std::string::npos || colon == 0) {
-        r.error(n.source(), key, fmt::format("\"{}\" is not host:port", *text),
-                std::string(hint));
+        r.error(n.source(), key, fmt::format("\"{}\" is not host:port", *text), std::string(hint));
         return;
     }
     std::string host = text->substr(0, colon);
@@ -105,8 +102,8 @@ void read_stats_listen(Reader& r, const toml::node& n, const std::string& key, S
         return;
     }
     if (host != "*" && !is_ip(host) && !is_host_name(host)) {
-        r.error(n.source(), key, fmt::format("\"{}\": \"{}\" is not an IP address or host name",
-                                             *text, host),
+        r.error(n.source(), key,
+                fmt::format("\"{}\": \"{}\" is not an IP address or host name", *text, host),
                 std::string(hint));
         return;
     }

@@ -112,8 +112,7 @@ std::map<std::string, UserEntry> parse_userlist(std::string_view text, const std
         }
         p.skip_blanks();
         if (!p.at_end()) {
-            fail(line_no, p.column(), "unexpected text after the secret",
-                 std::string(kLineHint));
+            fail(line_no, p.column(), "unexpected text after the secret", std::string(kLineHint));
             continue;
         }
         // Validated with the proxy's own parser, so `pgwarden check` passing means every
@@ -125,18 +124,17 @@ std::map<std::string, UserEntry> parse_userlist(std::string_view text, const std
                 if (why.starts_with(kPrefix)) {
                     why.remove_prefix(kPrefix.size());
                 }
-                fail(line_no, secret_column,
-                     fmt::format("malformed SCRAM-SHA-256 verifier for user \"{}\": {}", *name,
-                                 why),
-                     "expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, "
-                     "as in pg_authid.rolpassword");
+                fail(
+                    line_no, secret_column,
+                    fmt::format("malformed SCRAM-SHA-256 verifier for user \"{}\": {}", *name, why),
+                    "expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, "
+                    "as in pg_authid.rolpassword");
                 continue;
             }
         }
         if (auto it = first_line.find(*name); it != first_line.end()) {
             fail(line_no, name_column,
-                 fmt::format("user \"{}\" is listed twice (first on line {})", *name,
-                             it->second),
+                 fmt::format("user \"{}\" is listed twice (first on line {})", *name, it->second),
                  "keep one line per user");
             continue;
         }

@@ -106,10 +106,9 @@ bool Cidr::contains(std::string_view address) const {
     return true;
 }
 
-bool WorkloadClass::matches(std::string_view app, std::string_view user_name,
-                            std::string_view db, std::string_view address) const {
-    if (!glob_any(application_name, app) || !glob_any(user, user_name) ||
-        !glob_any(database, db)) {
+bool WorkloadClass::matches(std::string_view app, std::string_view user_name, std::string_view db,
+                            std::string_view address) const {
+    if (!glob_any(application_name, app) || !glob_any(user, user_name) || !glob_any(database, db)) {
         return false;
     }
     if (client_addr.empty()) {
@@ -177,8 +176,8 @@ std::string mask_sql_literals(std::string_view sql) {
         if (c == '$' && (i == 0 || !is_ident(sql[i - 1]))) {
             // $tag$...$tag$ body; $1 parameters are kept.
             size_t j = i + 1;
-            while (j < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[j])) != 0 ||
-                                      sql[j] == '_')) {
+            while (j < sql.size() &&
+                   (std::isalnum(static_cast<unsigned char>(sql[j])) != 0 || sql[j] == '_')) {
                 ++j;
             }
             if (j < sql.size() && sql[j] == '$' &&

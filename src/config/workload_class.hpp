@@ -30,7 +30,7 @@ struct PoolShare {
 // IPv4-mapped IPv6 form (how a dual-stack listener reports v4 clients).
 struct Cidr {
     std::array<uint8_t, 16> bytes{};  // v4 networks are stored IPv4-mapped
-    int prefix = 0;                    // in bits of the 128-bit form
+    int prefix = 0;                   // in bits of the 128-bit form
     static std::optional<Cidr> parse(std::string_view text);
     bool contains(std::string_view address) const;
 };
@@ -45,14 +45,14 @@ struct WorkloadClass {
     std::vector<std::string> database;          // fnmatch globs (the client's database name)
     std::vector<Cidr> client_addr;
     std::vector<std::string> client_addr_text;  // as written, for SHOW CLASSES
-    std::optional<PoolShare> reserve;  // connections only this class may use
-    std::optional<PoolShare> max;      // the class never holds more than this
-    int priority = 0;                  // higher is served first
+    std::optional<PoolShare> reserve;           // connections only this class may use
+    std::optional<PoolShare> max;               // the class never holds more than this
+    int priority = 0;                           // higher is served first
     std::optional<std::chrono::milliseconds> query_wait_timeout;  // unset: [pgwarden]'s
-    int max_client_conn = 0;           // 0 = only the global limit
-    std::chrono::milliseconds query_timeout{0};             // 0 = none
-    std::chrono::milliseconds idle_transaction_timeout{0};  // 0 = none
-    std::chrono::milliseconds max_checkout_time{0};         // 0 = none
+    int max_client_conn = 0;                                      // 0 = only the global limit
+    std::chrono::milliseconds query_timeout{0};                   // 0 = none
+    std::chrono::milliseconds idle_transaction_timeout{0};        // 0 = none
+    std::chrono::milliseconds max_checkout_time{0};               // 0 = none
     LeakAction leak_action = LeakAction::Report;
     bool mask_literals = true;  // leak reports show the last statement with literals masked
     int config_line = 0;

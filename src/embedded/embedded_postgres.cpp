@@ -17,9 +17,9 @@ namespace pgwarden::embedded {
 namespace {
 
 // Variables that would silently redirect initdb/pg_ctl/psql elsewhere.
-const std::vector<std::string> kPgEnv = {"PGHOST",     "PGHOSTADDR", "PGPORT",   "PGDATA",
-                                         "PGUSER",     "PGDATABASE", "PGPASSWORD",
-                                         "PGPASSFILE", "PGSERVICE",  "PGOPTIONS", "PGSSLMODE"};
+const std::vector<std::string> kPgEnv = {"PGHOST",    "PGHOSTADDR", "PGPORT",     "PGDATA",
+                                         "PGUSER",    "PGDATABASE", "PGPASSWORD", "PGPASSFILE",
+                                         "PGSERVICE", "PGOPTIONS",  "PGSSLMODE"};
 
 std::string conf_value(const std::string& value) {
     std::string out = "'";
@@ -88,10 +88,10 @@ common::Result<EmbeddedPostgres> EmbeddedPostgres::start(Options options) {
     EmbeddedPostgres pg;
     pg.options_ = std::move(options);
     if (!std::filesystem::exists(pg.options_.bin_dir + "/initdb")) {
-        return common::make_error(
-            "embedded", fmt::format("{}/initdb not found: install postgresql-15 "
-                                    "(scripts/install-deps.sh)",
-                                    pg.options_.bin_dir));
+        return common::make_error("embedded",
+                                  fmt::format("{}/initdb not found: install postgresql-15 "
+                                              "(scripts/install-deps.sh)",
+                                              pg.options_.bin_dir));
     }
     // Unix socket paths are limited to ~107 bytes, so the directory lives in /tmp whatever
     // TMPDIR says.
@@ -179,11 +179,17 @@ EmbeddedPostgres& EmbeddedPostgres::operator=(EmbeddedPostgres&& other) noexcept
     return *this;
 }
 
-EmbeddedPostgres::~EmbeddedPostgres() { stop_immediately(); }
+EmbeddedPostgres::~EmbeddedPostgres() {
+    stop_immediately();
+}
 
-std::string EmbeddedPostgres::data_dir() const { return dir_.path() + "/data"; }
+std::string EmbeddedPostgres::data_dir() const {
+    return dir_.path() + "/data";
+}
 
-std::string EmbeddedPostgres::log_path() const { return dir_.path() + "/postgres.log"; }
+std::string EmbeddedPostgres::log_path() const {
+    return dir_.path() + "/postgres.log";
+}
 
 std::string EmbeddedPostgres::dsn(const std::string& dbname, const std::string& user,
                                   const std::string& password) const {
@@ -237,9 +243,9 @@ common::Status EmbeddedPostgres::init_cluster() {
         return std::move(r).error();
     }
     if (!r->ok()) {
-        return common::make_error(
-            "embedded", fmt::format("initdb failed (exit {}{}):\n{}{}", r->exit_code,
-                                    r->timed_out ? ", timed out" : "", r->out, r->err));
+        return common::make_error("embedded",
+                                  fmt::format("initdb failed (exit {}{}):\n{}{}", r->exit_code,
+                                              r->timed_out ? ", timed out" : "", r->out, r->err));
     }
     return common::ok_status();
 }
@@ -248,8 +254,8 @@ common::Status EmbeddedPostgres::write_config() {
     // Appended to the generated postgresql.conf; later lines win, so a retry with a new port
     // just appends again.
     std::string conf = "\n# pgwarden embedded\n";
-    conf += fmt::format("listen_addresses = {}\n",
-                        conf_value(ipv6_ ? "127.0.0.1,::1" : "127.0.0.1"));
+    conf +=
+        fmt::format("listen_addresses = {}\n", conf_value(ipv6_ ? "127.0.0.1,::1" : "127.0.0.1"));
     conf += fmt::format("port = {}\n", port_);
     conf += fmt::format("unix_socket_directories = {}\n", conf_value(dir_.path()));
     conf += fmt::format("max_connections = {}\n", options_.max_connections);
@@ -297,9 +303,9 @@ common::Status EmbeddedPostgres::pg_ctl(const std::vector<std::string>& args) co
     }
     if (!r->ok()) {
         return common::make_error(
-            "embedded", fmt::format("pg_ctl {} failed (exit {}{}): {}{}", args.front(),
-                                    r->exit_code, r->timed_out ? ", timed out" : "",
-                                    trim(r->out), trim(r->err)));
+            "embedded",
+            fmt::format("pg_ctl {} failed (exit {}{}): {}{}", args.front(), r->exit_code,
+                        r->timed_out ? ", timed out" : "", trim(r->out), trim(r->err)));
     }
     return common::ok_status();
 }
@@ -313,8 +319,8 @@ common::Status EmbeddedPostgres::create_objects() {
     }
     for (const auto& d : options_.databases) {
         std::string owner = d.owner.empty() ? options_.superuser : d.owner;
-        script += fmt::format("CREATE DATABASE {} OWNER {};\n", quote_ident(d.name),
-                              quote_ident(owner));
+        script +=
+            fmt::format("CREATE DATABASE {} OWNER {};\n", quote_ident(d.name), quote_ident(owner));
     }
     if (script.empty()) {
         return common::ok_status();
@@ -347,9 +353,23 @@ common::Status EmbeddedPostgres::restart() {
 common::Result<std::string> EmbeddedPostgres::run_sql(const std::string& sql,
                                                       const std::string& db) const {
     SpawnOptions spawn;
-    spawn.argv = {options_.bin_dir + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                  "-h", dir_.path(), "-p", std::to_string(port_), "-U", options_.superuser,
-                  "-d", db, "-f", "-"};
+    spawn.argv = {options_.bin_dir + "/psql",
+                  "-X",
+                  "-q",
+                  "-A",
+                  "-t",
+                  "-v",
+                  "ON_ERROR_STOP=1",
+                  "-h",
+                  dir_.path(),
+                  "-p",
+                  std::to_string(port_),
+                  "-U",
+                  options_.superuser,
+                  "-d",
+                  db,
+                  "-f",
+                  "-"};
     spawn.env = {"LC_ALL=C", "LANG=C"};
     spawn.unset_env = kPgEnv;
     auto r = run_process(std::move(spawn), options_.timeout, sql);
@@ -357,10 +377,9 @@ common::Result<std::string> EmbeddedPostgres::run_sql(const std::string& sql,
         return std::move(r).error();
     }
     if (!r->ok()) {
-        return common::make_error("sql", fmt::format("psql failed (exit {}{}): {}",
-                                                     r->exit_code,
-                                                     r->timed_out ? ", timed out" : "",
-                                                     trim(r->err)));
+        return common::make_error("sql",
+                                  fmt::format("psql failed (exit {}{}): {}", r->exit_code,
+                                              r->timed_out ? ", timed out" : "", trim(r->err)));
     }
     return trim(r->out);
 }

@@ -93,8 +93,7 @@ std::vector<char*> to_c_array(std::vector<std::string>& strings) {
 // Everything the child does between fork() and exec(): only async-signal-safe calls.
 // Reports errno through `err_fd` (close-on-exec) when a step fails.
 [[noreturn]] void child_exec(const SpawnOptions& options, const char* program, char** argv,
-                             char** envp, int stdin_fd, int stdout_fd, int stderr_fd,
-                             int err_fd) {
+                             char** envp, int stdin_fd, int stdout_fd, int stderr_fd, int err_fd) {
     auto fail = [err_fd]() {
         int e = errno;
         [[maybe_unused]] auto n = ::write(err_fd, &e, sizeof e);
@@ -131,7 +130,8 @@ std::vector<char*> to_c_array(std::vector<std::string>& strings) {
     }
     if (options.gid != static_cast<gid_t>(-1)) {
         gid_t groups[1] = {options.gid};
-        if (::setgroups(1, groups) != 0 || ::setresgid(options.gid, options.gid, options.gid) != 0) {
+        if (::setgroups(1, groups) != 0 ||
+            ::setresgid(options.gid, options.gid, options.gid) != 0) {
             fail();
         }
     }
@@ -214,24 +214,24 @@ common::Result<Process> Process::spawn(const SpawnOptions& options) {
     Fd in(::open(options.stdin_path.empty() ? "/dev/null" : options.stdin_path.c_str(),
                  O_RDONLY | O_CLOEXEC));
     if (in.fd < 0) {
-        return common::make_error("spawn", fmt::format("open {}: {}", options.stdin_path,
-                                                       std::strerror(errno)));
+        return common::make_error(
+            "spawn", fmt::format("open {}: {}", options.stdin_path, std::strerror(errno)));
     }
     Fd out;
     Fd err;
     if (!options.stdout_path.empty()) {
         out.fd = open_output(options.stdout_path);
         if (out.fd < 0) {
-            return common::make_error("spawn", fmt::format("open {}: {}", options.stdout_path,
-                                                           std::strerror(errno)));
+            return common::make_error(
+                "spawn", fmt::format("open {}: {}", options.stdout_path, std::strerror(errno)));
         }
     }
     if (!options.stderr_path.empty()) {
         err.fd = options.stderr_path == options.stdout_path ? ::dup(out.fd)
-                                                             : open_output(options.stderr_path);
+                                                            : open_output(options.stderr_path);
         if (err.fd < 0) {
-            return common::make_error("spawn", fmt::format("open {}: {}", options.stderr_path,
-                                                           std::strerror(errno)));
+            return common::make_error(
+                "spawn", fmt::format("open {}: {}", options.stderr_path, std::strerror(errno)));
         }
     }
     auto pid = fork_exec(options, in.fd, out.fd, err.fd);
@@ -254,7 +254,9 @@ Process& Process::operator=(Process&& other) noexcept {
     return *this;
 }
 
-Process::~Process() { reset(); }
+Process::~Process() {
+    reset();
+}
 
 void Process::reset() noexcept {
     if (pid_ > 0 && !status_) {
@@ -282,7 +284,9 @@ std::optional<int> Process::try_wait() {
     return status_;
 }
 
-bool Process::running() { return !try_wait().has_value(); }
+bool Process::running() {
+    return !try_wait().has_value();
+}
 
 std::optional<int> Process::wait_for(std::chrono::milliseconds timeout) {
     auto deadline = Clock::now() + timeout;
@@ -401,8 +405,8 @@ common::Result<RunResult> run_process(SpawnOptions options, std::chrono::millise
                 continue;
             }
             if (fds[i].fd == in_w.fd) {
-                ssize_t n = ::write(in_w.fd, stdin_text.data() + written,
-                                    stdin_text.size() - written);
+                ssize_t n =
+                    ::write(in_w.fd, stdin_text.data() + written, stdin_text.size() - written);
                 if (n > 0) {
                     written += static_cast<std::size_t>(n);
                 }

@@ -79,43 +79,43 @@ enum class NodeKind : std::uint8_t {
     Binary,        // x tok y
     KeyValue,      // x : y
     // Types.
-    ArrayType,     // [ x ] y; x null for a slice, Ellipsis node for [...]
-    StructType,    // list = Fields
-    FuncType,      // list = params (Fields), list2 = results (Fields)
-    InterfaceType, // list = Fields (methods and embedded types)
-    MapType,       // map [ x ] y
-    ChanType,      // tok = Arrow for <-chan, Chan for chan<-, else Chan/Eof; x = element
-    Ellipsis,      // ... x
-    Field,         // list = names (Idents), x = type, y = tag
+    ArrayType,      // [ x ] y; x null for a slice, Ellipsis node for [...]
+    StructType,     // list = Fields
+    FuncType,       // list = params (Fields), list2 = results (Fields)
+    InterfaceType,  // list = Fields (methods and embedded types)
+    MapType,        // map [ x ] y
+    ChanType,       // tok = Arrow for <-chan, Chan for chan<-, else Chan/Eof; x = element
+    Ellipsis,       // ... x
+    Field,          // list = names (Idents), x = type, y = tag
     // Statements.
-    DeclStmt,      // x = GenDecl
+    DeclStmt,  // x = GenDecl
     EmptyStmt,
-    LabeledStmt,   // text = label, x = statement
-    ExprStmt,      // x
-    SendStmt,      // x <- y
-    IncDecStmt,    // x tok
-    AssignStmt,    // list = lhs, tok = = := += ..., list2 = rhs
-    GoStmt,        // x = call
-    DeferStmt,     // x = call
-    ReturnStmt,    // list = results
-    BranchStmt,    // tok = Break/Continue/Goto/Fallthrough, text = label
-    BlockStmt,     // list = statements
-    IfStmt,        // x = init, y = cond, z = then Block, w = else (IfStmt or Block)
-    CaseClause,    // list = expressions (empty for default), list2 = body, flag = default
-    SwitchStmt,    // x = init, y = tag, z = body Block of CaseClauses
-    TypeSwitchStmt,// x = init, y = AssignStmt or ExprStmt holding x.(type), z = body
-    CommClause,    // x = send/receive statement (null for default), list2 = body
-    SelectStmt,    // z = body Block of CommClauses
-    ForStmt,       // x = init, y = cond, z = post, w = body
-    RangeStmt,     // x = key, y = value, tok = Define/Assign/Eof, z = range expr, w = body
+    LabeledStmt,     // text = label, x = statement
+    ExprStmt,        // x
+    SendStmt,        // x <- y
+    IncDecStmt,      // x tok
+    AssignStmt,      // list = lhs, tok = = := += ..., list2 = rhs
+    GoStmt,          // x = call
+    DeferStmt,       // x = call
+    ReturnStmt,      // list = results
+    BranchStmt,      // tok = Break/Continue/Goto/Fallthrough, text = label
+    BlockStmt,       // list = statements
+    IfStmt,          // x = init, y = cond, z = then Block, w = else (IfStmt or Block)
+    CaseClause,      // list = expressions (empty for default), list2 = body, flag = default
+    SwitchStmt,      // x = init, y = tag, z = body Block of CaseClauses
+    TypeSwitchStmt,  // x = init, y = AssignStmt or ExprStmt holding x.(type), z = body
+    CommClause,      // x = send/receive statement (null for default), list2 = body
+    SelectStmt,      // z = body Block of CommClauses
+    ForStmt,         // x = init, y = cond, z = post, w = body
+    RangeStmt,       // x = key, y = value, tok = Define/Assign/Eof, z = range expr, w = body
     // Declarations.
-    GenDecl,       // tok = Import/Const/Type/Var, list = specs
-    ImportSpec,    // text = local name ("" when none), y = path BasicLit
-    ValueSpec,     // list = names, x = type, list2 = values
-    TypeSpec,      // text = name, x = type, list = type parameters
-    FuncDecl,      // text = name, x = receiver Field list holder (FuncType), y = FuncType,
-                   // z = body Block (null for external functions)
-    File,          // text = package name, list = declarations
+    GenDecl,     // tok = Import/Const/Type/Var, list = specs
+    ImportSpec,  // text = local name ("" when none), y = path BasicLit
+    ValueSpec,   // list = names, x = type, list2 = values
+    TypeSpec,    // text = name, x = type, list = type parameters
+    FuncDecl,    // text = name, x = receiver Field list holder (FuncType), y = FuncType,
+                 // z = body Block (null for external functions)
+    File,        // text = package name, list = declarations
 };
 
 // One AST node. A single struct for all kinds keeps allocation and traversal cheap; the

@@ -40,9 +40,15 @@ constexpr std::array<std::uint8_t, 256> make_classes() {
 
 constexpr std::array<std::uint8_t, 256> kClass = make_classes();
 
-bool is_letter(unsigned char ch) { return (kClass[ch] & kLetter) != 0; }
-bool is_digit(unsigned char ch) { return (kClass[ch] & kDigit) != 0; }
-bool is_hex(unsigned char ch) { return (kClass[ch] & kHex) != 0; }
+bool is_letter(unsigned char ch) {
+    return (kClass[ch] & kLetter) != 0;
+}
+bool is_digit(unsigned char ch) {
+    return (kClass[ch] & kDigit) != 0;
+}
+bool is_hex(unsigned char ch) {
+    return (kClass[ch] & kHex) != 0;
+}
 
 struct Keyword {
     std::string_view text;
@@ -50,18 +56,30 @@ struct Keyword {
 };
 
 constexpr std::array<Keyword, 25> kKeywords{{
-    {"break", TokenKind::Break},       {"case", TokenKind::Case},
-    {"chan", TokenKind::Chan},         {"const", TokenKind::Const},
-    {"continue", TokenKind::Continue}, {"default", TokenKind::Default},
-    {"defer", TokenKind::Defer},       {"else", TokenKind::Else},
-    {"fallthrough", TokenKind::Fallthrough}, {"for", TokenKind::For},
-    {"func", TokenKind::Func},         {"go", TokenKind::Go},
-    {"goto", TokenKind::Goto},         {"if", TokenKind::If},
-    {"import", TokenKind::Import},     {"interface", TokenKind::Interface},
-    {"map", TokenKind::Map},           {"package", TokenKind::Package},
-    {"range", TokenKind::Range},       {"return", TokenKind::Return},
-    {"select", TokenKind::Select},     {"struct", TokenKind::Struct},
-    {"switch", TokenKind::Switch},     {"type", TokenKind::Type},
+    {"break", TokenKind::Break},
+    {"case", TokenKind::Case},
+    {"chan", TokenKind::Chan},
+    {"const", TokenKind::Const},
+    {"continue", TokenKind::Continue},
+    {"default", TokenKind::Default},
+    {"defer", TokenKind::Defer},
+    {"else", TokenKind::Else},
+    {"fallthrough", TokenKind::Fallthrough},
+    {"for", TokenKind::For},
+    {"func", TokenKind::Func},
+    {"go", TokenKind::Go},
+    {"goto", TokenKind::Goto},
+    {"if", TokenKind::If},
+    {"import", TokenKind::Import},
+    {"interface", TokenKind::Interface},
+    {"map", TokenKind::Map},
+    {"package", TokenKind::Package},
+    {"range", TokenKind::Range},
+    {"return", TokenKind::Return},
+    {"select", TokenKind::Select},
+    {"struct", TokenKind::Struct},
+    {"switch", TokenKind::Switch},
+    {"type", TokenKind::Type},
     {"var", TokenKind::Var},
 }};
 
@@ -81,24 +99,24 @@ TokenKind keyword_or_ident(std::string_view word) {
 // After these tokens a newline ends the statement (spec: "Semicolons").
 bool ends_statement(TokenKind kind) {
     switch (kind) {
-        case TokenKind::Ident:
-        case TokenKind::Int:
-        case TokenKind::Float:
-        case TokenKind::Imag:
-        case TokenKind::Char:
-        case TokenKind::String:
-        case TokenKind::Break:
-        case TokenKind::Continue:
-        case TokenKind::Fallthrough:
-        case TokenKind::Return:
-        case TokenKind::Inc:
-        case TokenKind::Dec:
-        case TokenKind::RParen:
-        case TokenKind::RBrack:
-        case TokenKind::RBrace:
-            return true;
-        default:
-            return false;
+    case TokenKind::Ident:
+    case TokenKind::Int:
+    case TokenKind::Float:
+    case TokenKind::Imag:
+    case TokenKind::Char:
+    case TokenKind::String:
+    case TokenKind::Break:
+    case TokenKind::Continue:
+    case TokenKind::Fallthrough:
+    case TokenKind::Return:
+    case TokenKind::Inc:
+    case TokenKind::Dec:
+    case TokenKind::RParen:
+    case TokenKind::RBrack:
+    case TokenKind::RBrace:
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -190,14 +208,14 @@ private:
             return number(i);
         }
         switch (uc) {
-            case '"':
-                return string_lit(i);
-            case '`':
-                return raw_string(i);
-            case '\'':
-                return rune_lit(i);
-            default:
-                return op(i);
+        case '"':
+            return string_lit(i);
+        case '`':
+            return raw_string(i);
+        case '\'':
+            return rune_lit(i);
+        default:
+            return op(i);
         }
     }
 
@@ -318,34 +336,41 @@ private:
         int count = 0;
         int base = 0;
         switch (c) {
-            case 'a': case 'b': case 'f': case 'n': case 'r': case 't': case 'v': case '\\':
+        case 'a':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+        case 'v':
+        case '\\':
+            return j + 1;
+        case 'x':
+            count = 2;
+            base = 16;
+            ++j;
+            break;
+        case 'u':
+            count = 4;
+            base = 16;
+            ++j;
+            break;
+        case 'U':
+            count = 8;
+            base = 16;
+            ++j;
+            break;
+        default:
+            if (c == quote) {
                 return j + 1;
-            case 'x':
-                count = 2;
-                base = 16;
-                ++j;
+            }
+            if (c >= '0' && c <= '7') {
+                count = 3;
+                base = 8;
                 break;
-            case 'u':
-                count = 4;
-                base = 16;
-                ++j;
-                break;
-            case 'U':
-                count = 8;
-                base = 16;
-                ++j;
-                break;
-            default:
-                if (c == quote) {
-                    return j + 1;
-                }
-                if (c >= '0' && c <= '7') {
-                    count = 3;
-                    base = 8;
-                    break;
-                }
-                error(j - 1, "unknown escape sequence");
-                return c == '\n' ? j : j + 1;
+            }
+            error(j - 1, "unknown escape sequence");
+            return c == '\n' ? j : j + 1;
         }
         for (int k = 0; k < count; ++k, ++j) {
             if (j >= n_) {
@@ -409,7 +434,8 @@ private:
             if (c == '\'') {
                 ++j;
                 if (chars != 1) {
-                    error(i, chars == 0 ? "empty rune literal" : "more than one character in rune literal");
+                    error(i, chars == 0 ? "empty rune literal"
+                                        : "more than one character in rune literal");
                 }
                 break;
             }
@@ -420,7 +446,11 @@ private:
             }
             // Skip a whole UTF-8 sequence so that 'é' counts as one character.
             auto uc = static_cast<unsigned char>(c);
-            std::uint32_t len = uc < 0x80 ? 1 : uc >= 0xF0 ? 4 : uc >= 0xE0 ? 3 : uc >= 0xC0 ? 2 : 1;
+            std::uint32_t len = uc < 0x80    ? 1
+                                : uc >= 0xF0 ? 4
+                                : uc >= 0xE0 ? 3
+                                : uc >= 0xC0 ? 2
+                                             : 1;
             j = std::min(n_, j + len);
         }
         push(TokenKind::Char, i, j - i);
@@ -444,87 +474,119 @@ private:
             }
         };
         switch (c) {
-            case '+':
-                if (c1 == '+') {
-                    kind = TokenKind::Inc;
-                    len = 2;
-                } else {
-                    choose(TokenKind::Add, TokenKind::AddAssign);
-                }
-                break;
-            case '-':
-                if (c1 == '-') {
-                    kind = TokenKind::Dec;
-                    len = 2;
-                } else {
-                    choose(TokenKind::Sub, TokenKind::SubAssign);
-                }
-                break;
-            case '*': choose(TokenKind::Mul, TokenKind::MulAssign); break;
-            case '/': choose(TokenKind::Quo, TokenKind::QuoAssign); break;
-            case '%': choose(TokenKind::Rem, TokenKind::RemAssign); break;
-            case '^': choose(TokenKind::Xor, TokenKind::XorAssign); break;
-            case '&':
-                if (c1 == '&') {
-                    kind = TokenKind::LAnd;
-                    len = 2;
-                } else if (c1 == '^') {
-                    kind = c2 == '=' ? TokenKind::AndNotAssign : TokenKind::AndNot;
-                    len = c2 == '=' ? 3 : 2;
-                } else {
-                    choose(TokenKind::And, TokenKind::AndAssign);
-                }
-                break;
-            case '|':
-                if (c1 == '|') {
-                    kind = TokenKind::LOr;
-                    len = 2;
-                } else {
-                    choose(TokenKind::Or, TokenKind::OrAssign);
-                }
-                break;
-            case '<':
-                if (c1 == '-') {
-                    kind = TokenKind::Arrow;
-                    len = 2;
-                } else if (c1 == '<') {
-                    kind = c2 == '=' ? TokenKind::ShlAssign : TokenKind::Shl;
-                    len = c2 == '=' ? 3 : 2;
-                } else {
-                    choose(TokenKind::Lss, TokenKind::Leq);
-                }
-                break;
-            case '>':
-                if (c1 == '>') {
-                    kind = c2 == '=' ? TokenKind::ShrAssign : TokenKind::Shr;
-                    len = c2 == '=' ? 3 : 2;
-                } else {
-                    choose(TokenKind::Gtr, TokenKind::Geq);
-                }
-                break;
-            case '=': choose(TokenKind::Assign, TokenKind::Eql); break;
-            case '!': choose(TokenKind::Not, TokenKind::Neq); break;
-            case ':': choose(TokenKind::Colon, TokenKind::Define); break;
-            case '.':
-                if (c1 == '.' && c2 == '.') {
-                    kind = TokenKind::Ellipsis;
-                    len = 3;
-                } else {
-                    kind = TokenKind::Period;
-                }
-                break;
-            case '(': kind = TokenKind::LParen; break;
-            case ')': kind = TokenKind::RParen; break;
-            case '[': kind = TokenKind::LBrack; break;
-            case ']': kind = TokenKind::RBrack; break;
-            case '{': kind = TokenKind::LBrace; break;
-            case '}': kind = TokenKind::RBrace; break;
-            case ',': kind = TokenKind::Comma; break;
-            case ';': kind = TokenKind::Semicolon; break;
-            case '~': kind = TokenKind::Tilde; break;
-            default:
-                error(i, "invalid character in source");
-                break;
+        case '+':
+            if (c1 == '+') {
+                kind = TokenKind::Inc;
+                len = 2;
+            } else {
+                choose(TokenKind::Add, TokenKind::AddAssign);
+            }
+            break;
+        case '-':
+            if (c1 == '-') {
+                kind = TokenKind::Dec;
+                len = 2;
+            } else {
+                choose(TokenKind::Sub, TokenKind::SubAssign);
+            }
+            break;
+        case '*':
+            choose(TokenKind::Mul, TokenKind::MulAssign);
+            break;
+        case '/':
+            choose(TokenKind::Quo, TokenKind::QuoAssign);
+            break;
+        case '%':
+            choose(TokenKind::Rem, TokenKind::RemAssign);
+            break;
+        case '^':
+            choose(TokenKind::Xor, TokenKind::XorAssign);
+            break;
+        case '&':
+            if (c1 == '&') {
+                kind = TokenKind::LAnd;
+                len = 2;
+            } else if (c1 == '^') {
+                kind = c2 == '=' ? TokenKind::AndNotAssign : TokenKind::AndNot;
+                len = c2 == '=' ? 3 : 2;
+            } else {
+                choose(TokenKind::And, TokenKind::AndAssign);
+            }
+            break;
+        case '|':
+            if (c1 == '|') {
+                kind = TokenKind::LOr;
+                len = 2;
+            } else {
+                choose(TokenKind::Or, TokenKind::OrAssign);
+            }
+            break;
+        case '<':
+            if (c1 == '-') {
+                kind = TokenKind::Arrow;
+                len = 2;
+            } else if (c1 == '<') {
+                kind = c2 == '=' ? TokenKind::ShlAssign : TokenKind::Shl;
+                len = c2 == '=' ? 3 : 2;
+            } else {
+                choose(TokenKind::Lss, TokenKind::Leq);
+            }
+            break;
+        case '>':
+            if (c1 == '>') {
+                kind = c2 == '=' ? TokenKind::ShrAssign : TokenKind::Shr;
+                len = c2 == '=' ? 3 : 2;
+            } else {
+                choose(TokenKind::Gtr, TokenKind::Geq);
+            }
+            break;
+        case '=':
+            choose(TokenKind::Assign, TokenKind::Eql);
+            break;
+        case '!':
+            choose(TokenKind::Not, TokenKind::Neq);
+            break;
+        case ':':
+            choose(TokenKind::Colon, TokenKind::Define);
+            break;
+        case '.':
+            if (c1 == '.' && c2 == '.') {
+                kind = TokenKind::Ellipsis;
+                len = 3;
+            } else {
+                kind = TokenKind::Period;
+            }
+            break;
+        case '(':
+            kind = TokenKind::LParen;
+            break;
+        case ')':
+            kind = TokenKind::RParen;
+            break;
+        case '[':
+            kind = TokenKind::LBrack;
+            break;
+        case ']':
+            kind = TokenKind::RBrack;
+            break;
+        case '{':
+            kind = TokenKind::LBrace;
+            break;
+        case '}':
+            kind = TokenKind::RBrace;
+            break;
+        case ',':
+            kind = TokenKind::Comma;
+            break;
+        case ';':
+            kind = TokenKind::Semicolon;
+            break;
+        case '~':
+            kind = TokenKind::Tilde;
+            break;
+        default:
+            error(i, "invalid character in source");
+            break;
         }
         push(kind, i, len);
         return i + len;
@@ -548,15 +610,87 @@ LexResult tokenize(std::string_view source) {
 
 std::string_view token_kind_name(TokenKind kind) {
     static constexpr std::array<std::string_view, kTokenKindCount> kNames{
-        "EOF", "illegal character", "identifier", "integer literal", "floating-point literal",
-        "imaginary literal", "rune literal", "string literal",
-        "+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "&^",
-        "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>=", "&^=",
-        "&&", "||", "<-", "++", "--", "==", "<", ">", "=", "!",
-        "!=", "<=", ">=", ":=", "...", "(", "[", "{", ",", ".", ")", "]", "}", ";", ":", "~",
-        "break", "case", "chan", "const", "continue", "default", "defer", "else", "fallthrough",
-        "for", "func", "go", "goto", "if", "import", "interface", "map", "package", "range",
-        "return", "select", "struct", "switch", "type", "var",
+        "EOF",
+        "illegal character",
+        "identifier",
+        "integer literal",
+        "floating-point literal",
+        "imaginary literal",
+        "rune literal",
+        "string literal",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "&",
+        "|",
+        "^",
+        "<<",
+        ">>",
+        "&^",
+        "+=",
+        "-=",
+        "*=",
+        "/=",
+        "%=",
+        "&=",
+        "|=",
+        "^=",
+        "<<=",
+        ">>=",
+        "&^=",
+        "&&",
+        "||",
+        "<-",
+        "++",
+        "--",
+        "==",
+        "<",
+        ">",
+        "=",
+        "!",
+        "!=",
+        "<=",
+        ">=",
+        ":=",
+        "...",
+        "(",
+        "[",
+        "{",
+        ",",
+        ".",
+        ")",
+        "]",
+        "}",
+        ";",
+        ":",
+        "~",
+        "break",
+        "case",
+        "chan",
+        "const",
+        "continue",
+        "default",
+        "defer",
+        "else",
+        "fallthrough",
+        "for",
+        "func",
+        "go",
+        "goto",
+        "if",
+        "import",
+        "interface",
+        "map",
+        "package",
+        "range",
+        "return",
+        "select",
+        "struct",
+        "switch",
+        "type",
+        "var",
     };
     return kNames[static_cast<int>(kind)];
 }

@@ -11,20 +11,32 @@ namespace {
 
 int binary_precedence(TokenKind k) {
     switch (k) {
-        case TokenKind::LOr:
-            return 1;
-        case TokenKind::LAnd:
-            return 2;
-        case TokenKind::Eql: case TokenKind::Neq: case TokenKind::Lss:
-        case TokenKind::Leq: case TokenKind::Gtr: case TokenKind::Geq:
-            return 3;
-        case TokenKind::Add: case TokenKind::Sub: case TokenKind::Or: case TokenKind::Xor:
-            return 4;
-        case TokenKind::Mul: case TokenKind::Quo: case TokenKind::Rem: case TokenKind::Shl:
-        case TokenKind::Shr: case TokenKind::And: case TokenKind::AndNot:
-            return 5;
-        default:
-            return 0;
+    case TokenKind::LOr:
+        return 1;
+    case TokenKind::LAnd:
+        return 2;
+    case TokenKind::Eql:
+    case TokenKind::Neq:
+    case TokenKind::Lss:
+    case TokenKind::Leq:
+    case TokenKind::Gtr:
+    case TokenKind::Geq:
+        return 3;
+    case TokenKind::Add:
+    case TokenKind::Sub:
+    case TokenKind::Or:
+    case TokenKind::Xor:
+        return 4;
+    case TokenKind::Mul:
+    case TokenKind::Quo:
+    case TokenKind::Rem:
+    case TokenKind::Shl:
+    case TokenKind::Shr:
+    case TokenKind::And:
+    case TokenKind::AndNot:
+        return 5;
+    default:
+        return 0;
     }
 }
 
@@ -35,21 +47,25 @@ bool is_assign_op(TokenKind k) {
 
 bool starts_type(TokenKind k) {
     switch (k) {
-        case TokenKind::Ident: case TokenKind::LBrack: case TokenKind::Struct:
-        case TokenKind::Mul: case TokenKind::Func: case TokenKind::Interface:
-        case TokenKind::Map: case TokenKind::Chan: case TokenKind::LParen:
-        case TokenKind::Arrow:
-            return true;
-        default:
-            return false;
+    case TokenKind::Ident:
+    case TokenKind::LBrack:
+    case TokenKind::Struct:
+    case TokenKind::Mul:
+    case TokenKind::Func:
+    case TokenKind::Interface:
+    case TokenKind::Map:
+    case TokenKind::Chan:
+    case TokenKind::LParen:
+    case TokenKind::Arrow:
+        return true;
+    default:
+        return false;
     }
 }
 
 class Parser {
 public:
-    Parser(ParsedFile& out) : out_(out), toks_(out.tokens), src_(out.source) {
-        cur_ = toks_[0];
-    }
+    Parser(ParsedFile& out) : out_(out), toks_(out.tokens), src_(out.source) { cur_ = toks_[0]; }
 
     const Node* parse() {
         Node* file = node(NodeKind::File, cur_.offset);
@@ -195,7 +211,8 @@ private:
         NodeList l;
         l.size = static_cast<std::uint32_t>(stack_.size() - mark);
         if (l.size != 0) {
-            l.items = static_cast<Node**>(out_.arena.allocate(sizeof(Node*) * l.size, alignof(Node*)));
+            l.items =
+                static_cast<Node**>(out_.arena.allocate(sizeof(Node*) * l.size, alignof(Node*)));
             std::memcpy(l.items, stack_.data() + mark, sizeof(Node*) * l.size);
         }
         stack_.resize(mark);
@@ -225,25 +242,25 @@ private:
     // ---- declarations ----
     Node* top_decl() {
         switch (cur_.kind) {
-            case TokenKind::Import:
-            case TokenKind::Const:
-            case TokenKind::Type:
-            case TokenKind::Var: {
-                Node* d = gen_decl();
-                expect_semi();
-                return d;
-            }
-            case TokenKind::Func: {
-                Node* d = func_decl();
-                expect_semi();
-                return d;
-            }
-            case TokenKind::Semicolon:
-                next();
-                return nullptr;
-            default:
-                error_here("expected declaration");
-                return nullptr;
+        case TokenKind::Import:
+        case TokenKind::Const:
+        case TokenKind::Type:
+        case TokenKind::Var: {
+            Node* d = gen_decl();
+            expect_semi();
+            return d;
+        }
+        case TokenKind::Func: {
+            Node* d = func_decl();
+            expect_semi();
+            return d;
+        }
+        case TokenKind::Semicolon:
+            next();
+            return nullptr;
+        default:
+            error_here("expected declaration");
+            return nullptr;
         }
     }
 
@@ -326,13 +343,19 @@ private:
             return false;
         }
         switch (peek(2)) {
-            case TokenKind::Ident: case TokenKind::Comma: case TokenKind::Tilde:
-            case TokenKind::LBrack: case TokenKind::Interface: case TokenKind::Map:
-            case TokenKind::Chan: case TokenKind::Func: case TokenKind::Mul:
-            case TokenKind::Struct:
-                return true;
-            default:
-                return false;
+        case TokenKind::Ident:
+        case TokenKind::Comma:
+        case TokenKind::Tilde:
+        case TokenKind::LBrack:
+        case TokenKind::Interface:
+        case TokenKind::Map:
+        case TokenKind::Chan:
+        case TokenKind::Func:
+        case TokenKind::Mul:
+        case TokenKind::Struct:
+            return true;
+        default:
+            return false;
         }
     }
 
@@ -486,101 +509,101 @@ private:
         Depth guard(*this);
         std::uint32_t pos = cur_.offset;
         switch (cur_.kind) {
-            case TokenKind::Ident: {
-                Node* t = ident();
-                if (cur_.kind == TokenKind::Period) {
-                    next();
-                    Node* sel = node(NodeKind::Selector, pos);
-                    sel->x = t;
-                    sel->text = cur_.kind == TokenKind::Ident ? text() : std::string_view{};
-                    expect(TokenKind::Ident);
-                    t = sel;
-                }
-                if (cur_.kind == TokenKind::LBrack && peek() != TokenKind::RBrack) {
-                    t = index_suffix(t);  // generic instantiation
-                }
-                return t;
-            }
-            case TokenKind::LParen: {
+        case TokenKind::Ident: {
+            Node* t = ident();
+            if (cur_.kind == TokenKind::Period) {
                 next();
-                Node* p = node(NodeKind::Paren, pos);
-                p->x = type();
-                expect(TokenKind::RParen);
-                return p;
+                Node* sel = node(NodeKind::Selector, pos);
+                sel->x = t;
+                sel->text = cur_.kind == TokenKind::Ident ? text() : std::string_view{};
+                expect(TokenKind::Ident);
+                t = sel;
             }
-            case TokenKind::Mul: {
+            if (cur_.kind == TokenKind::LBrack && peek() != TokenKind::RBrack) {
+                t = index_suffix(t);  // generic instantiation
+            }
+            return t;
+        }
+        case TokenKind::LParen: {
+            next();
+            Node* p = node(NodeKind::Paren, pos);
+            p->x = type();
+            expect(TokenKind::RParen);
+            return p;
+        }
+        case TokenKind::Mul: {
+            next();
+            Node* s = node(NodeKind::Star, pos);
+            s->x = type();
+            return s;
+        }
+        case TokenKind::LBrack: {
+            next();
+            Node* a = node(NodeKind::ArrayType, pos);
+            if (cur_.kind == TokenKind::Ellipsis) {
+                a->x = node(NodeKind::Ellipsis, cur_.offset);
                 next();
-                Node* s = node(NodeKind::Star, pos);
-                s->x = type();
-                return s;
+            } else if (cur_.kind != TokenKind::RBrack) {
+                ExprLevel lev(*this, 1);
+                a->x = expr();
             }
-            case TokenKind::LBrack: {
+            expect(TokenKind::RBrack);
+            a->y = type();
+            return a;
+        }
+        case TokenKind::Map: {
+            next();
+            Node* m = node(NodeKind::MapType, pos);
+            expect(TokenKind::LBrack);
+            m->x = type();
+            expect(TokenKind::RBrack);
+            m->y = type();
+            return m;
+        }
+        case TokenKind::Chan: {
+            next();
+            Node* c = node(NodeKind::ChanType, pos);
+            c->tok = TokenKind::Eof;
+            if (cur_.kind == TokenKind::Arrow) {
                 next();
-                Node* a = node(NodeKind::ArrayType, pos);
-                if (cur_.kind == TokenKind::Ellipsis) {
-                    a->x = node(NodeKind::Ellipsis, cur_.offset);
-                    next();
-                } else if (cur_.kind != TokenKind::RBrack) {
-                    ExprLevel lev(*this, 1);
-                    a->x = expr();
-                }
-                expect(TokenKind::RBrack);
-                a->y = type();
-                return a;
+                c->tok = TokenKind::Chan;  // send-only
             }
-            case TokenKind::Map: {
-                next();
-                Node* m = node(NodeKind::MapType, pos);
-                expect(TokenKind::LBrack);
-                m->x = type();
-                expect(TokenKind::RBrack);
-                m->y = type();
-                return m;
-            }
-            case TokenKind::Chan: {
-                next();
-                Node* c = node(NodeKind::ChanType, pos);
-                c->tok = TokenKind::Eof;
-                if (cur_.kind == TokenKind::Arrow) {
-                    next();
-                    c->tok = TokenKind::Chan;  // send-only
-                }
-                c->x = type();
-                return c;
-            }
-            case TokenKind::Arrow: {
-                next();
-                Node* c = node(NodeKind::ChanType, pos);
-                c->tok = TokenKind::Arrow;  // receive-only
-                expect(TokenKind::Chan);
-                c->x = type();
-                return c;
-            }
-            case TokenKind::Func: {
-                next();
-                Node* f = node(NodeKind::FuncType, pos);
-                signature(f);
-                return f;
-            }
-            case TokenKind::Struct: {
-                next();
-                Node* s = node(NodeKind::StructType, pos);
-                expect(TokenKind::LBrace);
-                s->list = field_list(TokenKind::RBrace);
-                expect(TokenKind::RBrace);
-                return s;
-            }
-            case TokenKind::Interface: {
-                next();
-                Node* s = node(NodeKind::InterfaceType, pos);
-                expect(TokenKind::LBrace);
-                s->list = interface_elems();
-                expect(TokenKind::RBrace);
-                return s;
-            }
-            default:
-                error_here("expected type");
-                return node(NodeKind::Bad, pos);
+            c->x = type();
+            return c;
+        }
+        case TokenKind::Arrow: {
+            next();
+            Node* c = node(NodeKind::ChanType, pos);
+            c->tok = TokenKind::Arrow;  // receive-only
+            expect(TokenKind::Chan);
+            c->x = type();
+            return c;
+        }
+        case TokenKind::Func: {
+            next();
+            Node* f = node(NodeKind::FuncType, pos);
+            signature(f);
+            return f;
+        }
+        case TokenKind::Struct: {
+            next();
+            Node* s = node(NodeKind::StructType, pos);
+            expect(TokenKind::LBrace);
+            s->list = field_list(TokenKind::RBrace);
+            expect(TokenKind::RBrace);
+            return s;
+        }
+        case TokenKind::Interface: {
+            next();
+            Node* s = node(NodeKind::InterfaceType, pos);
+            expect(TokenKind::LBrace);
+            s->list = interface_elems();
+            expect(TokenKind::RBrace);
+            return s;
+        }
+        default:
+            error_here("expected type");
+            return node(NodeKind::Bad, pos);
         }
     }
 
@@ -659,65 +682,65 @@ private:
         std::uint32_t pos = cur_.offset;
         Node* s = nullptr;
         switch (cur_.kind) {
-            case TokenKind::Const:
-            case TokenKind::Type:
-            case TokenKind::Var:
-                s = node(NodeKind::DeclStmt, pos);
-                s->x = gen_decl();
-                break;
-            case TokenKind::Go:
-            case TokenKind::Defer: {
-                s = node(cur_.kind == TokenKind::Go ? NodeKind::GoStmt : NodeKind::DeferStmt, pos);
-                next();
-                s->x = expr();
-                if (unparen(s->x)->kind != NodeKind::Call && !failed_) {
-                    error_at(pos, "expression in go or defer must be function call");
-                }
-                break;
+        case TokenKind::Const:
+        case TokenKind::Type:
+        case TokenKind::Var:
+            s = node(NodeKind::DeclStmt, pos);
+            s->x = gen_decl();
+            break;
+        case TokenKind::Go:
+        case TokenKind::Defer: {
+            s = node(cur_.kind == TokenKind::Go ? NodeKind::GoStmt : NodeKind::DeferStmt, pos);
+            next();
+            s->x = expr();
+            if (unparen(s->x)->kind != NodeKind::Call && !failed_) {
+                error_at(pos, "expression in go or defer must be function call");
             }
-            case TokenKind::Return: {
-                s = node(NodeKind::ReturnStmt, pos);
-                next();
-                if (cur_.kind != TokenKind::Semicolon && cur_.kind != TokenKind::RBrace) {
-                    s->list = expr_list();
-                }
-                break;
+            break;
+        }
+        case TokenKind::Return: {
+            s = node(NodeKind::ReturnStmt, pos);
+            next();
+            if (cur_.kind != TokenKind::Semicolon && cur_.kind != TokenKind::RBrace) {
+                s->list = expr_list();
             }
-            case TokenKind::Break:
-            case TokenKind::Continue:
-            case TokenKind::Goto:
-            case TokenKind::Fallthrough: {
-                s = node(NodeKind::BranchStmt, pos);
-                s->tok = cur_.kind;
+            break;
+        }
+        case TokenKind::Break:
+        case TokenKind::Continue:
+        case TokenKind::Goto:
+        case TokenKind::Fallthrough: {
+            s = node(NodeKind::BranchStmt, pos);
+            s->tok = cur_.kind;
+            next();
+            if (s->tok != TokenKind::Fallthrough && cur_.kind == TokenKind::Ident) {
+                s->text = text();
                 next();
-                if (s->tok != TokenKind::Fallthrough && cur_.kind == TokenKind::Ident) {
-                    s->text = text();
-                    next();
-                }
-                break;
             }
-            case TokenKind::LBrace:
-                s = block();
-                break;
-            case TokenKind::If:
-                s = if_stmt();
-                break;
-            case TokenKind::Switch:
-                s = switch_stmt();
-                break;
-            case TokenKind::Select:
-                s = select_stmt();
-                break;
-            case TokenKind::For:
-                s = for_stmt();
-                break;
-            case TokenKind::Semicolon:
-            case TokenKind::RBrace:
-                s = node(NodeKind::EmptyStmt, pos);
-                break;
-            default:
-                s = simple_stmt(true, false);
-                break;
+            break;
+        }
+        case TokenKind::LBrace:
+            s = block();
+            break;
+        case TokenKind::If:
+            s = if_stmt();
+            break;
+        case TokenKind::Switch:
+            s = switch_stmt();
+            break;
+        case TokenKind::Select:
+            s = select_stmt();
+            break;
+        case TokenKind::For:
+            s = for_stmt();
+            break;
+        case TokenKind::Semicolon:
+        case TokenKind::RBrace:
+            s = node(NodeKind::EmptyStmt, pos);
+            break;
+        default:
+            s = simple_stmt(true, false);
+            break;
         }
         s->end = prev_end();
         return s;
@@ -822,7 +845,8 @@ private:
             if (cur_.kind == TokenKind::LBrace) {
                 error_here("missing condition in if statement");
             } else {
-                Node* first = cur_.kind == TokenKind::Semicolon ? nullptr : simple_stmt(false, false);
+                Node* first =
+                    cur_.kind == TokenKind::Semicolon ? nullptr : simple_stmt(false, false);
                 if (cur_.kind == TokenKind::Semicolon) {
                     next();
                     s->x = first;
@@ -859,7 +883,8 @@ private:
         {
             ExprLevel lev(*this, -1);
             if (cur_.kind != TokenKind::LBrace) {
-                Node* first = cur_.kind == TokenKind::Semicolon ? nullptr : simple_stmt(false, false);
+                Node* first =
+                    cur_.kind == TokenKind::Semicolon ? nullptr : simple_stmt(false, false);
                 if (cur_.kind == TokenKind::Semicolon) {
                     next();
                     init = first;
@@ -951,7 +976,8 @@ private:
         {
             ExprLevel lev(*this, -1);
             if (cur_.kind != TokenKind::LBrace) {
-                Node* first = cur_.kind == TokenKind::Semicolon ? nullptr : simple_stmt(false, true);
+                Node* first =
+                    cur_.kind == TokenKind::Semicolon ? nullptr : simple_stmt(false, true);
                 if (first != nullptr && first->kind == NodeKind::RangeStmt) {
                     range = first;
                 } else if (cur_.kind == TokenKind::Semicolon) {
@@ -1027,54 +1053,60 @@ private:
         Depth guard(*this);
         std::uint32_t pos = cur_.offset;
         switch (cur_.kind) {
-            case TokenKind::Add: case TokenKind::Sub: case TokenKind::Not:
-            case TokenKind::Xor: case TokenKind::And: case TokenKind::Tilde: {
-                Node* u = node(NodeKind::Unary, pos);
-                u->tok = cur_.kind;
-                next();
-                u->x = unary_expr();
-                return u;
+        case TokenKind::Add:
+        case TokenKind::Sub:
+        case TokenKind::Not:
+        case TokenKind::Xor:
+        case TokenKind::And:
+        case TokenKind::Tilde: {
+            Node* u = node(NodeKind::Unary, pos);
+            u->tok = cur_.kind;
+            next();
+            u->x = unary_expr();
+            return u;
+        }
+        case TokenKind::Arrow: {
+            if (peek() == TokenKind::Chan) {
+                return primary_expr(type());  // <-chan T
             }
-            case TokenKind::Arrow: {
-                if (peek() == TokenKind::Chan) {
-                    return primary_expr(type());  // <-chan T
-                }
-                Node* u = node(NodeKind::Unary, pos);
-                u->tok = TokenKind::Arrow;
-                next();
-                u->x = unary_expr();
-                return u;
-            }
-            case TokenKind::Mul: {
-                Node* s = node(NodeKind::Star, pos);
-                next();
-                s->x = unary_expr();
-                return s;
-            }
-            default:
-                return primary_expr(nullptr);
+            Node* u = node(NodeKind::Unary, pos);
+            u->tok = TokenKind::Arrow;
+            next();
+            u->x = unary_expr();
+            return u;
+        }
+        case TokenKind::Mul: {
+            Node* s = node(NodeKind::Star, pos);
+            next();
+            s->x = unary_expr();
+            return s;
+        }
+        default:
+            return primary_expr(nullptr);
         }
     }
 
     static bool is_literal_type(const Node* x) {
         switch (x->kind) {
-            case NodeKind::Ident: case NodeKind::ArrayType: case NodeKind::StructType:
-            case NodeKind::MapType:
-                return true;
-            case NodeKind::Selector:
-                return x->x->kind == NodeKind::Ident;  // pkg.T, never a.b.c
-            case NodeKind::Index:
-                return x->x->kind == NodeKind::Ident || x->x->kind == NodeKind::Selector;
-            default:
-                return false;
+        case NodeKind::Ident:
+        case NodeKind::ArrayType:
+        case NodeKind::StructType:
+        case NodeKind::MapType:
+            return true;
+        case NodeKind::Selector:
+            return x->x->kind == NodeKind::Ident;  // pkg.T, never a.b.c
+        case NodeKind::Index:
+            return x->x->kind == NodeKind::Ident || x->x->kind == NodeKind::Selector;
+        default:
+            return false;
         }
     }
 
     static bool is_type_name(const Node* x) {
         return x->kind == NodeKind::Ident ||
                (x->kind == NodeKind::Selector && x->x->kind == NodeKind::Ident) ||
-               (x->kind == NodeKind::Index && (x->x->kind == NodeKind::Ident ||
-                                                x->x->kind == NodeKind::Selector));
+               (x->kind == NodeKind::Index &&
+                (x->x->kind == NodeKind::Ident || x->x->kind == NodeKind::Selector));
     }
 
     Node* primary_expr(Node* x) {
@@ -1088,44 +1120,44 @@ private:
                 break;
             }
             switch (cur_.kind) {
-                case TokenKind::Period: {
+            case TokenKind::Period: {
+                next();
+                if (cur_.kind == TokenKind::Ident) {
+                    Node* sel = node(NodeKind::Selector, x->pos);
+                    sel->x = x;
+                    sel->text = text();
                     next();
-                    if (cur_.kind == TokenKind::Ident) {
-                        Node* sel = node(NodeKind::Selector, x->pos);
-                        sel->x = x;
-                        sel->text = text();
-                        next();
-                        x = sel;
-                    } else if (cur_.kind == TokenKind::LParen) {
-                        next();
-                        Node* ta = node(NodeKind::TypeAssert, x->pos);
-                        ta->x = x;
-                        if (cur_.kind == TokenKind::Type) {
-                            next();  // x.(type) in a type switch guard
-                        } else {
-                            ta->y = type();
-                        }
-                        expect(TokenKind::RParen);
-                        x = ta;
+                    x = sel;
+                } else if (cur_.kind == TokenKind::LParen) {
+                    next();
+                    Node* ta = node(NodeKind::TypeAssert, x->pos);
+                    ta->x = x;
+                    if (cur_.kind == TokenKind::Type) {
+                        next();  // x.(type) in a type switch guard
                     } else {
-                        error_here("expected selector or type assertion");
+                        ta->y = type();
                     }
+                    expect(TokenKind::RParen);
+                    x = ta;
+                } else {
+                    error_here("expected selector or type assertion");
+                }
+                continue;
+            }
+            case TokenKind::LBrack:
+                x = index_suffix(x);
+                continue;
+            case TokenKind::LParen:
+                x = call_suffix(x);
+                continue;
+            case TokenKind::LBrace:
+                if (is_literal_type(x) && (expr_lev_ >= 0 || !is_type_name(x))) {
+                    x = composite_lit(x);
                     continue;
                 }
-                case TokenKind::LBrack:
-                    x = index_suffix(x);
-                    continue;
-                case TokenKind::LParen:
-                    x = call_suffix(x);
-                    continue;
-                case TokenKind::LBrace:
-                    if (is_literal_type(x) && (expr_lev_ >= 0 || !is_type_name(x))) {
-                        x = composite_lit(x);
-                        continue;
-                    }
-                    return x;
-                default:
-                    return x;
+                return x;
+            default:
+                return x;
             }
         }
         return x;
@@ -1239,44 +1271,51 @@ private:
         Depth guard(*this);
         std::uint32_t pos = cur_.offset;
         switch (cur_.kind) {
-            case TokenKind::Ident:
-                return ident();
-            case TokenKind::Int: case TokenKind::Float: case TokenKind::Imag:
-            case TokenKind::Char: case TokenKind::String: {
-                Node* lit = node(NodeKind::BasicLit, pos);
-                lit->tok = cur_.kind;
-                lit->text = text();
-                next();
-                return lit;
+        case TokenKind::Ident:
+            return ident();
+        case TokenKind::Int:
+        case TokenKind::Float:
+        case TokenKind::Imag:
+        case TokenKind::Char:
+        case TokenKind::String: {
+            Node* lit = node(NodeKind::BasicLit, pos);
+            lit->tok = cur_.kind;
+            lit->text = text();
+            next();
+            return lit;
+        }
+        case TokenKind::LParen: {
+            next();
+            ExprLevel lev(*this, 1);
+            Node* p = node(NodeKind::Paren, pos);
+            p->x = cur_.kind == TokenKind::LBrack || cur_.kind == TokenKind::Chan
+                       ? primary_expr(type())
+                       : expr();
+            expect(TokenKind::RParen);
+            return p;
+        }
+        case TokenKind::Func: {
+            next();
+            Node* ft = node(NodeKind::FuncType, pos);
+            signature(ft);
+            if (cur_.kind == TokenKind::LBrace) {
+                Node* f = node(NodeKind::FuncLit, pos);
+                f->x = ft;
+                f->y = block();
+                f->end = prev_end();
+                return f;
             }
-            case TokenKind::LParen: {
-                next();
-                ExprLevel lev(*this, 1);
-                Node* p = node(NodeKind::Paren, pos);
-                p->x = cur_.kind == TokenKind::LBrack || cur_.kind == TokenKind::Chan
-                           ? primary_expr(type()) : expr();
-                expect(TokenKind::RParen);
-                return p;
-            }
-            case TokenKind::Func: {
-                next();
-                Node* ft = node(NodeKind::FuncType, pos);
-                signature(ft);
-                if (cur_.kind == TokenKind::LBrace) {
-                    Node* f = node(NodeKind::FuncLit, pos);
-                    f->x = ft;
-                    f->y = block();
-                    f->end = prev_end();
-                    return f;
-                }
-                return ft;
-            }
-            case TokenKind::LBrack: case TokenKind::Struct: case TokenKind::Map:
-            case TokenKind::Chan: case TokenKind::Interface:
-                return type();
-            default:
-                error_here("expected expression");
-                return node(NodeKind::Bad, pos);
+            return ft;
+        }
+        case TokenKind::LBrack:
+        case TokenKind::Struct:
+        case TokenKind::Map:
+        case TokenKind::Chan:
+        case TokenKind::Interface:
+            return type();
+        default:
+            error_here("expected expression");
+            return node(NodeKind::Bad, pos);
         }
     }
 

@@ -13,9 +13,8 @@ std::string format_json(const LintResult& result) {
                             {"rule", f.rule},
                             {"message", f.message}});
     }
-    nlohmann::json doc = {{"findings", std::move(findings)},
-                          {"files", result.files},
-                          {"lines", result.lines}};
+    nlohmann::json doc = {
+        {"findings", std::move(findings)}, {"files", result.files}, {"lines", result.lines}};
     // Replace invalid UTF-8 (file names are bytes) instead of throwing.
     return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

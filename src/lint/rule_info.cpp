@@ -119,13 +119,15 @@ if _, err := tx.ExecContext(ctx, q); err != nil {
 return tx.Commit())go"},
     {"parse-error",
      "the file is not valid Go; it was skipped from the first error to the next declaration",
-     "Fix the syntax error (`go vet` shows the same position).",
-     "func f() {\n    x := \n}", "func f() {\n    x := 1\n    _ = x\n}"},
+     "Fix the syntax error (`go vet` shows the same position).", "func f() {\n    x := \n}",
+     "func f() {\n    x := 1\n    _ = x\n}"},
 }};
 
 }  // namespace
 
-std::span<const RuleInfo> all_rules() { return kRules; }
+std::span<const RuleInfo> all_rules() {
+    return kRules;
+}
 
 const RuleInfo* find_rule(std::string_view id) {
     for (const auto& r : kRules) {

@@ -8,29 +8,88 @@ namespace pgwarden::lint {
 // Every token of the Go lexical grammar (https://go.dev/ref/spec#Lexical_elements).
 // Comments are not tokens: the lexer hands them to a side list (suppressions, `// want`).
 enum class TokenKind : std::uint8_t {
-    Eof,        // end of input; the parser sees it forever after the last token
-    Illegal,    // a byte sequence that is no token; the lexer also records an error
-    Ident,      // identifier, including the blank identifier `_`
-    Int,        // 42, 0x2A, 0o52, 0b101010, 052, 4_2
-    Float,      // 1.5, .5, 1e9, 0x1p-2
-    Imag,       // 1i, 1.5i, 0x1p-2i
-    Char,       // rune literal 'a', '\n', '\u00e9'
-    String,     // interpreted "..." or raw `...` string literal
+    Eof,      // end of input; the parser sees it forever after the last token
+    Illegal,  // a byte sequence that is no token; the lexer also records an error
+    Ident,    // identifier, including the blank identifier `_`
+    Int,      // 42, 0x2A, 0o52, 0b101010, 052, 4_2
+    Float,    // 1.5, .5, 1e9, 0x1p-2
+    Imag,     // 1i, 1.5i, 0x1p-2i
+    Char,     // rune literal 'a', '\n', '\u00e9'
+    String,   // interpreted "..." or raw `...` string literal
     // Operators and punctuation.
-    Add, Sub, Mul, Quo, Rem,                                  // + - * / %
-    And, Or, Xor, Shl, Shr, AndNot,                           // & | ^ << >> &^
-    AddAssign, SubAssign, MulAssign, QuoAssign, RemAssign,    // += -= *= /= %=
-    AndAssign, OrAssign, XorAssign, ShlAssign, ShrAssign,     // &= |= ^= <<= >>=
-    AndNotAssign,                                             // &^=
-    LAnd, LOr, Arrow, Inc, Dec,                               // && || <- ++ --
-    Eql, Lss, Gtr, Assign, Not,                               // == < > = !
-    Neq, Leq, Geq, Define, Ellipsis,                          // != <= >= := ...
-    LParen, LBrack, LBrace, Comma, Period,                    // ( [ { , .
-    RParen, RBrack, RBrace, Semicolon, Colon,                 // ) ] } ; :
-    Tilde,                                                    // ~
+    Add,
+    Sub,
+    Mul,
+    Quo,
+    Rem,  // + - * / %
+    And,
+    Or,
+    Xor,
+    Shl,
+    Shr,
+    AndNot,  // & | ^ << >> &^
+    AddAssign,
+    SubAssign,
+    MulAssign,
+    QuoAssign,
+    RemAssign,  // += -= *= /= %=
+    AndAssign,
+    OrAssign,
+    XorAssign,
+    ShlAssign,
+    ShrAssign,     // &= |= ^= <<= >>=
+    AndNotAssign,  // &^=
+    LAnd,
+    LOr,
+    Arrow,
+    Inc,
+    Dec,  // && || <- ++ --
+    Eql,
+    Lss,
+    Gtr,
+    Assign,
+    Not,  // == < > = !
+    Neq,
+    Leq,
+    Geq,
+    Define,
+    Ellipsis,  // != <= >= := ...
+    LParen,
+    LBrack,
+    LBrace,
+    Comma,
+    Period,  // ( [ { , .
+    RParen,
+    RBrack,
+    RBrace,
+    Semicolon,
+    Colon,  // ) ] } ; :
+    Tilde,  // ~
     // Keywords.
-    Break, Case, Chan, Const, Continue, Default, Defer, Else, Fallthrough, For, Func, Go,
-    Goto, If, Import, Interface, Map, Package, Range, Return, Select, Struct, Switch, Type,
+    Break,
+    Case,
+    Chan,
+    Const,
+    Continue,
+    Default,
+    Defer,
+    Else,
+    Fallthrough,
+    For,
+    Func,
+    Go,
+    Goto,
+    If,
+    Import,
+    Interface,
+    Map,
+    Package,
+    Range,
+    Return,
+    Select,
+    Struct,
+    Switch,
+    Type,
     Var,
 };
 

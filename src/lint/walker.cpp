@@ -88,7 +88,8 @@ common::Result<std::vector<Package>> expand_paths(const std::vector<std::string>
         if (!recursive) {
             continue;
         }
-        fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec);
+        fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied,
+                                            ec);
         fs::recursive_directory_iterator end;
         while (!ec && it != end) {
             std::error_code dec;

@@ -39,9 +39,9 @@ struct DefaultInitAllocator : std::allocator<T> {
 using Bytes = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
 
 namespace asio = boost::asio;
-using boost::system::error_code;
 using asio::awaitable;
 using asio::use_awaitable;
+using boost::system::error_code;
 using Executor = asio::any_io_executor;
 using StreamSocket = asio::generic::stream_protocol::socket;
 using SteadyTimer = asio::steady_timer;

@@ -35,8 +35,7 @@ bool ensure_non_blocking(StreamSocket& sock, error_code& ec) {
 
 }  // namespace
 
-size_t read_available(StreamSocket& sock, Bytes& buf, size_t chunk,
-                      error_code& ec) {
+size_t read_available(StreamSocket& sock, Bytes& buf, size_t chunk, error_code& ec) {
     ec.clear();
     if (!ensure_non_blocking(sock, ec)) {
         return 0;
@@ -55,9 +54,8 @@ awaitable<error_code> read_some_until(StreamSocket& sock, Bytes& buf, size_t chu
                                       std::chrono::steady_clock::time_point deadline) {
     SteadyTimer timer(sock.get_executor(), deadline);
     for (;;) {
-        auto result = co_await (
-            sock.async_wait(asio::socket_base::wait_read, as_result) ||
-            timer.async_wait(as_result));
+        auto result = co_await (sock.async_wait(asio::socket_base::wait_read, as_result) ||
+                                timer.async_wait(as_result));
         if (result.index() == 1) {
             co_return asio::error::timed_out;
         }
@@ -114,8 +112,9 @@ awaitable<error_code> connect_to(StreamSocket& sock, const std::string& host, ui
         if (ec) {
             co_return ec;
         }
-        auto r = co_await (s.async_connect(asio::generic::stream_protocol::endpoint(ep), as_result) ||
-                           timer.async_wait(as_result));
+        auto r =
+            co_await (s.async_connect(asio::generic::stream_protocol::endpoint(ep), as_result) ||
+                      timer.async_wait(as_result));
         if (r.index() == 1) {
             co_return asio::error::timed_out;
         }
@@ -145,8 +144,9 @@ awaitable<error_code> connect_to(StreamSocket& sock, const std::string& host, ui
             last = ec;
             continue;
         }
-        auto r = co_await (s.async_connect(asio::generic::stream_protocol::endpoint(ep), as_result) ||
-                           timer.async_wait(as_result));
+        auto r =
+            co_await (s.async_connect(asio::generic::stream_protocol::endpoint(ep), as_result) ||
+                      timer.async_wait(as_result));
         if (r.index() == 1) {
             co_return asio::error::timed_out;
         }

@@ -12,20 +12,18 @@ namespace pgwarden::net {
 // Reads at least one byte into `buf` (growing it by up to `chunk`); eof when the peer closed.
 // Bytes already in `buf` are kept. Cancellation (socket.cancel()) ends it with
 // operation_aborted unless the read had already completed.
-awaitable<error_code> read_some_into(StreamSocket& sock, Bytes& buf,
-                                     size_t chunk);
+awaitable<error_code> read_some_into(StreamSocket& sock, Bytes& buf, size_t chunk);
 
 // Same, with a deadline; on expiry returns asio::error::timed_out. Implemented as a race of
 // "readable" against the timer followed by a non-blocking read, so a read completing at the
 // same moment as the timer can never be discarded with its bytes.
-awaitable<error_code> read_some_until(StreamSocket& sock, Bytes& buf,
-                                      size_t chunk, std::chrono::steady_clock::time_point deadline);
+awaitable<error_code> read_some_until(StreamSocket& sock, Bytes& buf, size_t chunk,
+                                      std::chrono::steady_clock::time_point deadline);
 
 // Appends whatever `sock` has available without blocking (up to `chunk` bytes). Returns the
 // number of bytes read; `ec` is eof or another error when the peer is gone, clear when
 // nothing was available yet.
-size_t read_available(StreamSocket& sock, Bytes& buf, size_t chunk,
-                      error_code& ec);
+size_t read_available(StreamSocket& sock, Bytes& buf, size_t chunk, error_code& ec);
 
 // Writes all of `data`, then clears it.
 awaitable<error_code> write_all(StreamSocket& sock, std::string& data);

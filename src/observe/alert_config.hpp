@@ -38,18 +38,18 @@ struct AlertRuleConfig {
 };
 
 struct WebhookConfig {
-    std::string url;  // http://host:port/path; empty disables the webhook
-    Millis timeout{5000};            // per attempt: connect + send + response
-    size_t queue_capacity = 256;     // notifications beyond this are dropped and counted
-    int max_attempts = 6;            // first try included
-    Millis initial_backoff{1000};    // doubled after each failure
+    std::string url;               // http://host:port/path; empty disables the webhook
+    Millis timeout{5000};          // per attempt: connect + send + response
+    size_t queue_capacity = 256;   // notifications beyond this are dropped and counted
+    int max_attempts = 6;          // first try included
+    Millis initial_backoff{1000};  // doubled after each failure
     Millis max_backoff{60000};
 };
 
 struct AlertsConfig {
     bool enabled = true;
     Millis evaluation_interval{1000};
-    size_t history_size = 200;  // resolved alerts kept for /alerts
+    size_t history_size = 200;           // resolved alerts kept for /alerts
     std::vector<AlertRuleConfig> rules;  // default_alert_rules() unless configured
     WebhookConfig webhook;
 };
@@ -58,11 +58,11 @@ struct AlertsConfig {
 // costing the proxy anything.
 struct HttpConfig {
     std::string listen = "127.0.0.1:9127";  // host:port; [v6]:port accepted
-    size_t header_limit = 8 * 1024;          // larger request headers: 431
-    size_t body_limit = 16 * 1024;           // larger request bodies: 413
-    Millis read_timeout{5000};               // whole request, from the first byte wait
+    size_t header_limit = 8 * 1024;         // larger request headers: 431
+    size_t body_limit = 16 * 1024;          // larger request bodies: 413
+    Millis read_timeout{5000};              // whole request, from the first byte wait
     Millis write_timeout{10000};
-    size_t max_connections = 64;             // beyond: accepted and closed at once
+    size_t max_connections = 64;  // beyond: accepted and closed at once
 };
 
 // The rules of issue #4: utilization >= 70% for 60 s (warning), >= 90% for 15 s (critical),

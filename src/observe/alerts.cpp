@@ -11,16 +11,16 @@ namespace pgwarden::observe {
 
 std::string_view state_name(AlertState state) {
     switch (state) {
-        case AlertState::Inactive:
-            return "inactive";
-        case AlertState::Pending:
-            return "pending";
-        case AlertState::Firing:
-            return "firing";
-        case AlertState::Resolving:
-            return "firing";  // hysteresis is internal: still firing to consumers
-        case AlertState::Resolved:
-            return "resolved";
+    case AlertState::Inactive:
+        return "inactive";
+    case AlertState::Pending:
+        return "pending";
+    case AlertState::Firing:
+        return "firing";
+    case AlertState::Resolving:
+        return "firing";  // hysteresis is internal: still firing to consumers
+    case AlertState::Resolved:
+        return "resolved";
     }
     return "inactive";
 }
@@ -72,32 +72,32 @@ void AlertManager::step(const AlertRuleConfig& rule, Alert& alert, bool seen, do
     const bool over = seen && value >= rule.fire_threshold;
     const bool clear = !seen || value < rule.resolve_threshold;
     switch (alert.state) {
-        case AlertState::Inactive:
-            if (over) {
-                alert.state = AlertState::Pending;
-                alert.since = now;
-            }
-            break;
-        case AlertState::Pending:
-            // Any dip below the fire threshold restarts the wait: a flapping value never
-            // fires a rule that has a `for` duration.
-            if (!over) {
-                alert.state = AlertState::Inactive;
-            }
-            break;
-        case AlertState::Firing:
-            if (clear) {
-                alert.state = AlertState::Resolving;
-                alert.since = now;
-            }
-            break;
-        case AlertState::Resolving:
-            if (!clear) {
-                alert.state = AlertState::Firing;
-            }
-            break;
-        case AlertState::Resolved:
-            break;
+    case AlertState::Inactive:
+        if (over) {
+            alert.state = AlertState::Pending;
+            alert.since = now;
+        }
+        break;
+    case AlertState::Pending:
+        // Any dip below the fire threshold restarts the wait: a flapping value never
+        // fires a rule that has a `for` duration.
+        if (!over) {
+            alert.state = AlertState::Inactive;
+        }
+        break;
+    case AlertState::Firing:
+        if (clear) {
+            alert.state = AlertState::Resolving;
+            alert.since = now;
+        }
+        break;
+    case AlertState::Resolving:
+        if (!clear) {
+            alert.state = AlertState::Firing;
+        }
+        break;
+    case AlertState::Resolved:
+        break;
     }
     if (alert.state == AlertState::Pending && now - alert.since >= rule.fire_for) {
         alert.state = AlertState::Firing;
@@ -246,20 +246,17 @@ std::string AlertManager::alerts_json(WallTime now) const {
         }
     }
     for (const auto& r : config_.rules) {
-        rules.push_back({{"alertname", r.name},
-                         {"severity", severity_name(r.severity)},
-                         {"fire_threshold", r.fire_threshold},
-                         {"resolve_threshold", r.resolve_threshold},
-                         {"for_seconds", static_cast<double>(r.fire_for.count()) / 1000.0},
-                         {"resolve_for_seconds",
-                          static_cast<double>(r.resolve_for.count()) / 1000.0}});
+        rules.push_back(
+            {{"alertname", r.name},
+             {"severity", severity_name(r.severity)},
+             {"fire_threshold", r.fire_threshold},
+             {"resolve_threshold", r.resolve_threshold},
+             {"for_seconds", static_cast<double>(r.fire_for.count()) / 1000.0},
+             {"resolve_for_seconds", static_cast<double>(r.resolve_for.count()) / 1000.0}});
     }
-    nlohmann::json doc = {{"generatedAt", iso8601(now)},
-                          {"enabled", config_.enabled},
-                          {"firing", std::move(firing)},
-                          {"pending", std::move(pending)},
-                          {"resolved", std::move(resolved)},
-                          {"rules", std::move(rules)}};
+    nlohmann::json doc = {{"generatedAt", iso8601(now)},     {"enabled", config_.enabled},
+                          {"firing", std::move(firing)},     {"pending", std::move(pending)},
+                          {"resolved", std::move(resolved)}, {"rules", std::move(rules)}};
     return doc.dump();
 }
 
@@ -304,8 +301,7 @@ std::string webhook_payload(const std::vector<AlertEvent>& events, std::string_v
         const Alert& a = e.alert;
         const bool firing = a.state != AlertState::Resolved;
         any_firing = any_firing || firing;
-        nlohmann::json labels = {{"alertname", a.name},
-                                 {"severity", severity_name(a.severity)}};
+        nlohmann::json labels = {{"alertname", a.name}, {"severity", severity_name(a.severity)}};
         if (!instance.empty()) {
             labels["instance"] = instance;
         }
@@ -321,14 +317,14 @@ std::string webhook_payload(const std::vector<AlertEvent>& events, std::string_v
         // A stable identity per instance, as Alertmanager's fingerprint is: a hash of labels.
         std::string identity = labels.dump();
         auto fingerprint = fmt::format("{:016x}", std::hash<std::string>{}(identity));
-        alerts.push_back({{"status", firing ? "firing" : "resolved"},
-                          {"labels", labels},
-                          {"annotations", {{"summary", a.summary}}},
-                          {"startsAt", iso8601(a.starts_at)},
-                          {"endsAt", firing ? std::string("0001-01-01T00:00:00Z")
-                                            : iso8601(a.ends_at)},
-                          {"generatorURL", std::string(external_url) + "/alerts"},
-                          {"fingerprint", fingerprint}});
+        alerts.push_back(
+            {{"status", firing ? "firing" : "resolved"},
+             {"labels", labels},
+             {"annotations", {{"summary", a.summary}}},
+             {"startsAt", iso8601(a.starts_at)},
+             {"endsAt", firing ? std::string("0001-01-01T00:00:00Z") : iso8601(a.ends_at)},
+             {"generatorURL", std::string(external_url) + "/alerts"},
+             {"fingerprint", fingerprint}});
     }
     nlohmann::json common_labels = nlohmann::json::object();
     if (events.size() == 1) {

@@ -45,11 +45,11 @@ struct Alert {
     std::string user;
     std::string workload_class;
     AlertState state = AlertState::Inactive;
-    double value = 0;        // the latest observed value
-    double threshold = 0;    // the rule's fire threshold
-    SteadyTime since{};      // entered Pending (or Resolving)
-    WallTime starts_at{};    // became Firing
-    WallTime ends_at{};      // became Resolved (epoch while not resolved)
+    double value = 0;      // the latest observed value
+    double threshold = 0;  // the rule's fire threshold
+    SteadyTime since{};    // entered Pending (or Resolving)
+    WallTime starts_at{};  // became Firing
+    WallTime ends_at{};    // became Resolved (epoch while not resolved)
     std::string summary;
 
     // Firing and Resolving are both "firing" to the outside world.
@@ -96,8 +96,8 @@ private:
         std::string workload_class;
         auto operator<=>(const Key&) const = default;
     };
-    void step(const AlertRuleConfig& rule, Alert& alert, bool seen, double value,
-              SteadyTime now, WallTime wall, std::vector<AlertEvent>& events);
+    void step(const AlertRuleConfig& rule, Alert& alert, bool seen, double value, SteadyTime now,
+              WallTime wall, std::vector<AlertEvent>& events);
 
     AlertsConfig config_;
     mutable std::mutex mu_;

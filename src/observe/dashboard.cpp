@@ -90,8 +90,7 @@ std::string Dashboard::state_json(std::chrono::system_clock::time_point now) con
     doc["interval_ms"] = inputs_.sample_interval.count();
     doc["history_ms"] = inputs_.history.count();
     doc["threshold"] = 0.70;
-    doc["highlight_after_seconds"] =
-        std::chrono::duration<double>(inputs_.highlight_after).count();
+    doc["highlight_after_seconds"] = std::chrono::duration<double>(inputs_.highlight_after).count();
 
     // Series in first-seen order, each a list of [t, utilization, waiting].
     std::map<std::string, size_t> index;
@@ -115,8 +114,7 @@ std::string Dashboard::state_json(std::chrono::system_clock::time_point now) con
                                  {"user", p.user},
                                  {"class", c.name},
                                  {"pool_size", p.pool_size},
-                                 {"cap", c.max_connections > 0 ? c.max_connections
-                                                                : p.pool_size},
+                                 {"cap", c.max_connections > 0 ? c.max_connections : p.pool_size},
                                  {"held", c.server_connections},
                                  {"pool_active", p.server_active},
                                  {"pool_idle", p.server_idle},
@@ -131,8 +129,8 @@ std::string Dashboard::state_json(std::chrono::system_clock::time_point now) con
     }
     doc["pools"] = std::move(pools);
 
-    std::vector<Checkout> checkouts = inputs_.checkouts ? inputs_.checkouts()
-                                                        : std::vector<Checkout>{};
+    std::vector<Checkout> checkouts =
+        inputs_.checkouts ? inputs_.checkouts() : std::vector<Checkout>{};
     std::sort(checkouts.begin(), checkouts.end(),
               [](const Checkout& a, const Checkout& b) { return a.age_seconds > b.age_seconds; });
     const double highlight = std::chrono::duration<double>(inputs_.highlight_after).count();

@@ -77,8 +77,8 @@ common::Result<std::pair<std::string, uint16_t>> parse_listen_address(const std:
     if (!text.empty() && text[0] == '[') {
         auto close = text.find(']');
         if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-            return common::make_error("config", "stats_listen: expected [address]:port, got '" +
-                                                    text + "'");
+            return common::make_error("config",
+                                      "stats_listen: expected [address]:port, got '" + text + "'");
         }
         host = text.substr(1, close - 1);
         port = text.substr(close + 2);
@@ -148,8 +148,8 @@ common::Status HttpServer::listen() {
     net::error_code ec;
     auto ip = asio::ip::make_address(addr->first, ec);
     if (ec) {
-        return common::make_error("config", "stats_listen: '" + addr->first +
-                                                "' is not an IP address");
+        return common::make_error("config",
+                                  "stats_listen: '" + addr->first + "' is not an IP address");
     }
     tcp::endpoint endpoint(ip, addr->second);
     if (acceptor_.open(endpoint.protocol(), ec); ec) {
@@ -158,13 +158,13 @@ common::Status HttpServer::listen() {
     acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
     if (acceptor_.bind(endpoint, ec); ec) {
         acceptor_.close();
-        return common::make_error("listen", "cannot listen on " + config_.listen + ": " +
-                                                ec.message());
+        return common::make_error("listen",
+                                  "cannot listen on " + config_.listen + ": " + ec.message());
     }
     if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) {
         acceptor_.close();
-        return common::make_error("listen", "cannot listen on " + config_.listen + ": " +
-                                                ec.message());
+        return common::make_error("listen",
+                                  "cannot listen on " + config_.listen + ": " + ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
     return common::ok_status();

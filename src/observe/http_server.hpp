@@ -52,7 +52,7 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
 public:
     struct Stats {
         uint64_t requests = 0;
-        uint64_t rejected = 0;  // 4xx answers to malformed or oversized requests, 405
+        uint64_t rejected = 0;             // 4xx answers to malformed or oversized requests, 405
         uint64_t refused_connections = 0;  // over max_connections
         uint64_t timeouts = 0;             // read deadline passed
         uint64_t connections = 0;          // open now
@@ -90,7 +90,7 @@ private:
     std::vector<std::pair<std::string, HttpHandler>> prefix_;
     net::asio::ip::tcp::acceptor acceptor_;
     uint16_t port_ = 0;
-    size_t open_ = 0;  // executor only
+    size_t open_ = 0;                                          // executor only
     std::unordered_set<net::asio::ip::tcp::socket*> sockets_;  // executor only
     std::atomic<uint64_t> requests_{0};
     std::atomic<uint64_t> rejected_{0};

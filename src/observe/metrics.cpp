@@ -136,17 +136,19 @@ std::string le_label(double bound) {
 
 std::string_view type_name(MetricType type) {
     switch (type) {
-        case MetricType::Counter:
-            return "counter";
-        case MetricType::Gauge:
-            return "gauge";
-        case MetricType::Histogram:
-            return "histogram";
+    case MetricType::Counter:
+        return "counter";
+    case MetricType::Gauge:
+        return "gauge";
+    case MetricType::Histogram:
+        return "histogram";
     }
     return "untyped";
 }
 
-bool valid_metric_name(std::string_view name) { return valid_name(name, true); }
+bool valid_metric_name(std::string_view name) {
+    return valid_name(name, true);
+}
 
 bool valid_label_name(std::string_view name) {
     return valid_name(name, false) && name.substr(0, 2) != "__";
@@ -155,17 +157,17 @@ bool valid_label_name(std::string_view name) {
 void append_label_value(std::string& out, std::string_view value) {
     for (char c : value) {
         switch (c) {
-            case '\\':
-                out += "\\\\";
-                break;
-            case '"':
-                out += "\\\"";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            default:
-                out += c;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        default:
+            out += c;
         }
     }
 }
@@ -279,8 +281,7 @@ double Histogram::cumulative(uint64_t* out) const {
 std::vector<double> duration_buckets() {
     // Fifteen bounds: each is a line per series per scrape, and 300 classes x 3 histograms
     // make these lines most of a scrape's bytes and time.
-    return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-            0.25,   0.5,   1,      2.5,   5,    10,    30};
+    return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 }
 
 // Each series caches its full line prefixes (`name{labels} `), so rendering a series is a
@@ -288,8 +289,8 @@ std::vector<double> duration_buckets() {
 template <typename T>
 struct Family<T>::Series {
     std::unique_ptr<T> metric;
-    std::string prefix;                       // counter, gauge
-    std::vector<std::string> bucket_prefix;   // histogram: per bound, then +Inf
+    std::string prefix;                      // counter, gauge
+    std::vector<std::string> bucket_prefix;  // histogram: per bound, then +Inf
     std::string sum_prefix;
     std::string count_prefix;
 };
@@ -475,8 +476,7 @@ void FamilyWriter::histogram(const LabelSet& labels, const std::vector<double>& 
     body_ += '\n';
 }
 
-FamilyWriter& ScrapeBuilder::family(std::string_view name, MetricType type,
-                                    std::string_view help) {
+FamilyWriter& ScrapeBuilder::family(std::string_view name, MetricType type, std::string_view help) {
     if (auto it = index_.find(name); it != index_.end()) {
         if (it->second == kReserved) {
             fatal(fmt::format("collector emits {}, a registry family", name));
@@ -488,14 +488,15 @@ FamilyWriter& ScrapeBuilder::family(std::string_view name, MetricType type,
         }
         return existing;
     }
-    families_.push_back(
-        std::make_unique<FamilyWriter>(std::string(name), type, std::string(help)));
+    families_.push_back(std::make_unique<FamilyWriter>(std::string(name), type, std::string(help)));
     FamilyWriter& writer = *families_.back();
     index_.emplace(writer.name(), families_.size() - 1);
     return writer;
 }
 
-void ScrapeBuilder::reserve(std::string_view name) { index_.emplace(name, kReserved); }
+void ScrapeBuilder::reserve(std::string_view name) {
+    index_.emplace(name, kReserved);
+}
 
 void ScrapeBuilder::clear() {
     for (auto& f : families_) {
@@ -526,8 +527,7 @@ struct Registry::Entry {
                  std::unique_ptr<HistogramFamily>>
         family;
     const std::string& name() const {
-        return std::visit([](const auto& f) -> const std::string& { return f->name(); },
-                          family);
+        return std::visit([](const auto& f) -> const std::string& { return f->name(); }, family);
     }
     void write(std::string& out) const {
         std::visit([&out](const auto& f) { f->write(out); }, family);
@@ -548,8 +548,8 @@ F& find_or_add(Entries& entries, std::string name, std::string help,
             return **existing;
         }
     }
-    auto family = std::make_unique<F>(std::move(name), std::move(help), std::move(labels),
-                                      std::move(bounds));
+    auto family =
+        std::make_unique<F>(std::move(name), std::move(help), std::move(labels), std::move(bounds));
     F& ref = *family;
     entries.push_back(std::make_unique<typename Entries::value_type::element_type>());
     entries.back()->family = std::move(family);
@@ -795,8 +795,8 @@ common::Status check_exposition(std::string_view text) {
                 if (!f.type.empty()) {
                     return fail(line_no, "second TYPE for " + name);
                 }
-                if (arg != "counter" && arg != "gauge" && arg != "histogram" &&
-                    arg != "summary" && arg != "untyped") {
+                if (arg != "counter" && arg != "gauge" && arg != "histogram" && arg != "summary" &&
+                    arg != "untyped") {
                     return fail(line_no, "unknown type '" + arg + "'");
                 }
                 if (arg == "counter" && strip_suffix(name, "_total").empty()) {
@@ -862,8 +862,8 @@ common::Status check_exposition(std::string_view text) {
                 if (le == s.labels.end() || !parse_value(le->second, bound)) {
                     return fail(line_no, "bucket without a valid le label");
                 }
-                if (!h.buckets.empty() && (bound <= h.buckets.back().first ||
-                                           s.value < h.buckets.back().second)) {
+                if (!h.buckets.empty() &&
+                    (bound <= h.buckets.back().first || s.value < h.buckets.back().second)) {
                     return fail(line_no, "buckets not ascending or not cumulative");
                 }
                 if (h.has_count || h.has_sum) {

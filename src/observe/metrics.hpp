@@ -167,8 +167,7 @@ public:
 
     void sample(const LabelSet& labels, double value);
     // The same, with one extra label (e.g. state="idle") without building a new LabelSet.
-    void sample(const LabelSet& labels, std::string_view name, std::string_view value,
-                double v);
+    void sample(const LabelSet& labels, std::string_view name, std::string_view value, double v);
     // A whole histogram series: _bucket lines (ascending, then +Inf), _sum, _count.
     void histogram(const LabelSet& labels, const std::vector<double>& bounds,
                    const HistogramSnapshot& snapshot);

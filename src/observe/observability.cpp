@@ -3,8 +3,8 @@
 #include "observe/process_metrics.hpp"
 #include "observe/webhook.hpp"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 
@@ -44,7 +44,9 @@ struct Observability::Impl {
 
 namespace {
 
-std::string json_response(const nlohmann::json& j) { return j.dump() + "\n"; }
+std::string json_response(const nlohmann::json& j) {
+    return j.dump() + "\n";
+}
 
 }  // namespace
 
@@ -71,8 +73,7 @@ Observability::Observability(net::Executor executor, ObserveConfig config,
         const LabelSet none;
         if (impl->webhook) {
             auto s = impl->webhook->stats();
-            auto& n = out.family("pgwarden_alert_webhook_notifications_total",
-                                 MetricType::Counter,
+            auto& n = out.family("pgwarden_alert_webhook_notifications_total", MetricType::Counter,
                                  "Alert webhook notifications by outcome.");
             n.sample(none, "result", "sent", static_cast<double>(s.sent));
             n.sample(none, "result", "failed", static_cast<double>(s.failed));
@@ -97,8 +98,7 @@ Observability::Observability(net::Executor executor, ObserveConfig config,
         out.family("pgwarden_http_timeouts_total", MetricType::Counter,
                    "Stats HTTP connections closed for missing the read deadline.")
             .sample(none, static_cast<double>(h.timeouts));
-        out.family("pgwarden_http_connections", MetricType::Gauge,
-                   "Open stats HTTP connections.")
+        out.family("pgwarden_http_connections", MetricType::Gauge, "Open stats HTTP connections.")
             .sample(none, static_cast<double>(h.connections));
         out.family("pgwarden_scrape_duration_seconds", MetricType::Gauge,
                    "Proxy time spent rendering the previous /metrics scrape.")
@@ -148,7 +148,9 @@ Observability::Observability(net::Executor executor, ObserveConfig config,
     });
 }
 
-Observability::~Observability() { stop(); }
+Observability::~Observability() {
+    stop();
+}
 
 common::Status Observability::start() {
     Impl& impl = *impl_;
@@ -189,17 +191,29 @@ void Observability::stop() {
     }
 }
 
-Registry& Observability::registry() { return impl_->registry; }
-ProxyMetrics& Observability::metrics() { return impl_->metrics; }
-AlertManager& Observability::alerts() { return impl_->alerts; }
-HttpServer& Observability::http() { return *impl_->http; }
-uint16_t Observability::port() const { return impl_->http->port(); }
+Registry& Observability::registry() {
+    return impl_->registry;
+}
+ProxyMetrics& Observability::metrics() {
+    return impl_->metrics;
+}
+AlertManager& Observability::alerts() {
+    return impl_->alerts;
+}
+HttpServer& Observability::http() {
+    return *impl_->http;
+}
+uint16_t Observability::port() const {
+    return impl_->http->port();
+}
 
 std::vector<AlertEvent> Observability::evaluate(SteadyTime now, WallTime wall) {
     return impl_->evaluate(now, wall);
 }
 
-std::string Observability::scrape() { return impl_->scrape(); }
+std::string Observability::scrape() {
+    return impl_->scrape();
+}
 
 std::vector<AlertEvent> Observability::Impl::evaluate(SteadyTime now, WallTime wall) {
     Impl& impl = *this;

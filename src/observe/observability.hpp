@@ -58,7 +58,7 @@ public:
     Registry& registry();
     ProxyMetrics& metrics();
     AlertManager& alerts();
-    HttpServer& http();  // add routes (dashboard, /api/*) before start()
+    HttpServer& http();     // add routes (dashboard, /api/*) before start()
     uint16_t port() const;  // bound HTTP port, after start()
 
     // One alert evaluation with explicit times (the timer calls it with the clocks); logs

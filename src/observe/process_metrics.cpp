@@ -129,8 +129,7 @@ void write_process_metrics(ScrapeBuilder& out, const ProcessStats& stats) {
     };
     put("process_cpu_seconds_total", MetricType::Counter,
         "Total user and system CPU time spent in seconds.", stats.cpu_seconds);
-    put("process_open_fds", MetricType::Gauge, "Number of open file descriptors.",
-        stats.open_fds);
+    put("process_open_fds", MetricType::Gauge, "Number of open file descriptors.", stats.open_fds);
     put("process_max_fds", MetricType::Gauge, "Maximum number of open file descriptors.",
         stats.max_fds);
     put("process_resident_memory_bytes", MetricType::Gauge, "Resident memory size in bytes.",

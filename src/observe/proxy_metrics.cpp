@@ -25,19 +25,17 @@ void write_pool_snapshot(ScrapeBuilder& out, const std::vector<PoolSnapshot>& po
                                  "Configured maximum server connections of the pool.");
     auto& servers = out.family("pgwarden_server_connections", MetricType::Gauge,
                                "Server connections of the pool by state.");
-    auto& pool_util = out.family(
-        "pgwarden_pool_utilization_ratio", MetricType::Gauge,
-        "Server connections in use or being opened, as a fraction of pool_size.");
+    auto& pool_util =
+        out.family("pgwarden_pool_utilization_ratio", MetricType::Gauge,
+                   "Server connections in use or being opened, as a fraction of pool_size.");
     auto& class_servers = out.family("pgwarden_class_server_connections", MetricType::Gauge,
                                      "Server connections held by the workload class.");
     auto& class_max = out.family("pgwarden_class_max_connections", MetricType::Gauge,
                                  "Cap on the workload class's server connections.");
-    auto& class_reserved =
-        out.family("pgwarden_class_reserved_connections", MetricType::Gauge,
-                   "Server connections reserved for the workload class.");
-    auto& class_util =
-        out.family("pgwarden_class_utilization_ratio", MetricType::Gauge,
-                   "Server connections held by the class as a fraction of its cap.");
+    auto& class_reserved = out.family("pgwarden_class_reserved_connections", MetricType::Gauge,
+                                      "Server connections reserved for the workload class.");
+    auto& class_util = out.family("pgwarden_class_utilization_ratio", MetricType::Gauge,
+                                  "Server connections held by the class as a fraction of its cap.");
     auto& clients = out.family("pgwarden_client_connections", MetricType::Gauge,
                                "Client connections of the workload class by state.");
     auto& waiting = out.family("pgwarden_waiting_clients", MetricType::Gauge,
@@ -80,8 +78,8 @@ void write_pool_snapshot(ScrapeBuilder& out, const std::vector<PoolSnapshot>& po
     }
     for (size_t i = 0; i < n; ++i) {
         const auto& [p, c] = class_refs[i];
-        class_max.sample(class_labels[i], c->max_connections > 0 ? c->max_connections
-                                                                 : p->pool_size);
+        class_max.sample(class_labels[i],
+                         c->max_connections > 0 ? c->max_connections : p->pool_size);
     }
     for (size_t i = 0; i < n; ++i) {
         class_reserved.sample(class_labels[i], class_refs[i].second->reserved_connections);
@@ -123,18 +121,18 @@ std::vector<Observation> observations_from(const std::vector<PoolSnapshot>& pool
 
 std::string_view timeout_kind_name(TimeoutKind kind) {
     switch (kind) {
-        case TimeoutKind::AdmissionWait:
-            return "admission_wait";
-        case TimeoutKind::Query:
-            return "query";
-        case TimeoutKind::IdleInTransaction:
-            return "idle_in_transaction";
-        case TimeoutKind::ClientIdle:
-            return "client_idle";
-        case TimeoutKind::ServerConnect:
-            return "server_connect";
-        case TimeoutKind::ServerLogin:
-            return "server_login";
+    case TimeoutKind::AdmissionWait:
+        return "admission_wait";
+    case TimeoutKind::Query:
+        return "query";
+    case TimeoutKind::IdleInTransaction:
+        return "idle_in_transaction";
+    case TimeoutKind::ClientIdle:
+        return "client_idle";
+    case TimeoutKind::ServerConnect:
+        return "server_connect";
+    case TimeoutKind::ServerLogin:
+        return "server_login";
     }
     return "unknown";
 }
@@ -162,35 +160,33 @@ ProxyMetrics::ProxyMetrics(Registry& registry)
                           .counter("pgwarden_protocol_errors_total",
                                    "Client connections closed for a protocol violation.")
                           .with({})),
-      clients_accepted(registry
-                           .counter("pgwarden_client_connections_accepted_total",
-                                    "Client connections accepted.")
-                           .with({})),
-      admission_wait_(registry.histogram(
-          "pgwarden_admission_wait_seconds",
-          "Time a client waited for a server connection, by workload class.", kClassLabels,
-          duration_buckets())),
+      clients_accepted(
+          registry
+              .counter("pgwarden_client_connections_accepted_total", "Client connections accepted.")
+              .with({})),
+      admission_wait_(
+          registry.histogram("pgwarden_admission_wait_seconds",
+                             "Time a client waited for a server connection, by workload class.",
+                             kClassLabels, duration_buckets())),
       transaction_duration_(registry.histogram(
           "pgwarden_transaction_duration_seconds",
-          "Duration of transactions (server connection held), by workload class.",
-          kClassLabels, duration_buckets())),
+          "Duration of transactions (server connection held), by workload class.", kClassLabels,
+          duration_buckets())),
       query_duration_(registry.histogram("pgwarden_query_duration_seconds",
-                                         "Duration of queries, by workload class.",
-                                         kClassLabels, duration_buckets())),
+                                         "Duration of queries, by workload class.", kClassLabels,
+                                         duration_buckets())),
       transactions_(registry.counter("pgwarden_transactions_total",
-                                     "Transactions completed, by workload class.",
-                                     kClassLabels)),
+                                     "Transactions completed, by workload class.", kClassLabels)),
       queries_(registry.counter("pgwarden_queries_total", "Queries completed, by workload class.",
                                 kClassLabels)),
       received_bytes_(registry.counter("pgwarden_received_bytes_total",
                                        "Bytes received from clients.", kClassLabels)),
-      sent_bytes_(registry.counter("pgwarden_sent_bytes_total", "Bytes sent to clients.",
-                                   kClassLabels)),
+      sent_bytes_(
+          registry.counter("pgwarden_sent_bytes_total", "Bytes sent to clients.", kClassLabels)),
       suspected_leaks_(registry.counter("pgwarden_suspected_leaks_total",
                                         "Checkouts flagged as suspected leaks, ever.",
                                         kClassLabels)),
-      errors_(registry.counter("pgwarden_errors_total",
-                               "Errors sent to clients, by SQLSTATE.",
+      errors_(registry.counter("pgwarden_errors_total", "Errors sent to clients, by SQLSTATE.",
                                {"database", "user", "class", "sqlstate"})),
       timeouts_(registry.counter("pgwarden_timeouts_total", "Timeouts, by kind.",
                                  {"database", "user", "class", "kind"})) {}

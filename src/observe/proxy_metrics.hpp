@@ -18,15 +18,15 @@ namespace pgwarden::observe {
 
 // One workload class inside one pool, at one moment.
 struct ClassSnapshot {
-    std::string name;             // workload class ("default" until classes exist)
-    int server_connections = 0;   // server connections this class holds now
-    int max_connections = 0;      // the class cap; 0 = the pool size
-    int reserved_connections = 0; // capacity reserved for the class
-    int clients_active = 0;       // clients holding a server connection
-    int clients_waiting = 0;      // clients queued for admission
-    int clients_idle = 0;         // logged-in clients between transactions
+    std::string name;              // workload class ("default" until classes exist)
+    int server_connections = 0;    // server connections this class holds now
+    int max_connections = 0;       // the class cap; 0 = the pool size
+    int reserved_connections = 0;  // capacity reserved for the class
+    int clients_active = 0;        // clients holding a server connection
+    int clients_waiting = 0;       // clients queued for admission
+    int clients_idle = 0;          // logged-in clients between transactions
     double oldest_wait_seconds = 0;
-    int suspected_leaks = 0;      // checkouts the leak detector currently suspects
+    int suspected_leaks = 0;  // checkouts the leak detector currently suspects
 };
 
 // One pool (database, user), at one moment. Server states follow PgBouncer's SHOW POOLS.
@@ -74,9 +74,9 @@ struct ClassMetrics {
     Histogram& query_duration;        // seconds per query (Query or Sync round trip)
     Counter& transactions;
     Counter& queries;
-    Counter& received_bytes;          // from clients
-    Counter& sent_bytes;              // to clients
-    Counter& suspected_leaks;         // leak suspicions raised, ever
+    Counter& received_bytes;   // from clients
+    Counter& sent_bytes;       // to clients
+    Counter& suspected_leaks;  // leak suspicions raised, ever
 
     // Counts an error sent to the client, by SQLSTATE. Takes a family lock on the first
     // occurrence of a code for this class (errors are not the hot path).

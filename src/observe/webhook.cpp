@@ -14,8 +14,8 @@ using tcp = asio::ip::tcp;
 common::Result<HttpUrl> parse_http_url(const std::string& url) {
     constexpr std::string_view scheme = "http://";
     if (url.rfind(scheme, 0) != 0) {
-        return common::make_error("config", "webhook_url must start with http:// (got '" + url +
-                                                "')");
+        return common::make_error("config",
+                                  "webhook_url must start with http:// (got '" + url + "')");
     }
     std::string rest = url.substr(scheme.size());
     HttpUrl out;
@@ -53,8 +53,8 @@ common::Result<HttpUrl> parse_http_url(const std::string& url) {
     if (out.port.empty()) {
         out.port = "80";
     }
-    if (out.port.find_first_not_of("0123456789") != std::string::npos ||
-        out.port.size() > 5 || std::stoi(out.port) < 1 || std::stoi(out.port) > 65535) {
+    if (out.port.find_first_not_of("0123456789") != std::string::npos || out.port.size() > 5 ||
+        std::stoi(out.port) < 1 || std::stoi(out.port) > 65535) {
         return common::make_error("config", "webhook_url: bad port '" + out.port + "'");
     }
     return out;
@@ -66,8 +66,7 @@ common::Result<std::shared_ptr<WebhookSender>> WebhookSender::create(net::Execut
     if (!url) {
         return url.error();
     }
-    return std::make_shared<WebhookSender>(std::move(executor), std::move(config),
-                                           std::move(*url));
+    return std::make_shared<WebhookSender>(std::move(executor), std::move(config), std::move(*url));
 }
 
 WebhookSender::WebhookSender(net::Executor executor, WebhookConfig config, HttpUrl url)
@@ -180,8 +179,7 @@ net::awaitable<bool> WebhookSender::post_once(const std::string& body) {
     auto exec = co_await asio::this_coro::executor;
     tcp::resolver resolver(exec);
     // A numeric host (the usual loopback receiver) resolves without a lookup thread.
-    auto [rec, endpoints] = co_await resolver.async_resolve(url_.host, url_.port,
-                                                            net::as_result);
+    auto [rec, endpoints] = co_await resolver.async_resolve(url_.host, url_.port, net::as_result);
     if (rec) {
         spdlog::warn("alert webhook: cannot resolve {}: {}", url_.host, rec.message());
         co_return false;

@@ -16,7 +16,7 @@ namespace pgwarden::observe {
 // The parts of an http:// URL the sender needs.
 struct HttpUrl {
     std::string host;
-    std::string port;  // "80" when absent
+    std::string port;    // "80" when absent
     std::string target;  // path and query, "/" when absent
 };
 
@@ -35,11 +35,11 @@ common::Result<HttpUrl> parse_http_url(const std::string& url);
 class WebhookSender : public std::enable_shared_from_this<WebhookSender> {
 public:
     struct Stats {
-        uint64_t sent = 0;      // delivered (2xx)
-        uint64_t failed = 0;    // given up after max_attempts
-        uint64_t dropped = 0;   // queue full
-        uint64_t retries = 0;   // attempts after the first
-        uint64_t queued = 0;    // waiting now (including the one in flight)
+        uint64_t sent = 0;     // delivered (2xx)
+        uint64_t failed = 0;   // given up after max_attempts
+        uint64_t dropped = 0;  // queue full
+        uint64_t retries = 0;  // attempts after the first
+        uint64_t queued = 0;   // waiting now (including the one in flight)
     };
 
     // Errors: an invalid URL.

@@ -13,11 +13,37 @@ namespace {
 bool known_type(uint8_t t) {
     switch (t) {
     // frontend
-    case 'B': case 'C': case 'd': case 'c': case 'f': case 'D': case 'E': case 'H':
-    case 'F': case 'P': case 'p': case 'Q': case 'S': case 'X':
+    case 'B':
+    case 'C':
+    case 'd':
+    case 'c':
+    case 'f':
+    case 'D':
+    case 'E':
+    case 'H':
+    case 'F':
+    case 'P':
+    case 'p':
+    case 'Q':
+    case 'S':
+    case 'X':
     // backend (those not already listed)
-    case 'R': case 'K': case '2': case '3': case 'G': case 'W': case 'I': case 'V':
-    case 'v': case 'n': case 'N': case 'A': case 't': case 's': case '1': case 'Z':
+    case 'R':
+    case 'K':
+    case '2':
+    case '3':
+    case 'G':
+    case 'W':
+    case 'I':
+    case 'V':
+    case 'v':
+    case 'n':
+    case 'N':
+    case 'A':
+    case 't':
+    case 's':
+    case '1':
+    case 'Z':
     case 'T':
         return true;
     default:

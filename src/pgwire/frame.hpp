@@ -24,8 +24,8 @@ enum class DecodeStatus {
 struct FrameHeader {
     DecodeStatus status = DecodeStatus::NeedMore;
     char type = 0;
-    uint32_t length = 0;     // whole message size in bytes including the type byte
-    size_t need = 0;         // with NeedMore
+    uint32_t length = 0;               // whole message size in bytes including the type byte
+    size_t need = 0;                   // with NeedMore
     const char* error_code = nullptr;  // with Error
     std::string error;                 // with Error
 };
@@ -40,6 +40,8 @@ FrameHeader decode_startup_header(std::span<const uint8_t> bytes);
 inline uint32_t read_be32(const uint8_t* p) {
     return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
 }
-inline uint16_t read_be16(const uint8_t* p) { return uint16_t((uint16_t(p[0]) << 8) | p[1]); }
+inline uint16_t read_be16(const uint8_t* p) {
+    return uint16_t((uint16_t(p[0]) << 8) | p[1]);
+}
 
 }  // namespace pgwarden::pgwire

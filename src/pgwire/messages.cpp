@@ -36,7 +36,8 @@ common::Result<StartupPacket> parse_startup_packet(std::string_view packet) {
         if (!r.at_end()) {
             return malformed("SSL/GSSENC request");
         }
-        return code == kSslRequestCode ? StartupPacket{SslRequest{}} : StartupPacket{GssEncRequest{}};
+        return code == kSslRequestCode ? StartupPacket{SslRequest{}}
+                                       : StartupPacket{GssEncRequest{}};
     }
     if (code == kCancelRequestCode) {
         CancelRequest c;
@@ -196,8 +197,12 @@ void encode_notice(std::string& out, std::string_view sqlstate, std::string_view
     w.byte('C').cstring(sqlstate).byte('M').cstring(message).byte(0).end();
 }
 
-void encode_auth_ok(std::string& out) { MessageWriter(out).begin('R').int32(0).end(); }
-void encode_auth_cleartext(std::string& out) { MessageWriter(out).begin('R').int32(3).end(); }
+void encode_auth_ok(std::string& out) {
+    MessageWriter(out).begin('R').int32(0).end();
+}
+void encode_auth_cleartext(std::string& out) {
+    MessageWriter(out).begin('R').int32(3).end();
+}
 
 void encode_auth_md5(std::string& out, const std::array<uint8_t, 4>& salt) {
     MessageWriter w(out);
@@ -232,7 +237,9 @@ void encode_ready_for_query(std::string& out, char status) {
     MessageWriter(out).begin('Z').byte(static_cast<uint8_t>(status)).end();
 }
 
-void encode_ssl_refused(std::string& out) { out.push_back('N'); }
+void encode_ssl_refused(std::string& out) {
+    out.push_back('N');
+}
 
 void encode_startup(std::string& out,
                     const std::vector<std::pair<std::string, std::string>>& params) {
@@ -270,8 +277,12 @@ void encode_query(std::string& out, std::string_view sql) {
     MessageWriter(out).begin('Q').cstring(sql).end();
 }
 
-void encode_terminate(std::string& out) { MessageWriter(out).begin('X').end(); }
-void encode_sync(std::string& out) { MessageWriter(out).begin('S').end(); }
+void encode_terminate(std::string& out) {
+    MessageWriter(out).begin('X').end();
+}
+void encode_sync(std::string& out) {
+    MessageWriter(out).begin('S').end();
+}
 
 void encode_parse(std::string& out, std::string_view name, std::string_view query,
                   std::string_view rest) {
@@ -314,6 +325,8 @@ void encode_command_complete(std::string& out, std::string_view tag) {
     MessageWriter(out).begin('C').cstring(tag).end();
 }
 
-void encode_empty_query(std::string& out) { MessageWriter(out).begin('I').end(); }
+void encode_empty_query(std::string& out) {
+    MessageWriter(out).begin('I').end();
+}
 
 }  // namespace pgwarden::pgwire

@@ -17,7 +17,7 @@
 // Decoders take the message body (after the 5-byte header) and never read past it.
 namespace pgwarden::pgwire {
 
-inline constexpr int32_t kProtocol30 = 196608;        // 3.0
+inline constexpr int32_t kProtocol30 = 196608;  // 3.0
 inline constexpr int32_t kSslRequestCode = 80877103;
 inline constexpr int32_t kGssEncRequestCode = 80877104;
 inline constexpr int32_t kCancelRequestCode = 80877102;
@@ -42,8 +42,8 @@ common::Result<StartupPacket> parse_startup_packet(std::string_view packet);
 // ---- backend messages pgwarden reads -------------------------------------------------
 
 struct AuthRequest {
-    int32_t code = 0;         // 0 ok, 3 cleartext, 5 md5, 10 SASL, 11 continue, 12 final
-    std::string payload;      // md5 salt, SASL mechanism list or SASL data
+    int32_t code = 0;     // 0 ok, 3 cleartext, 5 md5, 10 SASL, 11 continue, 12 final
+    std::string payload;  // md5 salt, SASL mechanism list or SASL data
 };
 common::Result<AuthRequest> parse_auth_request(std::string_view body);
 
@@ -100,7 +100,8 @@ void encode_backend_key_data(std::string& out, int32_t pid, int32_t key);
 void encode_ready_for_query(std::string& out, char status);
 void encode_ssl_refused(std::string& out);  // the single byte 'N'
 
-void encode_startup(std::string& out, const std::vector<std::pair<std::string, std::string>>& params);
+void encode_startup(std::string& out,
+                    const std::vector<std::pair<std::string, std::string>>& params);
 void encode_password(std::string& out, std::string_view password);
 void encode_sasl_initial_response(std::string& out, std::string_view mechanism,
                                   std::string_view data);

@@ -168,17 +168,16 @@ public:
             return violation(kind_, std::string("missing attribute \"") + name + "\"");
         }
         if (rest_.size() < 2 || rest_[1] != '=') {
-            return violation(kind_, std::string("malformed attribute where \"") + name +
-                                        "=\" was expected");
+            return violation(
+                kind_, std::string("malformed attribute where \"") + name + "=\" was expected");
         }
         if (rest_[0] != name) {
             return violation(kind_, std::string("expected attribute \"") + name +
                                         "\" but found \"" + rest_[0] + "\"");
         }
         size_t comma = rest_.find(',');
-        std::string_view value = rest_.substr(2, comma == std::string_view::npos
-                                                     ? std::string_view::npos
-                                                     : comma - 2);
+        std::string_view value =
+            rest_.substr(2, comma == std::string_view::npos ? std::string_view::npos : comma - 2);
         comma_pending_ = comma != std::string_view::npos;
         rest_ = comma_pending_ ? rest_.substr(comma + 1) : std::string_view();
         return value;
@@ -186,8 +185,9 @@ public:
 
     common::Status expect_end() const {
         if (!at_end()) {
-            return violation(kind_, "unexpected data after the last attribute (extensions are "
-                                    "not supported)");
+            return violation(kind_,
+                             "unexpected data after the last attribute (extensions are "
+                             "not supported)");
         }
         return common::ok_status();
     }
@@ -222,8 +222,9 @@ common::Result<ClientFirst> parse_client_first(std::string_view text) {
         return violation(kKind, "empty message");
     }
     if (text[0] == 'p') {
-        return violation(kKind, "client requires channel binding (SCRAM-SHA-256-PLUS), which "
-                                "is not offered");
+        return violation(kKind,
+                         "client requires channel binding (SCRAM-SHA-256-PLUS), which "
+                         "is not offered");
     }
     if (text[0] != 'n' && text[0] != 'y') {
         return violation(kKind, "unexpected channel binding flag");
@@ -671,8 +672,8 @@ common::Status ClientExchange::on_server_final(std::string_view server_final) {
         std::string message = "server rejected SCRAM authentication: ";
         message += text->substr(0, kMaxServerErrorText);
         // "invalid-proof" is the server saying our password (or keys) is wrong.
-        return common::make_error(
-            *text == "invalid-proof" ? kInvalidPassword : kProtocolViolation, std::move(message));
+        return common::make_error(*text == "invalid-proof" ? kInvalidPassword : kProtocolViolation,
+                                  std::move(message));
     }
     auto signature_text = reader.read('v');
     if (!signature_text) {
@@ -686,8 +687,9 @@ common::Status ClientExchange::on_server_final(std::string_view server_final) {
         return st;
     }
     if (!keys_equal(*signature, hmac_sha256(as_view(salted_server_key_), auth_message_))) {
-        return violation(kKind, "server signature does not match: the server does not hold "
-                                "this user's secret");
+        return violation(kKind,
+                         "server signature does not match: the server does not hold "
+                         "this user's secret");
     }
     step_ = Step::Done;
     return common::ok_status();

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <limits>
+#include <utility>
 
 namespace pgwarden::pool {
 
@@ -313,7 +314,8 @@ bool PoolManager::grant_one_locked(Pool& pool, std::vector<std::shared_ptr<Waite
     }
     ++slot.held;
     ++slot.granted;
-    slot.admission_wait.observe(std::chrono::duration<double>(Clock::now() - waiter->since).count());
+    slot.admission_wait.observe(
+        std::chrono::duration<double>(Clock::now() - waiter->since).count());
     slot.waiters.pop_front();
     --pool.waiting_;
     --total_waiting_;
@@ -359,8 +361,7 @@ std::deque<std::shared_ptr<Waiter>>::iterator PoolManager::pick_waiter_locked(
     return oldest;
 }
 
-void PoolManager::release(Pool& pool, size_t cls, std::unique_ptr<ServerConn> conn,
-                          bool reusable) {
+void PoolManager::release(Pool& pool, size_t cls, std::unique_ptr<ServerConn> conn, bool reusable) {
     std::vector<std::shared_ptr<Waiter>> woken;
     std::vector<std::unique_ptr<ServerConn>> to_close;
     {
@@ -437,14 +438,16 @@ net::awaitable<bool> PoolManager::probe_budget(std::shared_ptr<Pool> pool, Serve
         }
         if (usable > 0) {
             budget.limit = std::max(1, usable - margin);
-            spdlog::info("server {}: budget of {} server connections (max_connections minus "
-                         "reserved, minus server_connections_margin {})",
-                         pool->endpoint_key_, budget.limit, margin);
+            spdlog::info(
+                "server {}: budget of {} server connections (max_connections minus "
+                "reserved, minus server_connections_margin {})",
+                pool->endpoint_key_, budget.limit, margin);
         } else {
             budget.limit = 0;
-            spdlog::warn("server {}: could not read max_connections ({}); no server-wide "
-                         "budget, set max_server_connections",
-                         pool->endpoint_key_, value ? "no value" : value.error().message);
+            spdlog::warn(
+                "server {}: could not read max_connections ({}); no server-wide "
+                "budget, set max_server_connections",
+                pool->endpoint_key_, value ? "no value" : value.error().message);
         }
         grant_waiters_locked(woken, evicted);
     }
@@ -502,9 +505,8 @@ net::awaitable<common::Result<std::unique_ptr<ServerConn>>> PoolManager::open(
     co_return conn;
 }
 
-net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool> pool,
-                                                           size_t cls, int worker,
-                                                           Clock::time_point deadline) {
+net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool> pool, size_t cls,
+                                                           int worker, Clock::time_point deadline) {
     auto exec = co_await net::asio::this_coro::executor;
     for (;;) {
         std::unique_ptr<ServerConn> conn;
@@ -519,7 +521,8 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
                 conn = take_idle_locked(*pool, worker);
                 if (conn && expired(*pool, *conn, Clock::now())) {
                     count_open_locked(*pool, -1);
-                    to_close.push_back(std::move(conn));
+                    // exchange, not move: `conn` is tested again below and must be empty.
+                    to_close.push_back(std::exchange(conn, nullptr));
                 } else if (conn) {
                     ++pool->active_;
                     ++slot.held;
@@ -743,6 +746,8 @@ void PoolManager::begin_shutdown() {
     close_idle();
 }
 
-void PoolManager::close_idle() { close_idle_matching(nullptr); }
+void PoolManager::close_idle() {
+    close_idle_matching(nullptr);
+}
 
 }  // namespace pgwarden::pool

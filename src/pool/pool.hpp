@@ -64,9 +64,8 @@ struct Waiter {
 
 // Upper bounds (seconds) of the admission-wait histogram buckets; one more bucket counts
 // the waits above the last bound.
-inline constexpr double kAdmissionWaitBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                  0.05,   0.1,   0.25,   0.5,   1.0,  2.5,
-                                                  5.0,    10.0,  30.0};
+inline constexpr double kAdmissionWaitBounds[] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0};
 inline constexpr size_t kAdmissionWaitBuckets = std::size(kAdmissionWaitBounds) + 1;
 
 // Admission waits of one class: per-bucket counts (not cumulative), their sum and count.
@@ -83,7 +82,7 @@ struct WaitHistogram {
 struct ClassStats {
     std::string name;
     admission::Limits limits;
-    int held = 0;          // server connections leased to (or opening for) its sessions
+    int held = 0;  // server connections leased to (or opening for) its sessions
     int waiting = 0;
     double max_wait_seconds = 0;
     int64_t granted = 0;        // checkouts, ever
@@ -146,10 +145,10 @@ private:
     PoolSettings settings_;
     std::vector<std::vector<std::unique_ptr<ServerConn>>> idle_;  // per worker, LIFO
     int idle_count_ = 0;
-    int active_ = 0;      // leased out
-    int connecting_ = 0;  // slots taken by connections being opened
-    int clients_ = 0;     // logged-in clients (count_client)
-    int waiting_ = 0;     // sum of the classes' queue lengths
+    int active_ = 0;            // leased out
+    int connecting_ = 0;        // slots taken by connections being opened
+    int clients_ = 0;           // logged-in clients (count_client)
+    int waiting_ = 0;           // sum of the classes' queue lengths
     std::string endpoint_key_;  // "host:port": the server-wide budget this pool draws on
 
     struct ClassSlot {
@@ -255,10 +254,10 @@ public:
 private:
     friend class Lease;
     struct Budget {
-        int limit = 0;        // 0 = unlimited (or not known yet)
-        int open = 0;         // connections open or opening to this server
-        bool known = false;   // limit read from the server, configured, or given up on
-        bool probing = false; // one opener is reading max_connections right now
+        int limit = 0;         // 0 = unlimited (or not known yet)
+        int open = 0;          // connections open or opening to this server
+        bool known = false;    // limit read from the server, configured, or given up on
+        bool probing = false;  // one opener is reading max_connections right now
     };
 
     void release(Pool& pool, size_t cls, std::unique_ptr<ServerConn> conn, bool reusable);
@@ -283,11 +282,10 @@ private:
     std::deque<std::shared_ptr<Waiter>>::iterator pick_waiter_locked(
         std::deque<std::shared_ptr<Waiter>>& queue, int worker, Clock::time_point now);
     net::awaitable<common::Result<std::unique_ptr<ServerConn>>> open(std::shared_ptr<Pool> pool,
-                                                                      size_t cls, int worker);
+                                                                     size_t cls, int worker);
     // Reads the server's connection limit on a fresh connection (the first to that server).
     // Returns false when the connection broke on the way.
-    net::awaitable<bool> probe_budget(std::shared_ptr<Pool> pool, ServerConn& conn,
-                                      int margin);
+    net::awaitable<bool> probe_budget(std::shared_ptr<Pool> pool, ServerConn& conn, int margin);
     static void wake(std::vector<std::shared_ptr<Waiter>>& woken);
     static void close_all(std::vector<std::unique_ptr<ServerConn>>& conns);
 

@@ -112,9 +112,9 @@ net::awaitable<common::Result<std::unique_ptr<ServerConn>>> connect_server(
     for (;;) {
         if (!out.empty()) {
             if (auto ec = co_await net::write_all(conn->socket, out); ec) {
-                co_return fail(sqlstate::kConnectionFailure,
-                               fmt::format("write to server {} failed: {}", conn->remote,
-                                           ec.message()));
+                co_return fail(
+                    sqlstate::kConnectionFailure,
+                    fmt::format("write to server {} failed: {}", conn->remote, ec.message()));
             }
         }
         auto msg = co_await read_server_message(*conn, deadline);
@@ -132,10 +132,12 @@ net::awaitable<common::Result<std::unique_ptr<ServerConn>>> connect_server(
             case 0:
                 break;
             case 3:
-                if (credentials.password.empty() || pgwire::md5::is_md5_secret(credentials.password)) {
+                if (credentials.password.empty() ||
+                    pgwire::md5::is_md5_secret(credentials.password)) {
                     co_return fail(sqlstate::kInvalidPassword,
                                    "server asks for a cleartext password but pgwarden has none "
-                                   "for user " + credentials.user);
+                                   "for user " +
+                                       credentials.user);
                 }
                 pgwire::encode_password(out, credentials.password);
                 break;
@@ -143,7 +145,8 @@ net::awaitable<common::Result<std::unique_ptr<ServerConn>>> connect_server(
                 if (credentials.password.empty()) {
                     co_return fail(sqlstate::kInvalidPassword,
                                    "server asks for an md5 password but pgwarden has none for "
-                                   "user " + credentials.user);
+                                   "user " +
+                                       credentials.user);
                 }
                 std::array<uint8_t, 4> salt{};
                 std::copy(req->payload.begin(), req->payload.end(), salt.begin());
@@ -164,7 +167,8 @@ net::awaitable<common::Result<std::unique_ptr<ServerConn>>> connect_server(
                 } else {
                     co_return fail(sqlstate::kInvalidPassword,
                                    "server asks for SCRAM but pgwarden has no usable password "
-                                   "for user " + credentials.user +
+                                   "for user " +
+                                       credentials.user +
                                        " (md5 secrets cannot do SCRAM; a SCRAM secret needs the "
                                        "client to log in with SCRAM first)");
                 }
@@ -193,9 +197,9 @@ net::awaitable<common::Result<std::unique_ptr<ServerConn>>> connect_server(
                 break;
             }
             default:
-                co_return fail(sqlstate::kFeatureNotSupported,
-                               fmt::format("unsupported server authentication method {}",
-                                           req->code));
+                co_return fail(
+                    sqlstate::kFeatureNotSupported,
+                    fmt::format("unsupported server authentication method {}", req->code));
             }
             break;
         }

@@ -56,7 +56,7 @@ struct ServerConn {
 
     net::StreamSocket socket;
     uint64_t id = 0;
-    int worker = 0;               // index of the event loop the socket is registered with
+    int worker = 0;  // index of the event loop the socket is registered with
     int32_t backend_pid = 0;
     int32_t backend_key = 0;
     std::map<std::string, std::string> params;  // latest ParameterStatus values
@@ -67,10 +67,10 @@ struct ServerConn {
     // The parameter set (a proxy::ParamSet, shared by the sessions that want it) this
     // connection was last made to match; null when its parameters changed since.
     std::shared_ptr<const void> params_synced;
-    net::Bytes in;     // unread bytes from the server; empty when idle
+    net::Bytes in;  // unread bytes from the server; empty when idle
     Clock::time_point created = Clock::now();
     Clock::time_point last_used = Clock::now();
-    std::string remote;           // "host:port" for logs
+    std::string remote;  // "host:port" for logs
 };
 
 // Reads one whole message (type, body) from a server connection, with a deadline.

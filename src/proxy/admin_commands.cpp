@@ -12,10 +12,10 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
-#include <tuple>
 #include <cmath>
 #include <map>
 #include <set>
+#include <tuple>
 
 namespace pgwarden::proxy {
 
@@ -27,10 +27,18 @@ namespace {
 
 constexpr const char* kVersion = "pgwarden 0.1.0";
 
-std::string num(int64_t v) { return std::to_string(v); }
-std::string num(uint64_t v) { return std::to_string(v); }
-std::string num(int v) { return std::to_string(v); }
-int64_t micros(double seconds) { return static_cast<int64_t>(seconds * 1e6); }
+std::string num(int64_t v) {
+    return std::to_string(v);
+}
+std::string num(uint64_t v) {
+    return std::to_string(v);
+}
+std::string num(int v) {
+    return std::to_string(v);
+}
+int64_t micros(double seconds) {
+    return static_cast<int64_t>(seconds * 1e6);
+}
 
 std::string timestamp(SystemClock::time_point t) {
     if (t.time_since_epoch().count() == 0) {
@@ -141,8 +149,8 @@ DatabaseStats database_stats(Runtime& rt) {
         st.period_seconds = last->second;
     } else {
         st.period = st.by_db;
-        st.period_seconds = std::max(
-            1.0, std::chrono::duration<double>(SystemClock::now() - rt.started).count());
+        st.period_seconds =
+            std::max(1.0, std::chrono::duration<double>(SystemClock::now() - rt.started).count());
     }
     return st;
 }
@@ -152,9 +160,12 @@ DatabaseStats database_stats(Runtime& rt) {
 std::vector<std::optional<std::string>> stat_values(const observe::ClassTotals& d, double up,
                                                     bool averages) {
     if (!averages) {
-        return {num(d.transactions),          num(d.queries),
-                num(d.received_bytes),        num(d.sent_bytes),
-                num(micros(d.transaction_seconds)), num(micros(d.query_seconds)),
+        return {num(d.transactions),
+                num(d.queries),
+                num(d.received_bytes),
+                num(d.sent_bytes),
+                num(micros(d.transaction_seconds)),
+                num(micros(d.query_seconds)),
                 num(micros(d.wait_seconds))};
     }
     const auto per_sec = [&](uint64_t v) {
@@ -163,9 +174,12 @@ std::vector<std::optional<std::string>> stat_values(const observe::ClassTotals& 
     const auto mean = [](double total, uint64_t n) {
         return num(n == 0 ? int64_t{0} : micros(total / static_cast<double>(n)));
     };
-    return {per_sec(d.transactions),  per_sec(d.queries),
-            per_sec(d.received_bytes), per_sec(d.sent_bytes),
-            mean(d.transaction_seconds, d.transactions), mean(d.query_seconds, d.queries),
+    return {per_sec(d.transactions),
+            per_sec(d.queries),
+            per_sec(d.received_bytes),
+            per_sec(d.sent_bytes),
+            mean(d.transaction_seconds, d.transactions),
+            mean(d.query_seconds, d.queries),
             mean(d.wait_seconds, d.waits)};
 }
 
@@ -211,8 +225,12 @@ void show_stats_table(Runtime& rt, std::string& out, bool totals, bool averages)
     rs.encode(out);
 }
 
-void show_stats(Runtime& rt, std::string& out) { show_stats_table(rt, out, true, true); }
-void show_stats_totals(Runtime& rt, std::string& out) { show_stats_table(rt, out, true, false); }
+void show_stats(Runtime& rt, std::string& out) {
+    show_stats_table(rt, out, true, true);
+}
+void show_stats_totals(Runtime& rt, std::string& out) {
+    show_stats_table(rt, out, true, false);
+}
 void show_stats_averages(Runtime& rt, std::string& out) {
     show_stats_table(rt, out, false, true);
 }
@@ -299,20 +317,35 @@ void show_clients(Runtime& rt, std::string& out) {
                                                               : "idle";
         int64_t wait_us = 0;
         if (c.state == ClientState::Waiting) {
-            wait_us = std::chrono::duration_cast<std::chrono::microseconds>(wall - c.state_since)
-                          .count();
+            wait_us =
+                std::chrono::duration_cast<std::chrono::microseconds>(wall - c.state_since).count();
         }
-        const int64_t age = c.state == ClientState::Active
-                                ? std::chrono::duration_cast<std::chrono::microseconds>(
-                                      now - c.checkout_since)
-                                      .count()
-                                : 0;
-        rs.row({"C", c.user, c.database, state, addr, num(int{port}),
-                s.listen_addr.empty() ? "" : s.listen_addr.front(), num(int{s.listen_port}),
-                timestamp(c.connect_time), timestamp(c.state_since), num(wait_us / 1000000),
-                num(wait_us % 1000000), "0", fmt::format("{:x}", c.id),
-                c.server_id ? fmt::format("s{:x}", c.server_id) : "", "0", "",
-                c.application_name, "0", num(age), c.last_statement});
+        const int64_t age =
+            c.state == ClientState::Active
+                ? std::chrono::duration_cast<std::chrono::microseconds>(now - c.checkout_since)
+                      .count()
+                : 0;
+        rs.row({"C",
+                c.user,
+                c.database,
+                state,
+                addr,
+                num(int{port}),
+                s.listen_addr.empty() ? "" : s.listen_addr.front(),
+                num(int{s.listen_port}),
+                timestamp(c.connect_time),
+                timestamp(c.state_since),
+                num(wait_us / 1000000),
+                num(wait_us % 1000000),
+                "0",
+                fmt::format("{:x}", c.id),
+                c.server_id ? fmt::format("s{:x}", c.server_id) : "",
+                "0",
+                "",
+                c.application_name,
+                "0",
+                num(age),
+                c.last_statement});
     }
     rs.encode(out);
 }
@@ -327,16 +360,51 @@ void show_servers(Runtime& rt, std::string& out) {
         const auto [addr, port] = split_peer(c.server_addr);
         const int64_t age =
             std::chrono::duration_cast<std::chrono::microseconds>(now - c.checkout_since).count();
-        rs.row({"S", c.user, c.database, "active", addr, num(int{port}), "", "0",
-                timestamp(c.connect_time), timestamp(c.state_since), "0", "0", "0",
-                fmt::format("s{:x}", c.server_id), fmt::format("{:x}", c.id), num(c.server_pid),
-                "", c.application_name, "0", num(age), c.last_statement});
+        rs.row({"S",
+                c.user,
+                c.database,
+                "active",
+                addr,
+                num(int{port}),
+                "",
+                "0",
+                timestamp(c.connect_time),
+                timestamp(c.state_since),
+                "0",
+                "0",
+                "0",
+                fmt::format("s{:x}", c.server_id),
+                fmt::format("{:x}", c.id),
+                num(c.server_pid),
+                "",
+                c.application_name,
+                "0",
+                num(age),
+                c.last_statement});
     }
     for (const auto& srv : rt.pools.idle_servers()) {
         const auto [addr, port] = split_peer(srv.remote);
-        rs.row({"S", srv.user, srv.database, "idle", addr, num(int{port}), "", "0", "", "",
-                "0", "0", "0",
-                fmt::format("s{:x}", srv.id), "", num(srv.backend_pid), "", "", "0", "0", ""});
+        rs.row({"S",
+                srv.user,
+                srv.database,
+                "idle",
+                addr,
+                num(int{port}),
+                "",
+                "0",
+                "",
+                "",
+                "0",
+                "0",
+                "0",
+                fmt::format("s{:x}", srv.id),
+                "",
+                num(srv.backend_pid),
+                "",
+                "",
+                "0",
+                "0",
+                ""});
     }
     rs.encode(out);
 }
@@ -435,10 +503,9 @@ void show_config(Runtime& rt, std::string& out) {
         {"min_pool_size", num(s.min_pool_size), num(d.min_pool_size), "yes"},
         {"max_client_conn", num(s.max_client_conn), num(d.max_client_conn), "yes"},
         {"max_db_connections", num(s.max_db_connections), num(d.max_db_connections), "yes"},
-        {"max_user_connections", num(s.max_user_connections), num(d.max_user_connections),
+        {"max_user_connections", num(s.max_user_connections), num(d.max_user_connections), "yes"},
+        {"max_prepared_statements", num(s.max_prepared_statements), num(d.max_prepared_statements),
          "yes"},
-        {"max_prepared_statements", num(s.max_prepared_statements),
-         num(d.max_prepared_statements), "yes"},
         {"server_lifetime", dur(s.server_lifetime), dur(d.server_lifetime), "yes"},
         {"server_idle_timeout", dur(s.server_idle_timeout), dur(d.server_idle_timeout), "yes"},
         {"server_connect_timeout", dur(s.server_connect_timeout), dur(d.server_connect_timeout),
@@ -446,8 +513,7 @@ void show_config(Runtime& rt, std::string& out) {
         {"server_login_retry", dur(s.server_login_retry), dur(d.server_login_retry), "yes"},
         {"query_wait_timeout", dur(s.query_wait_timeout), dur(d.query_wait_timeout), "yes"},
         {"client_idle_timeout", dur(s.client_idle_timeout), dur(d.client_idle_timeout), "yes"},
-        {"client_login_timeout", dur(s.client_login_timeout), dur(d.client_login_timeout),
-         "yes"},
+        {"client_login_timeout", dur(s.client_login_timeout), dur(d.client_login_timeout), "yes"},
         {"shutdown_timeout", dur(s.shutdown_timeout), dur(d.shutdown_timeout), "yes"},
         {"server_reset_query", s.server_reset_query, d.server_reset_query, "yes"},
         {"server_reset_query_always", yes(s.server_reset_query_always),
@@ -546,9 +612,8 @@ void show_alerts(Runtime& rt, std::string& out) {
     if (rt.alerts != nullptr) {
         for (const auto& a : rt.alerts->active()) {
             rs.row({a.name, std::string(observe::severity_name(a.severity)),
-                    std::string(observe::state_name(a.state)), a.database, a.user,
-                    a.workload_class, fmt::format("{:.3f}", a.value),
-                    fmt::format("{:.3f}", a.threshold),
+                    std::string(observe::state_name(a.state)), a.database, a.user, a.workload_class,
+                    fmt::format("{:.3f}", a.value), fmt::format("{:.3f}", a.threshold),
                     a.firing() ? observe::iso8601(a.starts_at) : std::string(), a.summary});
         }
     }
@@ -626,13 +691,20 @@ AdminOutcome run_admin_command(Runtime& rt, AdminRole role, std::string_view sql
         const std::string what = upper(w[1]);
         using Show = void (*)(Runtime&, std::string&);
         static const std::map<std::string, Show> kShows = {
-            {"POOLS", &show_pools},         {"STATS", &show_stats},
-            {"CLIENTS", &show_clients},     {"SERVERS", &show_servers},
-            {"DATABASES", &show_databases}, {"LISTS", &show_lists},
-            {"CONFIG", &show_config},       {"CLASSES", &show_classes},
-            {"LEAKS", &show_leaks},         {"ALERTS", &show_alerts},
-            {"STATS_TOTALS", &show_stats_totals}, {"STATS_AVERAGES", &show_stats_averages},
-            {"TOTALS", &show_totals},       {"USERS", &show_users},
+            {"POOLS", &show_pools},
+            {"STATS", &show_stats},
+            {"CLIENTS", &show_clients},
+            {"SERVERS", &show_servers},
+            {"DATABASES", &show_databases},
+            {"LISTS", &show_lists},
+            {"CONFIG", &show_config},
+            {"CLASSES", &show_classes},
+            {"LEAKS", &show_leaks},
+            {"ALERTS", &show_alerts},
+            {"STATS_TOTALS", &show_stats_totals},
+            {"STATS_AVERAGES", &show_stats_averages},
+            {"TOTALS", &show_totals},
+            {"USERS", &show_users},
             {"JOBS", &show_jobs},
         };
         if (auto it = kShows.find(what); it != kShows.end()) {

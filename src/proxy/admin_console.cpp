@@ -39,9 +39,10 @@ net::awaitable<CloseReason> ClientSession::admin_session(const pgwire::StartupMe
     }
     if (role == AdminRole::None) {
         rt_.count_login_failure();
-        spdlog::warn("conn={} client={} user={} refused on the admin console (not in "
-                     "admin_users or stats_users)",
-                     id_, peer_, user_);
+        spdlog::warn(
+            "conn={} client={} user={} refused on the admin console (not in "
+            "admin_users or stats_users)",
+            id_, peer_, user_);
         co_await send_fatal(sqlstate::kInsufficientPrivilege,
                             fmt::format("user \"{}\" is not allowed on the admin console "
                                         "(admin_users or stats_users)",
@@ -115,8 +116,8 @@ net::awaitable<CloseReason> ClientSession::admin_session(const pgwire::StartupMe
                 pgwire::encode_ready_for_query(to_client_, 'I');
             } else if (type == 'P' || type == 'E') {
                 pgwire::encode_error(to_client_, sqlstate::kFeatureNotSupported,
-                                     "the admin console speaks the simple query protocol only",
-                                     {}, "ERROR");
+                                     "the admin console speaks the simple query protocol only", {},
+                                     "ERROR");
             }
             if (!co_await flush_client()) {
                 co_return CloseReason::ClientGone;

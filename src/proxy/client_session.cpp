@@ -44,21 +44,36 @@ common::Error login_error(const char* code, std::string message) {
 
 const char* to_string(CloseReason reason) {
     switch (reason) {
-    case CloseReason::ClientTerminate: return "client_terminate";
-    case CloseReason::ClientGone: return "client_gone";
-    case CloseReason::CancelRequest: return "cancel_request";
-    case CloseReason::LoginTimeout: return "login_timeout";
-    case CloseReason::LoginFailed: return "login_failed";
-    case CloseReason::IdleTimeout: return "client_idle_timeout";
-    case CloseReason::ProtocolError: return "protocol_error";
-    case CloseReason::WaitTimeout: return "query_wait_timeout";
-    case CloseReason::ServerUnavailable: return "server_unavailable";
-    case CloseReason::ServerGone: return "server_gone";
-    case CloseReason::TooManyClients: return "max_client_conn";
-    case CloseReason::ClassLimit: return "class max_client_conn";
-    case CloseReason::LeakTerminated: return "suspected leak terminated";
-    case CloseReason::Shutdown: return "shutdown";
-    case CloseReason::StatementMode: return "statement_mode_transaction";
+    case CloseReason::ClientTerminate:
+        return "client_terminate";
+    case CloseReason::ClientGone:
+        return "client_gone";
+    case CloseReason::CancelRequest:
+        return "cancel_request";
+    case CloseReason::LoginTimeout:
+        return "login_timeout";
+    case CloseReason::LoginFailed:
+        return "login_failed";
+    case CloseReason::IdleTimeout:
+        return "client_idle_timeout";
+    case CloseReason::ProtocolError:
+        return "protocol_error";
+    case CloseReason::WaitTimeout:
+        return "query_wait_timeout";
+    case CloseReason::ServerUnavailable:
+        return "server_unavailable";
+    case CloseReason::ServerGone:
+        return "server_gone";
+    case CloseReason::TooManyClients:
+        return "max_client_conn";
+    case CloseReason::ClassLimit:
+        return "class max_client_conn";
+    case CloseReason::LeakTerminated:
+        return "suspected leak terminated";
+    case CloseReason::Shutdown:
+        return "shutdown";
+    case CloseReason::StatementMode:
+        return "statement_mode_transaction";
     }
     return "unknown";
 }
@@ -90,8 +105,7 @@ SessionActivity ClientSession::activity() {
 }
 
 void ClientSession::request_terminate(std::string sqlstate, std::string message) {
-    net::asio::post(client_.get_executor(), [self = shared_from_this(),
-                                             code = std::move(sqlstate),
+    net::asio::post(client_.get_executor(), [self = shared_from_this(), code = std::move(sqlstate),
                                              text = std::move(message)]() mutable {
         // Only a session holding a server connection can leak one; if it let go meanwhile,
         // there is nothing left to reclaim.
@@ -168,8 +182,8 @@ net::awaitable<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
     if (self->class_counted_) {
         self->rt_.class_clients.leave(self->class_->name);
     }
-    const bool quiet = reason == CloseReason::CancelRequest ||
-                       !self->cfg_ || !self->cfg_->settings.log_disconnections;
+    const bool quiet = reason == CloseReason::CancelRequest || !self->cfg_ ||
+                       !self->cfg_->settings.log_disconnections;
     if (!quiet) {
         spdlog::info("conn={} client={} db={} user={} app={} closing: {}", self->id_, self->peer_,
                      self->database_, self->user_,
@@ -239,8 +253,8 @@ net::awaitable<common::Result<pgwire::StartupMessage>> ClientSession::read_start
             co_return login_error(h.error_code, h.error);
         }
         if (h.status == pgwire::DecodeStatus::NeedMore) {
-            auto ec = co_await net::read_some_until(client_, client_in_, h.need < 512 ? 512 : h.need,
-                                                    deadline);
+            auto ec = co_await net::read_some_until(client_, client_in_,
+                                                    h.need < 512 ? 512 : h.need, deadline);
             if (ec == net::asio::error::timed_out) {
                 reason = CloseReason::LoginTimeout;
                 co_return login_error(sqlstate::kProtocolViolation,
@@ -307,8 +321,8 @@ net::awaitable<common::Result<std::string>> ClientSession::read_password_message
         }
         auto ec = co_await net::read_some_until(client_, client_in_, 1024, deadline);
         if (ec) {
-            co_return login_error(sqlstate::kConnectionFailure,
-                                  ec == net::asio::error::timed_out ? "client_login_timeout"
+            co_return login_error(sqlstate::kConnectionFailure, ec == net::asio::error::timed_out
+                                                                    ? "client_login_timeout"
                                                                     : "client went away");
         }
     }
@@ -443,8 +457,7 @@ net::awaitable<common::Status> ClientSession::authenticate(const config::Config&
         if (!answer.empty() && answer.back() == '\0') {
             answer.remove_suffix(1);
         }
-        if (!entry || secret.empty() ||
-            pgwire::md5::response(secret, user_, salt) != answer) {
+        if (!entry || secret.empty() || pgwire::md5::response(secret, user_, salt) != answer) {
             co_return failed();
         }
         co_return common::ok_status();
@@ -531,9 +544,9 @@ net::awaitable<std::optional<CloseReason>> ClientSession::login() {
         rt_.count_login_failure();
         spdlog::warn("conn={} client={} refused: max_client_conn ({}) reached", id_, peer_,
                      s.max_client_conn);
-        co_await send_fatal(sqlstate::kTooManyConnections,
-                            fmt::format("no more connections allowed (max_client_conn={})",
-                                        s.max_client_conn));
+        co_await send_fatal(
+            sqlstate::kTooManyConnections,
+            fmt::format("no more connections allowed (max_client_conn={})", s.max_client_conn));
         co_return CloseReason::TooManyClients;
     }
     logged_in_ = true;  // counted in clients_active from here on
@@ -548,8 +561,8 @@ net::awaitable<std::optional<CloseReason>> ClientSession::login() {
     if (!rt_.class_clients.try_enter(class_->name, class_->max_client_conn)) {
         rt_.governance.class_client_refusals.fetch_add(1, std::memory_order_relaxed);
         rt_.counters.login_failures.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("conn={} client={} refused: class {} max_client_conn ({}) reached", id_,
-                     peer_, class_->name, class_->max_client_conn);
+        spdlog::warn("conn={} client={} refused: class {} max_client_conn ({}) reached", id_, peer_,
+                     class_->name, class_->max_client_conn);
         co_await send_fatal(sqlstate::kTooManyConnections,
                             fmt::format("no more connections allowed for class \"{}\" "
                                         "(max_client_conn={})",

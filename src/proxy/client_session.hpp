@@ -19,34 +19,34 @@ namespace pgwarden::proxy {
 
 // Why a client connection ended; logged and counted once per session.
 enum class CloseReason {
-    ClientTerminate,   // the client sent Terminate
-    ClientGone,        // the client closed its socket or the connection broke
-    CancelRequest,     // the connection only carried a CancelRequest
-    LoginTimeout,      // no complete startup/authentication within client_login_timeout
-    LoginFailed,       // wrong password, unknown user or database, refused by the server
-    IdleTimeout,       // client_idle_timeout expired between transactions
-    ProtocolError,     // malformed or oversize message from the client
-    WaitTimeout,       // no server connection within query_wait_timeout
-    ServerUnavailable, // the server could not be reached or logged in to
-    ServerGone,        // the server connection broke while in use
-    TooManyClients,    // max_client_conn reached
-    Shutdown,          // pgwarden is stopping
-    StatementMode,     // a transaction block was opened in statement pooling mode
-    ClassLimit,        // the workload class's max_client_conn reached
-    LeakTerminated,    // a suspected leak ended by leak_action = terminate
+    ClientTerminate,    // the client sent Terminate
+    ClientGone,         // the client closed its socket or the connection broke
+    CancelRequest,      // the connection only carried a CancelRequest
+    LoginTimeout,       // no complete startup/authentication within client_login_timeout
+    LoginFailed,        // wrong password, unknown user or database, refused by the server
+    IdleTimeout,        // client_idle_timeout expired between transactions
+    ProtocolError,      // malformed or oversize message from the client
+    WaitTimeout,        // no server connection within query_wait_timeout
+    ServerUnavailable,  // the server could not be reached or logged in to
+    ServerGone,         // the server connection broke while in use
+    TooManyClients,     // max_client_conn reached
+    Shutdown,           // pgwarden is stopping
+    StatementMode,      // a transaction block was opened in statement pooling mode
+    ClassLimit,         // the workload class's max_client_conn reached
+    LeakTerminated,     // a suspected leak ended by leak_action = terminate
 };
 
 // What the governor needs to know about a session, taken under the session's lock.
 struct SessionActivity {
-    bool attached = false;           // holds a server connection
-    uint64_t checkout_seq = 0;       // bumped at every checkout
+    bool attached = false;      // holds a server connection
+    uint64_t checkout_seq = 0;  // bumped at every checkout
     pool::Clock::time_point checkout_since{};
     pool::Clock::time_point query_since{};  // a request awaits its reply; epoch when none
-    uint64_t query_seq = 0;           // bumped at every request
+    uint64_t query_seq = 0;                 // bumped at every request
     pool::Clock::time_point idle_since{};   // the last reply (ReadyForQuery) arrived
     char transaction_state = 'I';
     std::string application_name;
-    std::string last_statement;       // truncated, as sent
+    std::string last_statement;  // truncated, as sent
     std::optional<CancelTarget> server;
 };
 const char* to_string(CloseReason reason);
@@ -163,9 +163,9 @@ private:
     std::string user_;
     std::map<std::string, std::string> wanted_params_;  // tracked parameters the client wants
     std::map<std::string, std::string> wanted_extra_;   // other startup parameters
-    uint64_t params_gen_ = 1;  // bumped whenever wanted_params_ changes
-    std::shared_ptr<const ParamSet> param_set_;  // wanted_params_/wanted_extra_, shared
-    uint64_t param_set_gen_ = 0;                 // the params_gen_ param_set_ was made for
+    uint64_t params_gen_ = 1;                           // bumped whenever wanted_params_ changes
+    std::shared_ptr<const ParamSet> param_set_;         // wanted_params_/wanted_extra_, shared
+    uint64_t param_set_gen_ = 0;                        // the params_gen_ param_set_ was made for
     int32_t cancel_pid_ = 0;
     bool logged_in_ = false;
 
@@ -176,9 +176,9 @@ private:
     pool::Lease lease_;
 
     // Relay state while attached.
-    int pending_rfq_ = 0;        // Syncs/Queries sent whose ReadyForQuery is still due
-    bool batch_open_ = false;    // extended-protocol messages sent since the last Sync
-    bool copy_in_ = false;       // the server waits for CopyData from the client
+    int pending_rfq_ = 0;      // Syncs/Queries sent whose ReadyForQuery is still due
+    bool batch_open_ = false;  // extended-protocol messages sent since the last Sync
+    bool copy_in_ = false;     // the server waits for CopyData from the client
     char txn_status_ = 'I';
     uint32_t client_stream_left_ = 0;  // bytes of a client message still to forward
     uint32_t server_stream_left_ = 0;  // bytes of a server message still to forward (or drop)

@@ -31,8 +31,8 @@ struct LeakRecord {
     std::string database;
     std::string client_addr;
     uint16_t client_port = 0;
-    double held_seconds = 0;  // since the server connection was checked out
-    double idle_seconds = 0;  // since the last statement finished
+    double held_seconds = 0;       // since the server connection was checked out
+    double idle_seconds = 0;       // since the last statement finished
     char transaction_state = 'I';  // ReadyForQuery status: I, T (in transaction), E (failed)
     std::string last_statement;    // truncated; literals masked unless the class says not to
     config::LeakAction action = config::LeakAction::Report;
@@ -73,9 +73,9 @@ private:
 
 // Governance counters (relaxed atomics, updated from every loop).
 struct GovernanceCounters {
-    std::atomic<int64_t> query_timeouts{0};      // queries cancelled by query_timeout
-    std::atomic<int64_t> leak_cancels{0};        // leak_action = cancel carried out
-    std::atomic<int64_t> leak_terminations{0};   // leak_action = terminate carried out
+    std::atomic<int64_t> query_timeouts{0};     // queries cancelled by query_timeout
+    std::atomic<int64_t> leak_cancels{0};       // leak_action = cancel carried out
+    std::atomic<int64_t> leak_terminations{0};  // leak_action = terminate carried out
     std::atomic<int64_t> class_client_refusals{0};
 };
 

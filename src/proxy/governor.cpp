@@ -12,7 +12,9 @@ namespace {
 
 constexpr size_t kReportedStatement = 200;
 
-double seconds(pool::Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(pool::Clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
 
 std::string shown_statement(const config::WorkloadClass& cls, const std::string& sql) {
     std::string text = cls.mask_literals ? config::mask_sql_literals(sql) : sql;
@@ -46,11 +48,12 @@ void Governor::tick(const net::Executor& exec, pool::Clock::time_point now) {
                 rt_.metrics->for_class(session->database(), session->user(), cls.name)
                     .timeout(observe::TimeoutKind::Query);
             }
-            spdlog::warn("conn={} class={} app={} user={} db={}: query_timeout ({}) exceeded "
-                         "after {:.1f} s; cancelling: {}",
-                         session->id(), cls.name, a.application_name, session->user(),
-                         session->database(), config::format_duration(cls.query_timeout),
-                         seconds(now - a.query_since), shown_statement(cls, a.last_statement));
+            spdlog::warn(
+                "conn={} class={} app={} user={} db={}: query_timeout ({}) exceeded "
+                "after {:.1f} s; cancelling: {}",
+                session->id(), cls.name, a.application_name, session->user(), session->database(),
+                config::format_duration(cls.query_timeout), seconds(now - a.query_since),
+                shown_statement(cls, a.last_statement));
             net::asio::co_spawn(exec, send_cancel(*a.server), net::asio::detached);
         }
 
@@ -89,17 +92,20 @@ void Governor::tick(const net::Executor& exec, pool::Clock::time_point now) {
 
         const std::string limit =
             *kind == LeakKind::IdleInTransaction
-                ? fmt::format("idle in transaction for {:.1f} s, over idle_transaction_timeout "
-                              "({})",
-                              r.idle_seconds, config::format_duration(cls.idle_transaction_timeout))
-                : fmt::format("held a server connection for {:.1f} s, over max_checkout_time "
-                              "({})",
-                              r.held_seconds, config::format_duration(cls.max_checkout_time));
-        spdlog::warn("suspected leak: conn={} class={} app={} user={} db={} client={}:{} {}; "
-                     "transaction={} last statement: {}; action={}",
-                     r.session_id, r.class_name, r.application_name, r.user, r.database,
-                     r.client_addr, r.client_port, limit, r.transaction_state, r.last_statement,
-                     config::to_string(r.action));
+                ? fmt::format(
+                      "idle in transaction for {:.1f} s, over idle_transaction_timeout "
+                      "({})",
+                      r.idle_seconds, config::format_duration(cls.idle_transaction_timeout))
+                : fmt::format(
+                      "held a server connection for {:.1f} s, over max_checkout_time "
+                      "({})",
+                      r.held_seconds, config::format_duration(cls.max_checkout_time));
+        spdlog::warn(
+            "suspected leak: conn={} class={} app={} user={} db={} client={}:{} {}; "
+            "transaction={} last statement: {}; action={}",
+            r.session_id, r.class_name, r.application_name, r.user, r.database, r.client_addr,
+            r.client_port, limit, r.transaction_state, r.last_statement,
+            config::to_string(r.action));
 
         switch (cls.leak_action) {
         case config::LeakAction::Report:
@@ -113,8 +119,9 @@ void Governor::tick(const net::Executor& exec, pool::Clock::time_point now) {
         case config::LeakAction::Terminate:
             rt_.governance.leak_terminations.fetch_add(1, std::memory_order_relaxed);
             session->request_terminate(
-                *kind == LeakKind::IdleInTransaction ? pgwire::sqlstate::kIdleInTransactionTimeout
-                                                     : pgwire::sqlstate::kConfigurationLimitExceeded,
+                *kind == LeakKind::IdleInTransaction
+                    ? pgwire::sqlstate::kIdleInTransactionTimeout
+                    : pgwire::sqlstate::kConfigurationLimitExceeded,
                 fmt::format("terminating connection: {} (class \"{}\"); pgwarden rolled back the "
                             "transaction and took the server connection back",
                             limit, cls.name));

@@ -32,10 +32,9 @@ observe::AlertsConfig alerts_config(const config::AlertSettings& a) {
                          a.utilization_warning_for, a.utilization_resolve_for,
                          "pool utilization {value} has been at or above {threshold} (" +
                              std::to_string(pct(a.utilization_warning)) + "%)"});
-    cfg.rules.push_back({"PgwardenPoolUtilizationHigh", AlertKind::Utilization,
-                         Severity::Critical, a.utilization_critical,
-                         a.utilization_critical_resolve, a.utilization_critical_for,
-                         a.utilization_resolve_for,
+    cfg.rules.push_back({"PgwardenPoolUtilizationHigh", AlertKind::Utilization, Severity::Critical,
+                         a.utilization_critical, a.utilization_critical_resolve,
+                         a.utilization_critical_for, a.utilization_resolve_for,
                          "pool utilization {value} has been at or above {threshold} (" +
                              std::to_string(pct(a.utilization_critical)) + "%)"});
     if (a.leak) {
@@ -45,9 +44,8 @@ observe::AlertsConfig alerts_config(const config::AlertSettings& a) {
     }
     if (a.class_wait.count() > 0) {
         const double wait = std::chrono::duration<double>(a.class_wait).count();
-        cfg.rules.push_back({"PgwardenClassWaiting", AlertKind::ClassWait, Severity::Warning,
-                             wait, wait / 2, std::chrono::milliseconds(0),
-                             std::chrono::seconds(15),
+        cfg.rules.push_back({"PgwardenClassWaiting", AlertKind::ClassWait, Severity::Warning, wait,
+                             wait / 2, std::chrono::milliseconds(0), std::chrono::seconds(15),
                              "clients of this class have waited {value}s for a connection"});
     }
     cfg.webhook.url = a.webhook_url;
@@ -136,8 +134,7 @@ observe::Readiness Server::readiness() {
             if (top != nullptr && top->waiting > 0 && top->max_wait_seconds >= limit) {
                 return {false, fmt::format("class {} of pool {}/{} (its highest priority) has "
                                            "waited {:.1f} s for a server connection",
-                                           top->name, p.database, p.user,
-                                           top->max_wait_seconds)};
+                                           top->name, p.database, p.user, top->max_wait_seconds)};
             }
         }
     }
@@ -174,8 +171,7 @@ bool Server::start_observe() {
         auto& open = out.family("pgwarden_backend_connections", observe::MetricType::Gauge,
                                 "Server connections pgwarden holds to the PostgreSQL server, "
                                 "across every pool.");
-        auto& limit = out.family("pgwarden_backend_connections_limit",
-                                 observe::MetricType::Gauge,
+        auto& limit = out.family("pgwarden_backend_connections_limit", observe::MetricType::Gauge,
                                  "pgwarden's budget of server connections to the PostgreSQL "
                                  "server (max_connections minus reserved slots and margin; "
                                  "0 while unknown or unlimited).");
@@ -190,8 +186,7 @@ bool Server::start_observe() {
     observe_->registry().add_collector([this](observe::ScrapeBuilder& out) {
         if (scheduler_) {
             scheduler::collect_job_metrics<observe::LabelSet, observe::MetricType,
-                                           observe::HistogramSnapshot>(scheduler_->snapshot(),
-                                                                       out);
+                                           observe::HistogramSnapshot>(scheduler_->snapshot(), out);
         }
     });
     runtime_.admin.jobs = [this] {

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 
-#include <cctype>
 #include <fmt/format.h>
+#include <cctype>
 
 namespace pgwarden::proxy {
 
@@ -126,9 +126,8 @@ std::string PreparedStatements::server_name_for(std::string_view query,
     return name;
 }
 
-void PreparedStatements::evict_if_full(pool::ServerStatements& server,
-                                       InjectedResponses& injected, size_t max_per_server,
-                                       std::string& out) {
+void PreparedStatements::evict_if_full(pool::ServerStatements& server, InjectedResponses& injected,
+                                       size_t max_per_server, std::string& out) {
     if (max_per_server > 0 && server.size() >= max_per_server) {
         const std::string victim = server.oldest();
         server.remove(victim);
@@ -215,8 +214,8 @@ std::string deallocate_target(std::string_view q) {
 
 common::Status PreparedStatements::rewrite_query(std::string_view body,
                                                  pool::ServerStatements& server,
-                                                 InjectedResponses& injected,
-                                                 size_t max_per_server, std::string& out) {
+                                                 InjectedResponses& injected, size_t max_per_server,
+                                                 std::string& out) {
     auto q = pgwire::parse_query(body);
     if (!q) {
         return std::move(q).error();

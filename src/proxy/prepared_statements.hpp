@@ -4,10 +4,10 @@
 #include "pool/server_conn.hpp"
 
 #include <cstdint>
-#include <vector>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 // Named prepared statements in transaction pooling: a client's statements must keep working
 // when its next transaction lands on another server connection. Pure code, no I/O.

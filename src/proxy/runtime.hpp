@@ -6,9 +6,9 @@
 #include "observe/proxy_metrics.hpp"
 #include "pool/pool.hpp"
 #include "proxy/admin_state.hpp"
-#include "proxy/stats_period.hpp"
 #include "proxy/governance.hpp"
 #include "proxy/session_params.hpp"
+#include "proxy/stats_period.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -53,12 +53,12 @@ private:
 
 // Process-wide counters (atomics: updated from every event loop).
 struct Counters {
-    std::atomic<int64_t> clients_active{0};     // logged-in client connections
-    std::atomic<int64_t> clients_total{0};      // accepted connections, ever
+    std::atomic<int64_t> clients_active{0};  // logged-in client connections
+    std::atomic<int64_t> clients_total{0};   // accepted connections, ever
     std::atomic<int64_t> transactions{0};
     std::atomic<int64_t> queries{0};
-    std::atomic<int64_t> bytes_received{0};     // from clients
-    std::atomic<int64_t> bytes_sent{0};         // to clients
+    std::atomic<int64_t> bytes_received{0};  // from clients
+    std::atomic<int64_t> bytes_sent{0};      // to clients
     std::atomic<int64_t> login_failures{0};
     std::atomic<int64_t> protocol_errors{0};
     std::atomic<int64_t> wait_timeouts{0};
@@ -75,7 +75,9 @@ public:
           workers_(workers) {}
 
     std::shared_ptr<const config::Config> config() const { return std::atomic_load(&config_); }
-    void set_config(std::shared_ptr<const config::Config> cfg) { std::atomic_store(&config_, std::move(cfg)); }
+    void set_config(std::shared_ptr<const config::Config> cfg) {
+        std::atomic_store(&config_, std::move(cfg));
+    }
     int workers() const { return workers_; }
 
     // Process-wide events, counted for SHOW/logs (counters) and for /metrics.
@@ -111,7 +113,7 @@ public:
     GovernanceCounters governance;
     LeakLog leaks;
     ClassClients class_clients;
-    std::atomic<bool> draining{false};     // SIGTERM: finish transactions, take no new ones
+    std::atomic<bool> draining{false};  // SIGTERM: finish transactions, take no new ones
     // Event metrics; set by Server before the first session starts (null: not collected).
     observe::ProxyMetrics* metrics = nullptr;
     observe::AlertManager* alerts = nullptr;  // same lifetime as `metrics`

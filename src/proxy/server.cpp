@@ -157,8 +157,8 @@ bool Server::listen() {
             }
             if (!ec) {
                 const int one = 1;
-                if (::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one,
-                                 sizeof one) != 0) {
+                if (::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) !=
+                    0) {
                     ec = net::error_code(errno, boost::system::system_category());
                 }
             }
@@ -202,8 +202,8 @@ bool Server::listen() {
 }
 
 void Server::start_session(int worker, net::StreamSocket socket, std::string peer) {
-    auto session = std::make_shared<ClientSession>(runtime_, worker, std::move(socket),
-                                                   std::move(peer));
+    auto session =
+        std::make_shared<ClientSession>(runtime_, worker, std::move(socket), std::move(peer));
     asio::co_spawn(*loops_[static_cast<size_t>(worker)], ClientSession::run(std::move(session)),
                    [](std::exception_ptr e) {
                        if (e) {
@@ -237,12 +237,11 @@ net::awaitable<void> Server::accept_loop(size_t index) {
         std::string peer = oec ? "?" : fmt::format("{}:{}", ep.address().to_string(), ep.port());
         const auto protocol = sock.local_endpoint(oec).protocol();
         const int fd = sock.release(oec);
-        start_session(worker,
-                      net::StreamSocket(acceptor.get_executor(),
-                                        asio::generic::stream_protocol(protocol.family(),
-                                                                       IPPROTO_TCP),
-                                        fd),
-                      std::move(peer));
+        start_session(
+            worker,
+            net::StreamSocket(acceptor.get_executor(),
+                              asio::generic::stream_protocol(protocol.family(), IPPROTO_TCP), fd),
+            std::move(peer));
     }
 }
 
@@ -295,9 +294,9 @@ void Server::reload() {
     for (const auto& st : runtime_.pools.stats()) {
         const auto* db = loaded.config->find_database(st.database);
         if (db) {
-            runtime_.pools.get_pool(st.database, st.user,
-                                    Runtime::pool_settings(*loaded.config, *db, st.database,
-                                                           st.user));
+            runtime_.pools.get_pool(
+                st.database, st.user,
+                Runtime::pool_settings(*loaded.config, *db, st.database, st.user));
         }
     }
     // Replacing the default logger while other loops log is a data race (spdlog reads it
@@ -311,9 +310,10 @@ void Server::reload() {
 }
 
 net::awaitable<void> Server::drain() {
-    spdlog::info("SIGTERM: draining (no new connections; transactions may finish, "
-                 "shutdown_timeout {} ms)",
-                 runtime_.config()->settings.shutdown_timeout.count());
+    spdlog::info(
+        "SIGTERM: draining (no new connections; transactions may finish, "
+        "shutdown_timeout {} ms)",
+        runtime_.config()->settings.shutdown_timeout.count());
     runtime_.draining.store(true);
     if (scheduler_) {
         // Running jobs are cancelled first, while the listeners still accept: a SQL job's

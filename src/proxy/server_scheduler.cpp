@@ -22,8 +22,8 @@ void Server::start_scheduler() {
     options.instance_id = cfg->scheduler.instance_id.empty() ? scheduler::default_instance_id()
                                                              : cfg->scheduler.instance_id;
     if (auto state = scheduler::state_connection(*cfg)) {
-        options.coordinator = std::make_unique<scheduler::StateStore>(
-            *state, options.instance_id, cfg->scheduler.lease);
+        options.coordinator = std::make_unique<scheduler::StateStore>(*state, options.instance_id,
+                                                                      cfg->scheduler.lease);
         spdlog::info("scheduler: job state in {}", state->describe());
     } else {
         spdlog::warn("scheduler: {}; runs are not de-duplicated across instances",

@@ -26,15 +26,15 @@ struct SessionInfo {
     bool admin = false;  // on the admin console
     ClientState state = ClientState::Login;
     std::chrono::system_clock::time_point connect_time{};
-    std::chrono::system_clock::time_point state_since{};  // when `state` was entered
+    std::chrono::system_clock::time_point state_since{};     // when `state` was entered
     std::chrono::steady_clock::time_point checkout_since{};  // Active: when the lease began
     std::string workload_class;
     std::string last_statement;  // truncated; literals masked unless the class says not to
     char transaction_state = 'I';
     bool suspected_leak = false;  // past the class's idle_transaction_timeout/max_checkout_time
-    uint64_t server_id = 0;      // Active: the server connection's id
-    int32_t server_pid = 0;      // Active: its backend pid
-    std::string server_addr;     // Active: "host:port" of the server
+    uint64_t server_id = 0;       // Active: the server connection's id
+    int32_t server_pid = 0;       // Active: its backend pid
+    std::string server_addr;      // Active: "host:port" of the server
     uint16_t server_local_port = 0;
 };
 

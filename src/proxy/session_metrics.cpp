@@ -13,7 +13,9 @@ using SystemClock = std::chrono::system_clock;
 
 namespace {
 
-double seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(SteadyClock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
 
 // The statement's first kMaxStatement bytes, cut at a UTF-8 character boundary.
 std::string truncate_statement(std::string sql) {
@@ -32,10 +34,14 @@ std::string truncate_statement(std::string sql) {
 
 const char* to_string(ClientState state) {
     switch (state) {
-    case ClientState::Login: return "login";
-    case ClientState::Idle: return "idle";
-    case ClientState::Waiting: return "waiting";
-    case ClientState::Active: return "active";
+    case ClientState::Login:
+        return "login";
+    case ClientState::Idle:
+        return "idle";
+    case ClientState::Waiting:
+        return "waiting";
+    case ClientState::Active:
+        return "active";
     }
     return "unknown";
 }
@@ -49,24 +55,24 @@ SessionInfo ClientSession::info() {
     i.transaction_state = a.transaction_state;
     if (class_ != nullptr && !i.admin) {
         i.workload_class = class_->name;
-        i.last_statement = truncate_statement(class_->mask_literals
-                                                  ? config::mask_sql_literals(a.last_statement)
-                                                  : a.last_statement);
+        i.last_statement = truncate_statement(
+            class_->mask_literals ? config::mask_sql_literals(a.last_statement) : a.last_statement);
         // The governor's conditions for a suspected leak, evaluated on this copy.
         const auto now = SteadyClock::now();
         const bool running = a.query_since != SteadyClock::time_point{};
         const bool in_txn = a.transaction_state == 'T' || a.transaction_state == 'E';
         i.suspected_leak =
-            a.attached &&
-            ((class_->idle_transaction_timeout.count() > 0 && !running && in_txn &&
-              now - a.idle_since >= class_->idle_transaction_timeout) ||
-             (class_->max_checkout_time.count() > 0 &&
-              now - a.checkout_since >= class_->max_checkout_time));
+            a.attached && ((class_->idle_transaction_timeout.count() > 0 && !running && in_txn &&
+                            now - a.idle_since >= class_->idle_transaction_timeout) ||
+                           (class_->max_checkout_time.count() > 0 &&
+                            now - a.checkout_since >= class_->max_checkout_time));
     }
     return i;
 }
 
-bool is_admin_database(std::string_view name) { return name == "pgbouncer" || name == "pgwarden"; }
+bool is_admin_database(std::string_view name) {
+    return name == "pgbouncer" || name == "pgwarden";
+}
 
 void ClientSession::observe_login() {
     if (rt_.metrics != nullptr) {

@@ -6,17 +6,17 @@
 namespace pgwarden::proxy {
 
 const std::vector<std::string>& tracked_parameters() {
-    static const std::vector<std::string> names{
-        "application_name", "client_encoding",  "DateStyle",  "TimeZone",
-        "IntervalStyle",    "standard_conforming_strings", "search_path"};
+    static const std::vector<std::string> names{"application_name", "client_encoding",
+                                                "DateStyle",        "TimeZone",
+                                                "IntervalStyle",    "standard_conforming_strings",
+                                                "search_path"};
     return names;
 }
 
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) ==
                       std::tolower(static_cast<unsigned char>(y));
            });
@@ -131,8 +131,8 @@ bool parse_set_search_path(std::string_view query, std::string& value) {
             return false;
         }
         skip_ws();
-        while (i < query.size() && (query[i] == ';' ||
-                                    std::isspace(static_cast<unsigned char>(query[i])))) {
+        while (i < query.size() &&
+               (query[i] == ';' || std::isspace(static_cast<unsigned char>(query[i])))) {
             ++i;
         }
         if (i != query.size()) {
@@ -160,8 +160,8 @@ bool parse_set_search_path(std::string_view query, std::string& value) {
     }
     skip_ws();
     std::string_view rest = query.substr(i);
-    while (!rest.empty() && (std::isspace(static_cast<unsigned char>(rest.back())) ||
-                             rest.back() == ';')) {
+    while (!rest.empty() &&
+           (std::isspace(static_cast<unsigned char>(rest.back())) || rest.back() == ';')) {
         rest.remove_suffix(1);
     }
     // Only a single statement without further semicolons or comments is understood; a

@@ -117,8 +117,8 @@ net::awaitable<common::Status> ClientSession::attach() {
         param_set_gen_ = params_gen_;
     }
     if (lease_->params_synced != param_set_) {
-        std::string sync = sync_query(wanted_params_, lease_->params, wanted_extra_,
-                                      lease_->extra_params);
+        std::string sync =
+            sync_query(wanted_params_, lease_->params, wanted_extra_, lease_->extra_params);
         if (!sync.empty()) {
             pgwire::encode_query(to_server_, sync);
             injected_.on_sync_sent(true);
@@ -175,8 +175,7 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             if (!ec && client_in_.size() - before == kIdleReadChunk) {
                 net::read_available(client_, client_in_, kReadChunk, ec);  // a large request
             }
-            if (ec == net::asio::error::operation_aborted &&
-                (rt_.draining.load() || terminate_)) {
+            if (ec == net::asio::error::operation_aborted && (rt_.draining.load() || terminate_)) {
                 terminate_.reset();  // the suspected leak ended before the request landed
                 continue;
             }
@@ -226,8 +225,7 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
     }
 }
 
-net::awaitable<std::optional<CloseReason>> ClientSession::fail_request(
-    const common::Error& error) {
+net::awaitable<std::optional<CloseReason>> ClientSession::fail_request(const common::Error& error) {
     const uint64_t max_packet = cfg_->settings.max_packet_size;
     for (;;) {
         // Drop the request's messages up to its Query or Sync, then answer once.
@@ -269,8 +267,8 @@ net::awaitable<std::optional<CloseReason>> ClientSession::fail_request(
 }
 
 common::Status ClientSession::process_client(bool& terminate) {
-    const bool rewrite = settings_.mode != config::PoolMode::Session &&
-                         settings_.max_prepared_statements > 0;
+    const bool rewrite =
+        settings_.mode != config::PoolMode::Session && settings_.max_prepared_statements > 0;
     const uint64_t max_packet = cfg_->settings.max_packet_size;
     while (client_pos_ < client_in_.size()) {
         const size_t avail = client_in_.size() - client_pos_;
@@ -300,8 +298,8 @@ common::Status ClientSession::process_client(bool& terminate) {
             client_pos_ += h.length;
             return common::ok_status();
         case 'Q': {
-            std::string_view body = view(client_in_, client_pos_ + pgwire::kHeaderSize,
-                                         h.length - pgwire::kHeaderSize);
+            std::string_view body =
+                view(client_in_, client_pos_ + pgwire::kHeaderSize, h.length - pgwire::kHeaderSize);
             auto q = pgwire::parse_query(body);
             if (!q) {
                 return std::move(q).error();
@@ -420,9 +418,9 @@ common::Status ClientSession::process_server() {
         }
         const bool swallowing = injected_.in_injected_sync();
         bool forward = !swallowing;
-        std::string_view body = inspect ? view(in, pos + pgwire::kHeaderSize,
-                                               h.length - pgwire::kHeaderSize)
-                                        : std::string_view();
+        std::string_view body =
+            inspect ? view(in, pos + pgwire::kHeaderSize, h.length - pgwire::kHeaderSize)
+                    : std::string_view();
         switch (type) {
         case 'Z': {
             const char status = body.empty() ? 'I' : body[0];
@@ -474,8 +472,8 @@ common::Status ClientSession::process_server() {
             if (injected_.on_server_message('E', lease_->statements)) {
                 forward = false;
                 auto fields = pgwire::parse_error_fields(body);
-                spdlog::warn("conn={} server conn={} rejected a request of pgwarden's own: {}",
-                             id_, lease_->id, fields['M']);
+                spdlog::warn("conn={} server conn={} rejected a request of pgwarden's own: {}", id_,
+                             lease_->id, fields['M']);
             } else {
                 observe_server_error(body);
             }
@@ -588,9 +586,9 @@ net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
         }
         // Wait until either side is readable, then read what both have. Racing two reads
         // instead would lose the bytes of the one cancelled after it had already completed.
-        auto which = co_await (
-            client_.async_wait(net::asio::socket_base::wait_read, net::as_result) ||
-            server.async_wait(net::asio::socket_base::wait_read, net::as_result));
+        auto which =
+            co_await (client_.async_wait(net::asio::socket_base::wait_read, net::as_result) ||
+                      server.async_wait(net::asio::socket_base::wait_read, net::as_result));
         (void)which;
         net::error_code server_ec;
         net::read_available(server, sin, kReadChunk, server_ec);

@@ -17,8 +17,7 @@ void add(observe::ClassTotals& into, const observe::ClassTotals& t) {
 
 // later - earlier, field by field; counters only grow, so a database that appeared during the
 // period simply has no `earlier`.
-observe::ClassTotals minus(const observe::ClassTotals& later,
-                           const observe::ClassTotals* earlier) {
+observe::ClassTotals minus(const observe::ClassTotals& later, const observe::ClassTotals* earlier) {
     if (earlier == nullptr) {
         return later;
     }
@@ -54,8 +53,7 @@ std::optional<std::pair<StatsPeriods::Totals, double>> StatsPeriods::last_period
         auto it = previous_->first.find(db);
         out[db] = minus(t, it == previous_->first.end() ? nullptr : &it->second);
     }
-    const double seconds =
-        std::chrono::duration<double>(last_->second - previous_->second).count();
+    const double seconds = std::chrono::duration<double>(last_->second - previous_->second).count();
     return std::make_pair(std::move(out), seconds > 0 ? seconds : 1.0);
 }
 

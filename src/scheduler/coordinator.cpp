@@ -17,5 +17,4 @@ common::Result<ClaimResult> LocalCoordinator::claim(const SlotKey& key, int atte
     return ClaimResult::Claimed;
 }
 
-
 }  // namespace pgwarden::scheduler

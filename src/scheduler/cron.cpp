@@ -137,8 +137,8 @@ private:
             }
             step = step_text.size() > 4 ? max_step + 1 : std::stoi(std::string(step_text));
             if (step < 1 || step > max_step) {
-                return fail(fmt::format("step {} in '{}' is out of range 1-{}", step_text, item,
-                                        max_step));
+                return fail(
+                    fmt::format("step {} in '{}' is out of range 1-{}", step_text, item, max_step));
             }
             has_step = true;
             if (base.empty()) {

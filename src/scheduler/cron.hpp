@@ -57,12 +57,12 @@ private:
     std::optional<std::int64_t> first_time_of_day(std::int64_t second_of_day) const;
 
     std::string text_;
-    std::uint64_t seconds_ = 0;   // bit n: second n (0-59)
-    std::uint64_t minutes_ = 0;   // bit n: minute n (0-59)
-    std::uint32_t hours_ = 0;     // bit n: hour n (0-23)
-    std::uint32_t days_ = 0;      // bit n: day of month n (1-31)
-    std::uint16_t months_ = 0;    // bit n: month n (1-12)
-    std::uint8_t weekdays_ = 0;   // bit n: weekday n (0 = Sunday; 7 is folded into 0)
+    std::uint64_t seconds_ = 0;  // bit n: second n (0-59)
+    std::uint64_t minutes_ = 0;  // bit n: minute n (0-59)
+    std::uint32_t hours_ = 0;    // bit n: hour n (0-23)
+    std::uint32_t days_ = 0;     // bit n: day of month n (1-31)
+    std::uint16_t months_ = 0;   // bit n: month n (1-12)
+    std::uint8_t weekdays_ = 0;  // bit n: weekday n (0 = Sunday; 7 is folded into 0)
     bool dom_star_ = false;
     bool dow_star_ = false;
     bool hour_star_ = false;

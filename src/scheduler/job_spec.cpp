@@ -6,10 +6,14 @@ namespace pgwarden::scheduler {
 
 OverlapPolicy to_overlap_policy(config::JobOverlap overlap) {
     switch (overlap) {
-        case config::JobOverlap::Skip: return OverlapPolicy::Skip;
-        case config::JobOverlap::QueueOne: return OverlapPolicy::QueueOne;
-        case config::JobOverlap::Allow: return OverlapPolicy::Allow;
-        case config::JobOverlap::CancelPrevious: return OverlapPolicy::CancelPrevious;
+    case config::JobOverlap::Skip:
+        return OverlapPolicy::Skip;
+    case config::JobOverlap::QueueOne:
+        return OverlapPolicy::QueueOne;
+    case config::JobOverlap::Allow:
+        return OverlapPolicy::Allow;
+    case config::JobOverlap::CancelPrevious:
+        return OverlapPolicy::CancelPrevious;
     }
     return OverlapPolicy::Skip;
 }
@@ -27,18 +31,17 @@ common::Result<std::shared_ptr<const JobSpec>> make_job_spec(const config::JobCo
     } else {
         auto cron = parse_cron(job.schedule);
         if (!cron) {
-            return common::make_error("schedule", fmt::format("job {}: {}", job.name,
-                                                              cron.error().message));
+            return common::make_error("schedule",
+                                      fmt::format("job {}: {}", job.name, cron.error().message));
         }
         auto zone = TimeZone::load(job.timezone);
         if (!zone) {
-            return common::make_error("schedule", fmt::format("job {}: time zone {}: {}",
-                                                              job.name, job.timezone,
-                                                              zone.error().message));
+            return common::make_error("schedule", fmt::format("job {}: time zone {}: {}", job.name,
+                                                              job.timezone, zone.error().message));
         }
-        schedule = Schedule::cron(std::move(*cron),
-                                  std::make_shared<const TimeZone>(std::move(*zone)), job.name,
-                                  options);
+        schedule =
+            Schedule::cron(std::move(*cron), std::make_shared<const TimeZone>(std::move(*zone)),
+                           job.name, options);
     }
     if (!schedule) {
         return std::move(schedule).error();

@@ -53,27 +53,29 @@ PollEvent JobState::on_due(TimePoint due, PollEvent plain) {
     }
     if (running_ > 0) {
         switch (policy_.overlap) {
-            case OverlapPolicy::Skip:
-                return PollEvent::OverlapSkipped;
-            case OverlapPolicy::QueueOne:
-                if (queued_) {
-                    return PollEvent::OverlapQueueFull;
-                }
-                queued_ = due;
-                return PollEvent::OverlapQueued;
-            case OverlapPolicy::Allow:
-                pending_ = PendingRun{due, 1, false, false};
-                return PollEvent::OverlapAllowed;
-            case OverlapPolicy::CancelPrevious:
-                pending_ = PendingRun{due, 1, true, false};
-                return PollEvent::OverlapCancelsPrevious;
+        case OverlapPolicy::Skip:
+            return PollEvent::OverlapSkipped;
+        case OverlapPolicy::QueueOne:
+            if (queued_) {
+                return PollEvent::OverlapQueueFull;
+            }
+            queued_ = due;
+            return PollEvent::OverlapQueued;
+        case OverlapPolicy::Allow:
+            pending_ = PendingRun{due, 1, false, false};
+            return PollEvent::OverlapAllowed;
+        case OverlapPolicy::CancelPrevious:
+            pending_ = PendingRun{due, 1, true, false};
+            return PollEvent::OverlapCancelsPrevious;
         }
     }
     pending_ = PendingRun{due, 1, false, false};
     return plain;
 }
 
-PollEvent JobState::request_run(TimePoint now) { return on_due(now, PollEvent::BecameDue); }
+PollEvent JobState::request_run(TimePoint now) {
+    return on_due(now, PollEvent::BecameDue);
+}
 
 RunTicket JobState::on_started(TimePoint /*now*/) {
     if (!pending_) {
@@ -112,26 +114,26 @@ FinishResult JobState::on_finished(TimePoint now, const RunTicket& ticket, RunOu
         }
     }
     switch (outcome) {
-        case RunOutcome::Succeeded:
-            consecutive_failures_ = 0;
-            result.event = FinishEvent::Succeeded;
-            break;
-        case RunOutcome::Cancelled:
-            result.event = FinishEvent::Cancelled;
-            break;
-        case RunOutcome::Failed:
-            ++consecutive_failures_;
-            if (ticket.attempt > policy_.retry.max_retries) {
-                result.event = FinishEvent::FailedRetriesExhausted;
-            } else if (pending_ || running_ > 0) {
-                result.event = FinishEvent::FailedNextRunPending;
-            } else {
-                retry_at_ = now + backoff(ticket.attempt);
-                retry_attempt_ = ticket.attempt + 1;
-                result.event = FinishEvent::FailedRetryScheduled;
-                result.retry_at = retry_at_;
-            }
-            break;
+    case RunOutcome::Succeeded:
+        consecutive_failures_ = 0;
+        result.event = FinishEvent::Succeeded;
+        break;
+    case RunOutcome::Cancelled:
+        result.event = FinishEvent::Cancelled;
+        break;
+    case RunOutcome::Failed:
+        ++consecutive_failures_;
+        if (ticket.attempt > policy_.retry.max_retries) {
+            result.event = FinishEvent::FailedRetriesExhausted;
+        } else if (pending_ || running_ > 0) {
+            result.event = FinishEvent::FailedNextRunPending;
+        } else {
+            retry_at_ = now + backoff(ticket.attempt);
+            retry_attempt_ = ticket.attempt + 1;
+            result.event = FinishEvent::FailedRetryScheduled;
+            result.retry_at = retry_at_;
+        }
+        break;
     }
     return result;
 }
@@ -150,30 +152,48 @@ Duration JobState::backoff(int attempt) const {
 
 std::string_view to_string(PollEvent event) {
     switch (event) {
-        case PollEvent::NothingDue: return "nothing_due";
-        case PollEvent::BecameDue: return "became_due";
-        case PollEvent::MissedRunOnce: return "missed_run_once";
-        case PollEvent::MissedSkipped: return "missed_skipped";
-        case PollEvent::CoalescedWithPending: return "coalesced_with_pending";
-        case PollEvent::OverlapSkipped: return "overlap_skipped";
-        case PollEvent::OverlapQueued: return "overlap_queued";
-        case PollEvent::OverlapQueueFull: return "overlap_queue_full";
-        case PollEvent::OverlapAllowed: return "overlap_allowed";
-        case PollEvent::OverlapCancelsPrevious: return "overlap_cancels_previous";
-        case PollEvent::RetryDue: return "retry_due";
-        case PollEvent::DueSupersedesRetry: return "due_supersedes_retry";
-        case PollEvent::ScheduleEnded: return "schedule_ended";
+    case PollEvent::NothingDue:
+        return "nothing_due";
+    case PollEvent::BecameDue:
+        return "became_due";
+    case PollEvent::MissedRunOnce:
+        return "missed_run_once";
+    case PollEvent::MissedSkipped:
+        return "missed_skipped";
+    case PollEvent::CoalescedWithPending:
+        return "coalesced_with_pending";
+    case PollEvent::OverlapSkipped:
+        return "overlap_skipped";
+    case PollEvent::OverlapQueued:
+        return "overlap_queued";
+    case PollEvent::OverlapQueueFull:
+        return "overlap_queue_full";
+    case PollEvent::OverlapAllowed:
+        return "overlap_allowed";
+    case PollEvent::OverlapCancelsPrevious:
+        return "overlap_cancels_previous";
+    case PollEvent::RetryDue:
+        return "retry_due";
+    case PollEvent::DueSupersedesRetry:
+        return "due_supersedes_retry";
+    case PollEvent::ScheduleEnded:
+        return "schedule_ended";
     }
     return "unknown";
 }
 
 std::string_view to_string(FinishEvent event) {
     switch (event) {
-        case FinishEvent::Succeeded: return "succeeded";
-        case FinishEvent::FailedRetryScheduled: return "failed_retry_scheduled";
-        case FinishEvent::FailedRetriesExhausted: return "failed_retries_exhausted";
-        case FinishEvent::FailedNextRunPending: return "failed_next_run_pending";
-        case FinishEvent::Cancelled: return "cancelled";
+    case FinishEvent::Succeeded:
+        return "succeeded";
+    case FinishEvent::FailedRetryScheduled:
+        return "failed_retry_scheduled";
+    case FinishEvent::FailedRetriesExhausted:
+        return "failed_retries_exhausted";
+    case FinishEvent::FailedNextRunPending:
+        return "failed_next_run_pending";
+    case FinishEvent::Cancelled:
+        return "cancelled";
     }
     return "unknown";
 }

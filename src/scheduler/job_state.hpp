@@ -29,9 +29,9 @@ enum class MisfirePolicy : std::uint8_t {
 };
 
 struct RetryPolicy {
-    int max_retries = 0;                     // retries after a failed attempt; 0 = none
+    int max_retries = 0;  // retries after a failed attempt; 0 = none
     Duration initial_backoff = std::chrono::seconds(10);
-    int multiplier = 2;                      // backoff grows by this factor per retry
+    int multiplier = 2;  // backoff grows by this factor per retry
     Duration max_backoff = std::chrono::minutes(10);
 };
 

@@ -7,21 +7,34 @@ namespace pgwarden::scheduler {
 
 std::string_view to_string(PlanReason reason) {
     switch (reason) {
-        case PlanReason::StartedOnTime: return "started_on_time";
-        case PlanReason::StartedAfterDeferral: return "started_after_deferral";
-        case PlanReason::StartedStalenessLimit: return "started_staleness_limit";
-        case PlanReason::StartedNotDeferrable: return "started_not_deferrable";
-        case PlanReason::DeferredUnderPressure: return "deferred_under_pressure";
-        case PlanReason::DeferredBackgroundBudgetFull: return "deferred_background_budget_full";
-        case PlanReason::DeferredQueueBudgetFull: return "deferred_queue_budget_full";
+    case PlanReason::StartedOnTime:
+        return "started_on_time";
+    case PlanReason::StartedAfterDeferral:
+        return "started_after_deferral";
+    case PlanReason::StartedStalenessLimit:
+        return "started_staleness_limit";
+    case PlanReason::StartedNotDeferrable:
+        return "started_not_deferrable";
+    case PlanReason::DeferredUnderPressure:
+        return "deferred_under_pressure";
+    case PlanReason::DeferredBackgroundBudgetFull:
+        return "deferred_background_budget_full";
+    case PlanReason::DeferredQueueBudgetFull:
+        return "deferred_queue_budget_full";
     }
     return "unknown";
 }
 
 Candidate make_candidate(std::size_t index, const JobState& job) {
     const PendingRun& run = *job.pending();
-    return Candidate{index,          job.policy().priority, job.policy().queue, run.due,
-                     job.policy().max_staleness, run.deferred, false, 1};
+    return Candidate{index,
+                     job.policy().priority,
+                     job.policy().queue,
+                     run.due,
+                     job.policy().max_staleness,
+                     run.deferred,
+                     false,
+                     1};
 }
 
 std::vector<PlanDecision> Planner::plan(const PlanInput& input, const Load& load,
@@ -69,8 +82,8 @@ std::vector<PlanDecision> Planner::plan(const PlanInput& input, const Load& load
         }
         if (auto limit = budget_.per_queue.find(c.queue); limit != budget_.per_queue.end()) {
             const auto busy = load.per_queue.find(c.queue);
-            const int used = (busy == load.per_queue.end() ? 0 : busy->second) +
-                             started_in_queue[c.queue];
+            const int used =
+                (busy == load.per_queue.end() ? 0 : busy->second) + started_in_queue[c.queue];
             if (used + c.connections > limit->second) {
                 d.reason = PlanReason::DeferredQueueBudgetFull;
                 continue;

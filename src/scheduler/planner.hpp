@@ -35,10 +35,10 @@ inline bool is_start(PlanReason reason) {
 
 // A job with a pending run, as the planner sees it.
 struct Candidate {
-    std::size_t job = 0;                  // caller's index, echoed in the decision
-    int priority = 0;                     // higher first
-    std::string_view queue;               // must outlive the plan() call
-    TimePoint due;                        // when the run came due
+    std::size_t job = 0;     // caller's index, echoed in the decision
+    int priority = 0;        // higher first
+    std::string_view queue;  // must outlive the plan() call
+    TimePoint due;           // when the run came due
     std::optional<Duration> max_staleness;
     bool deferred_before = false;
     bool under_pressure = false;  // this job's own pool reports pressure (adds to the input's)

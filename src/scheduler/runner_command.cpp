@@ -149,9 +149,9 @@ std::string database_url(const ProxyEndpoint& proxy, const std::string& user,
     if (!proxy.password.empty()) {
         credentials += ":" + percent_encode(proxy.password);
     }
-    std::string url = fmt::format("postgresql://{}@{}:{}/{}?application_name={}", credentials,
-                                  host, proxy.port, percent_encode(database),
-                                  percent_encode(application_name));
+    std::string url =
+        fmt::format("postgresql://{}@{}:{}/{}?application_name={}", credentials, host, proxy.port,
+                    percent_encode(database), percent_encode(application_name));
     if (socket_dir) {
         url += "&host=" + percent_encode(proxy.host);
     }
@@ -187,8 +187,8 @@ RunReport run_command(const RunContext& context) {
         auto resolved = resolve_program(job.command.front());
         if (!resolved) {
             report.outcome = RunOutcome::Failed;
-            report.error = fmt::format("command not found or not executable: {}",
-                                       job.command.front());
+            report.error =
+                fmt::format("command not found or not executable: {}", job.command.front());
             return report;
         }
         program = *resolved;

@@ -2,9 +2,9 @@
 
 #include "net/asio.hpp"
 
+#include <fmt/format.h>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 
 #include <chrono>
 #include <optional>
@@ -91,24 +91,25 @@ RunReport run_http(const RunContext& context) {
 
     std::optional<beast::error_code> result;
     auto fail = [&](beast::error_code ec) { result = ec; };
-    resolver.async_resolve(url->host, url->port, [&](beast::error_code ec,
-                                                     const tcp::resolver::results_type& endpoints) {
-        if (ec) {
-            return fail(ec);
-        }
-        stream.async_connect(endpoints, [&](beast::error_code ec2, const tcp::endpoint&) {
-            if (ec2) {
-                return fail(ec2);
+    resolver.async_resolve(
+        url->host, url->port,
+        [&](beast::error_code ec, const tcp::resolver::results_type& endpoints) {
+            if (ec) {
+                return fail(ec);
             }
-            http::async_write(stream, request, [&](beast::error_code ec3, std::size_t) {
-                if (ec3) {
-                    return fail(ec3);
+            stream.async_connect(endpoints, [&](beast::error_code ec2, const tcp::endpoint&) {
+                if (ec2) {
+                    return fail(ec2);
                 }
-                http::async_read(stream, buffer, parser,
-                                 [&](beast::error_code ec4, std::size_t) { fail(ec4); });
+                http::async_write(stream, request, [&](beast::error_code ec3, std::size_t) {
+                    if (ec3) {
+                        return fail(ec3);
+                    }
+                    http::async_read(stream, buffer, parser,
+                                     [&](beast::error_code ec4, std::size_t) { fail(ec4); });
+                });
             });
         });
-    });
     const auto start = std::chrono::steady_clock::now();
     while (!result) {
         io.run_one_for(std::chrono::milliseconds(100));
@@ -116,13 +117,13 @@ RunReport run_http(const RunContext& context) {
             break;
         }
         const bool cancelled = context.cancel != nullptr && context.cancel->load();
-        const bool expired = job.timeout.count() > 0 &&
-                             std::chrono::steady_clock::now() - start >= job.timeout;
+        const bool expired =
+            job.timeout.count() > 0 && std::chrono::steady_clock::now() - start >= job.timeout;
         if (cancelled || expired) {
             report.timed_out = expired && !cancelled;
             report.outcome = cancelled ? RunOutcome::Cancelled : RunOutcome::Failed;
-            report.error = cancelled ? "cancelled"
-                                     : fmt::format("timed out after {} ms", job.timeout.count());
+            report.error =
+                cancelled ? "cancelled" : fmt::format("timed out after {} ms", job.timeout.count());
             resolver.cancel();
             beast::error_code ignored;
             stream.socket().close(ignored);
@@ -148,9 +149,12 @@ RunReport run_http(const RunContext& context) {
 
 RunReport run_job(const RunContext& context) {
     switch (context.spec->config.kind) {
-        case config::JobKind::Sql: return run_sql(context);
-        case config::JobKind::Command: return run_command(context);
-        case config::JobKind::Http: return run_http(context);
+    case config::JobKind::Sql:
+        return run_sql(context);
+    case config::JobKind::Command:
+        return run_command(context);
+    case config::JobKind::Http:
+        return run_http(context);
     }
     return RunReport{RunOutcome::Failed, false, "unknown job kind", {}};
 }

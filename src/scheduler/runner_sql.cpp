@@ -140,7 +140,7 @@ RunReport run_sql(const RunContext& context) {
     // A connection that takes longer than this is not going to help a periodic job; the
     // proxy's own query_wait_timeout bounds waiting for a server connection after login.
     const std::string connect_timeout = "10";
-    std::vector<const char*> keys{"host", "port", "dbname", "user", "application_name",
+    std::vector<const char*> keys{"host",           "port", "dbname", "user", "application_name",
                                   "connect_timeout"};
     std::vector<const char*> values{context.proxy.host.c_str(), port.c_str(),
                                     job.database.c_str(),       context.user.c_str(),
@@ -177,8 +177,8 @@ RunReport run_sql(const RunContext& context) {
             }
             const std::size_t number = job.transaction ? i : i + 1;
             if (report.timed_out) {
-                report.error = fmt::format("timed out after {} ms; statement cancelled",
-                                           job.timeout.count());
+                report.error =
+                    fmt::format("timed out after {} ms; statement cancelled", job.timeout.count());
             } else if (report.outcome == RunOutcome::Cancelled) {
                 report.error = "cancelled";
             } else {

@@ -42,13 +42,14 @@ common::Result<Schedule> Schedule::every(milliseconds interval, std::string_view
                                          ScheduleOptions options) {
     if (interval <= milliseconds(0)) {
         return make_error("schedule", fmt::format("job {}: the interval must be positive, got "
-                                                  "{}ms", job_name, interval.count()));
+                                                  "{}ms",
+                                                  job_name, interval.count()));
     }
     if (options.jitter < milliseconds(0) || options.jitter >= interval) {
-        return make_error("schedule", fmt::format("job {}: jitter {}ms must be at least 0 and "
-                                                  "shorter than the interval {}ms",
-                                                  job_name, options.jitter.count(),
-                                                  interval.count()));
+        return make_error("schedule",
+                          fmt::format("job {}: jitter {}ms must be at least 0 and "
+                                      "shorter than the interval {}ms",
+                                      job_name, options.jitter.count(), interval.count()));
     }
     Schedule s;
     s.job_name_ = std::string(job_name);
@@ -67,8 +68,7 @@ common::Result<Schedule> Schedule::every(milliseconds interval, std::string_view
 common::Result<Schedule> Schedule::cron(CronExpr expr, std::shared_ptr<const TimeZone> zone,
                                         std::string_view job_name, ScheduleOptions options) {
     if (options.jitter < milliseconds(0)) {
-        return make_error("schedule", fmt::format("job {}: jitter must not be negative",
-                                                  job_name));
+        return make_error("schedule", fmt::format("job {}: jitter must not be negative", job_name));
     }
     if (!zone) {
         return make_error("schedule", fmt::format("job {}: no time zone", job_name));

@@ -42,8 +42,8 @@ std::string describe_schedule(const config::JobConfig& job) {
     if (job.every) {
         return "every " + config::format_duration(*job.every);
     }
-    return job.timezone == "UTC" ? job.schedule : fmt::format("{} ({})", job.schedule,
-                                                              job.timezone);
+    return job.timezone == "UTC" ? job.schedule
+                                 : fmt::format("{} ({})", job.schedule, job.timezone);
 }
 
 std::string_view outcome_name(const RunReport& report) {
@@ -51,9 +51,12 @@ std::string_view outcome_name(const RunReport& report) {
         return "timeout";
     }
     switch (report.outcome) {
-        case RunOutcome::Succeeded: return "succeeded";
-        case RunOutcome::Failed: return "failed";
-        case RunOutcome::Cancelled: return "cancelled";
+    case RunOutcome::Succeeded:
+        return "succeeded";
+    case RunOutcome::Failed:
+        return "failed";
+    case RunOutcome::Cancelled:
+        return "cancelled";
     }
     return "failed";
 }
@@ -101,7 +104,7 @@ struct SchedulerService::Job {
     std::map<TimePointT, WallTime> slots;  // due time -> the slot it stands for
     WallTime retry_slot{};                 // the slot a scheduled retry belongs to
     bool paused = false;
-    bool logged_deferral = false;          // the current pending run's deferral was logged
+    bool logged_deferral = false;  // the current pending run's deferral was logged
     JobSnapshot stats;
 };
 
@@ -157,7 +160,7 @@ common::Result<std::unique_ptr<SchedulerService>> SchedulerService::create(
 SchedulerService::SchedulerService(std::shared_ptr<const config::Config> config,
                                    ServiceOptions options)
     : config_(std::move(config)), options_(std::move(options)) {
-    instance_id_ = !options_.instance_id.empty()            ? options_.instance_id
+    instance_id_ = !options_.instance_id.empty()             ? options_.instance_id
                    : !config_->scheduler.instance_id.empty() ? config_->scheduler.instance_id
                                                              : default_instance_id();
     coordinator_ = options_.coordinator ? std::move(options_.coordinator)
@@ -168,7 +171,9 @@ SchedulerService::SchedulerService(std::shared_ptr<const config::Config> config,
     }
 }
 
-SchedulerService::~SchedulerService() { stop(); }
+SchedulerService::~SchedulerService() {
+    stop();
+}
 
 void SchedulerService::start() {
     std::lock_guard lock(mu_);
@@ -374,26 +379,26 @@ void SchedulerService::poll_job(std::size_t index, TimePointT now) {
         }
         changed = true;
         switch (event) {
-            case PollEvent::OverlapSkipped:
-            case PollEvent::OverlapQueueFull:
-                ++job.stats.skipped_overlaps;
-                spdlog::info("job {}: due while still running; skipped (overlap = {})", name,
-                             config::to_string(job.spec->config.overlap));
-                break;
-            case PollEvent::MissedSkipped:
-            case PollEvent::MissedRunOnce:
-                ++job.stats.misfires;
-                spdlog::warn("job {}: due time(s) missed (pgwarden down or paused); {}", name,
-                             event == PollEvent::MissedSkipped ? "skipped (misfire = skip)"
-                                                               : "one catch-up run "
-                                                                 "(misfire = run_once)");
-                break;
-            case PollEvent::ScheduleEnded:
-                spdlog::warn("job {}: the schedule has no further fire times", name);
-                break;
-            default:
-                spdlog::debug("job {}: {}", name, to_string(event));
-                break;
+        case PollEvent::OverlapSkipped:
+        case PollEvent::OverlapQueueFull:
+            ++job.stats.skipped_overlaps;
+            spdlog::info("job {}: due while still running; skipped (overlap = {})", name,
+                         config::to_string(job.spec->config.overlap));
+            break;
+        case PollEvent::MissedSkipped:
+        case PollEvent::MissedRunOnce:
+            ++job.stats.misfires;
+            spdlog::warn("job {}: due time(s) missed (pgwarden down or paused); {}", name,
+                         event == PollEvent::MissedSkipped ? "skipped (misfire = skip)"
+                                                           : "one catch-up run "
+                                                             "(misfire = run_once)");
+            break;
+        case PollEvent::ScheduleEnded:
+            spdlog::warn("job {}: the schedule has no further fire times", name);
+            break;
+        default:
+            spdlog::debug("job {}: {}", name, to_string(event));
+            break;
         }
     }
     if (job.paused && job.state->pending()) {
@@ -434,14 +439,14 @@ void SchedulerService::plan_and_start(TimePointT now) {
             auto it = pressure_of.find(key);
             if (it == pressure_of.end()) {
                 const Pressure p = options_.pressure(key.first, key.second);
-                it = pressure_of.emplace(key, p.utilization >= threshold ||
-                                                  p.higher_priority_waiting)
+                it = pressure_of
+                         .emplace(key, p.utilization >= threshold || p.higher_priority_waiting)
                          .first;
                 if (it->second) {
-                    spdlog::debug("scheduler: pool {}/{} under pressure (utilization {:.2f}, "
-                                  "higher priority waiting: {})",
-                                  key.first, key.second, p.utilization,
-                                  p.higher_priority_waiting);
+                    spdlog::debug(
+                        "scheduler: pool {}/{} under pressure (utilization {:.2f}, "
+                        "higher priority waiting: {})",
+                        key.first, key.second, p.utilization, p.higher_priority_waiting);
                 }
             }
             c.under_pressure = it->second;
@@ -503,41 +508,43 @@ void SchedulerService::plan_and_start(TimePointT now) {
             // Fail closed: without the shared state a run could be a duplicate. Runs stay
             // pending; the sweep re-checks the database every 5 s and claims resume then.
             if (coordinator_ready_) {
-                spdlog::warn("job {}: cannot claim slot {}: {}; due runs wait for the job "
-                             "state database",
-                             name, format_wall(slot.slot), claim.error().message);
+                spdlog::warn(
+                    "job {}: cannot claim slot {}: {}; due runs wait for the job "
+                    "state database",
+                    name, format_wall(slot.slot), claim.error().message);
                 coordinator_ready_ = false;
                 coordinator_retry_ = now + options_.state_retry;
             }
             continue;
         }
         switch (*claim) {
-            case ClaimResult::Claimed:
-                job.logged_deferral = false;
-                if (d.reason != PlanReason::StartedOnTime) {
-                    spdlog::info("job {}: starting ({})", name, to_string(d.reason));
-                }
-                start_run(d.job, now, slot);
-                break;
-            case ClaimResult::Taken:
+        case ClaimResult::Claimed:
+            job.logged_deferral = false;
+            if (d.reason != PlanReason::StartedOnTime) {
+                spdlog::info("job {}: starting ({})", name, to_string(d.reason));
+            }
+            start_run(d.job, now, slot);
+            break;
+        case ClaimResult::Taken:
+            job.state->drop_pending();
+            job.logged_deferral = false;
+            ++job.stats.skipped_elsewhere;
+            spdlog::debug("job {}: slot {} runs or ran on another instance", name,
+                          format_wall(slot.slot));
+            publish(d.job);
+            break;
+        case ClaimResult::Busy:
+            if (overlap == config::JobOverlap::Skip) {
                 job.state->drop_pending();
                 job.logged_deferral = false;
-                ++job.stats.skipped_elsewhere;
-                spdlog::debug("job {}: slot {} runs or ran on another instance", name,
-                              format_wall(slot.slot));
+                ++job.stats.skipped_overlaps;
+                spdlog::info(
+                    "job {}: slot {} skipped: another instance is still running "
+                    "the job (overlap = skip)",
+                    name, format_wall(slot.slot));
                 publish(d.job);
-                break;
-            case ClaimResult::Busy:
-                if (overlap == config::JobOverlap::Skip) {
-                    job.state->drop_pending();
-                    job.logged_deferral = false;
-                    ++job.stats.skipped_overlaps;
-                    spdlog::info("job {}: slot {} skipped: another instance is still running "
-                                 "the job (overlap = skip)",
-                                 name, format_wall(slot.slot));
-                    publish(d.job);
-                }
-                break;  // queue_one: stays pending until the other run ends
+            }
+            break;  // queue_one: stays pending until the other run ends
         }
     }
 }
@@ -614,8 +621,8 @@ void SchedulerService::collect_completions(TimePointT now) {
         const RunReport& report = c.report;
         const std::string outcome(outcome_name(report));
         const double duration = seconds_of(now - run->started);
-        if (auto ok = coordinator_->finish(
-                FinishRecord{run->slot, outcome, report.error, report.output});
+        if (auto ok =
+                coordinator_->finish(FinishRecord{run->slot, outcome, report.error, report.output});
             !ok) {
             spdlog::warn("job {}: recording the run of slot {}: {}", name,
                          format_wall(run->slot.slot), ok.error().message);
@@ -698,8 +705,7 @@ void SchedulerService::sweep(TimePointT now) {
             continue;
         }
         const PollEvent event = job.state->request_run(now);
-        const bool accepted = event == PollEvent::BecameDue ||
-                              event == PollEvent::OverlapQueued ||
+        const bool accepted = event == PollEvent::BecameDue || event == PollEvent::OverlapQueued ||
                               event == PollEvent::OverlapAllowed ||
                               event == PollEvent::OverlapCancelsPrevious;
         if (accepted) {

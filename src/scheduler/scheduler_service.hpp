@@ -38,8 +38,8 @@ struct Pressure {
 using PressureFn = std::function<Pressure(const std::string& database, const std::string& user)>;
 
 // Upper bounds (seconds) of the run duration histogram; the last bucket is +Inf.
-inline constexpr std::array<double, 10> kDurationBuckets{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
-                                                         1800};
+inline constexpr std::array<double, 10> kDurationBuckets{0.1, 0.5, 1,  2.5, 5,
+                                                         10,  30,  60, 300, 1800};
 
 // One job as SHOW JOBS and the metrics see it. Counters are cumulative since start.
 struct JobSnapshot {
@@ -63,20 +63,20 @@ struct JobSnapshot {
     std::uint64_t skipped_overlaps = 0;
     std::uint64_t skipped_elsewhere = 0;  // the slot ran (or runs) on another instance
     std::uint64_t misfires = 0;
-    double last_lag_seconds = 0;          // start minus due time of the last run
+    double last_lag_seconds = 0;  // start minus due time of the last run
     double last_duration_seconds = 0;
     double duration_sum_seconds = 0;
     std::array<std::uint64_t, kDurationBuckets.size() + 1> duration_buckets{};  // not cumulative
 };
 
 struct ServiceOptions {
-    std::string instance_id;                   // empty: hostname:pid
-    std::unique_ptr<Coordinator> coordinator;  // null: a LocalCoordinator
-    RunFn runner;                              // null: run_job
-    PressureFn pressure;                       // null: never under pressure
-    ProxyEndpoint proxy;                       // where job connections go
-    const common::Clock* clock = nullptr;      // null: the steady clock
-    std::function<WallTime()> wall_clock;      // null: system_clock
+    std::string instance_id;                         // empty: hostname:pid
+    std::unique_ptr<Coordinator> coordinator;        // null: a LocalCoordinator
+    RunFn runner;                                    // null: run_job
+    PressureFn pressure;                             // null: never under pressure
+    ProxyEndpoint proxy;                             // where job connections go
+    const common::Clock* clock = nullptr;            // null: the steady clock
+    std::function<WallTime()> wall_clock;            // null: system_clock
     std::chrono::milliseconds sweep_interval{1000};  // shared-state poll (pause, requests)
     std::chrono::milliseconds tick{1000};            // re-plan interval while runs wait
     std::chrono::milliseconds state_retry{5000};     // re-check an unreachable state database

@@ -17,10 +17,26 @@ std::string when(const std::optional<WallTime>& t) {
 
 JobTable show_jobs(const std::vector<JobSnapshot>& jobs) {
     JobTable table;
-    table.columns = {"job",          "kind",      "schedule",   "queue",          "state",
-                     "running",      "pending",   "next_run",   "last_run",       "last_outcome",
-                     "succeeded",    "failed",    "timeouts",   "cancelled",      "deferrals",
-                     "skipped_overlaps", "skipped_elsewhere", "misfires", "lag_s", "last_error"};
+    table.columns = {"job",
+                     "kind",
+                     "schedule",
+                     "queue",
+                     "state",
+                     "running",
+                     "pending",
+                     "next_run",
+                     "last_run",
+                     "last_outcome",
+                     "succeeded",
+                     "failed",
+                     "timeouts",
+                     "cancelled",
+                     "deferrals",
+                     "skipped_overlaps",
+                     "skipped_elsewhere",
+                     "misfires",
+                     "lag_s",
+                     "last_error"};
     for (const auto& j : jobs) {
         const std::string state = !j.enabled ? "disabled" : j.paused ? "paused" : "active";
         table.rows.push_back({j.name,

@@ -46,7 +46,9 @@ COMMIT;
 
 constexpr const char* kSlotMs = "(extract(epoch from slot) * 1000)::bigint";
 
-std::string ms_text(WallTime t) { return std::to_string(t.time_since_epoch().count()); }
+std::string ms_text(WallTime t) {
+    return std::to_string(t.time_since_epoch().count());
+}
 
 WallTime parse_ms(const std::string& text) {
     std::int64_t ms = 0;
@@ -138,8 +140,8 @@ std::string known_password(const config::Config& config, const config::DatabaseC
     if (!db.password.empty() && (db.user.empty() || db.user == user)) {
         return db.password;
     }
-    if (auto it = config.users.find(user); it != config.users.end() &&
-                                           !is_hashed_secret(it->second.secret)) {
+    if (auto it = config.users.find(user);
+        it != config.users.end() && !is_hashed_secret(it->second.secret)) {
         return it->second.secret;
     }
     return {};
@@ -150,8 +152,9 @@ common::Result<StateConnection> state_connection(const config::Config& config) {
     std::string user = config.scheduler.user;
     if (database.empty()) {
         if (config.jobs.empty()) {
-            return common::make_error("scheduler", "no job and no [scheduler] database: nowhere "
-                                                   "to keep the job state");
+            return common::make_error("scheduler",
+                                      "no job and no [scheduler] database: nowhere "
+                                      "to keep the job state");
         }
         const auto& first = config.jobs.begin()->second;
         database = first.database;
@@ -203,7 +206,7 @@ common::Status StateStore::connect() {
     const std::string port = std::to_string(connection_.port);
     // Bounded waits: a claim must not hang the scheduler thread behind a lock or a dead
     // server; a failed claim is retried on the next tick.
-    const char* keys[] = {"host",     "port",    "dbname",          "user",
+    const char* keys[] = {"host",     "port",    "dbname",           "user",
                           "password", "options", "application_name", "connect_timeout",
                           nullptr};
     const char* values[] = {connection_.host.c_str(),
@@ -249,8 +252,8 @@ common::Result<StateStore::Rows> StateStore::exec(const std::string& sql,
     }
     PGresult* raw = params.empty()
                         ? PQexec(conn_, sql.c_str())
-                        : PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()),
-                                       nullptr, values.data(), nullptr, nullptr, 0);
+                        : PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                                       values.data(), nullptr, nullptr, 0);
     std::unique_ptr<PGresult, decltype(&PQclear)> result(raw, &PQclear);
     const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -265,8 +268,8 @@ common::Result<StateStore::Rows> StateStore::exec(const std::string& sql,
         } else if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
             PQclear(PQexec(conn_, "ROLLBACK"));
         }
-        return common::make_error("state", fmt::format("job state database {}: {}",
-                                                       connection_.describe(), message));
+        return common::make_error(
+            "state", fmt::format("job state database {}: {}", connection_.describe(), message));
     }
     Rows rows;
     const int n = PQntuples(result.get());
@@ -435,10 +438,11 @@ common::Result<std::map<std::string, WallTime>> StateStore::last_slots() {
 }
 
 common::Status StateStore::purge(std::chrono::milliseconds retention) {
-    auto r = exec("DELETE FROM pgwarden_job_runs WHERE (state = 'finished' AND finished_at < "
-                  "now() - $1::bigint * interval '1 millisecond') OR (state = 'requested' AND "
-                  "requested_at < now() - $1::bigint * interval '1 millisecond')",
-                  {std::to_string(retention.count())});
+    auto r = exec(
+        "DELETE FROM pgwarden_job_runs WHERE (state = 'finished' AND finished_at < "
+        "now() - $1::bigint * interval '1 millisecond') OR (state = 'requested' AND "
+        "requested_at < now() - $1::bigint * interval '1 millisecond')",
+        {std::to_string(retention.count())});
     if (!r) {
         return std::move(r).error();
     }
@@ -446,9 +450,10 @@ common::Status StateStore::purge(std::chrono::milliseconds retention) {
 }
 
 common::Status StateStore::set_paused(const std::string& job, bool paused) {
-    auto r = exec("INSERT INTO pgwarden_jobs (job, paused, updated_at) VALUES ($1, $2, now()) "
-                  "ON CONFLICT (job) DO UPDATE SET paused = EXCLUDED.paused, updated_at = now()",
-                  {job, paused ? "true" : "false"});
+    auto r = exec(
+        "INSERT INTO pgwarden_jobs (job, paused, updated_at) VALUES ($1, $2, now()) "
+        "ON CONFLICT (job) DO UPDATE SET paused = EXCLUDED.paused, updated_at = now()",
+        {job, paused ? "true" : "false"});
     if (!r) {
         return std::move(r).error();
     }
@@ -471,14 +476,14 @@ common::Result<WallTime> StateStore::request_run(const std::string& job) {
 }
 
 common::Result<std::vector<RunRow>> StateStore::history(const std::string& job, int limit) {
-    auto r = exec(
-        fmt::format("SELECT job, {}, coalesce(instance, ''), state, coalesce(outcome, ''), "
-                    "attempt, (extract(epoch from started_at) * 1000)::bigint, "
-                    "(extract(epoch from finished_at) * 1000)::bigint, coalesce(error, ''), "
-                    "coalesce(output, '') FROM pgwarden_job_runs "
-                    "WHERE ($1 = '' OR job = $1) ORDER BY slot DESC, job LIMIT $2::integer",
-                    kSlotMs),
-        {job, std::to_string(limit)});
+    auto r =
+        exec(fmt::format("SELECT job, {}, coalesce(instance, ''), state, coalesce(outcome, ''), "
+                         "attempt, (extract(epoch from started_at) * 1000)::bigint, "
+                         "(extract(epoch from finished_at) * 1000)::bigint, coalesce(error, ''), "
+                         "coalesce(output, '') FROM pgwarden_job_runs "
+                         "WHERE ($1 = '' OR job = $1) ORDER BY slot DESC, job LIMIT $2::integer",
+                         kSlotMs),
+             {job, std::to_string(limit)});
     if (!r) {
         return std::move(r).error();
     }
@@ -533,9 +538,10 @@ common::Result<std::map<std::string, JobRecord>> StateStore::records() {
         row.error = last->text(i, 7);
         out[row.job].last = std::move(row);
     }
-    auto running = exec("SELECT job, coalesce(instance, '') FROM pgwarden_job_runs "
-                        "WHERE state = 'running' AND lease_until > now() ORDER BY job, slot",
-                        {});
+    auto running = exec(
+        "SELECT job, coalesce(instance, '') FROM pgwarden_job_runs "
+        "WHERE state = 'running' AND lease_until > now() ORDER BY job, slot",
+        {});
     if (!running) {
         return std::move(running).error();
     }

@@ -65,8 +65,7 @@ struct JobRecord {
 // scheduler thread or a CLI, never an event loop. Not thread-safe.
 class StateStore final : public Coordinator {
 public:
-    StateStore(StateConnection connection, std::string instance,
-               std::chrono::milliseconds lease);
+    StateStore(StateConnection connection, std::string instance, std::chrono::milliseconds lease);
     ~StateStore() override;
     StateStore(const StateStore&) = delete;
     StateStore& operator=(const StateStore&) = delete;

@@ -12,8 +12,8 @@ namespace pgwarden::scheduler {
 
 namespace {
 
-using std::chrono::seconds;
 using common::make_error;
+using std::chrono::seconds;
 
 // Far enough to stand for "forever" while leaving room to add offsets without overflow.
 constexpr std::int64_t kForever = std::int64_t{1} << 60;
@@ -162,27 +162,27 @@ std::int64_t rule_day(const PosixTz::Rule& rule, int year) {
     using namespace std::chrono;
     const sys_days jan1 = sys_days(std::chrono::year(year) / January / 1);
     switch (rule.kind) {
-        case PosixTz::Rule::Kind::JulianNoLeap: {
-            int index = rule.day - 1;
-            if (std::chrono::year(year).is_leap() && rule.day >= 60) {
-                ++index;
-            }
-            return (jan1 + days(index)).time_since_epoch().count();
+    case PosixTz::Rule::Kind::JulianNoLeap: {
+        int index = rule.day - 1;
+        if (std::chrono::year(year).is_leap() && rule.day >= 60) {
+            ++index;
         }
-        case PosixTz::Rule::Kind::ZeroBasedDay:
-            return (jan1 + days(rule.day)).time_since_epoch().count();
-        case PosixTz::Rule::Kind::MonthWeekDay: {
-            const auto ym = std::chrono::year(year) / month(static_cast<unsigned>(rule.month));
-            const sys_days first = sys_days(ym / 1);
-            const unsigned first_wd = weekday(first).c_encoding();
-            const int to_first = (rule.day - static_cast<int>(first_wd) + 7) % 7;
-            sys_days day = first + days(to_first + (rule.week - 1) * 7);
-            const sys_days last = sys_days(ym / std::chrono::last);
-            while (day > last) {
-                day -= days(7);  // week 5 means "the last such weekday"
-            }
-            return day.time_since_epoch().count();
+        return (jan1 + days(index)).time_since_epoch().count();
+    }
+    case PosixTz::Rule::Kind::ZeroBasedDay:
+        return (jan1 + days(rule.day)).time_since_epoch().count();
+    case PosixTz::Rule::Kind::MonthWeekDay: {
+        const auto ym = std::chrono::year(year) / month(static_cast<unsigned>(rule.month));
+        const sys_days first = sys_days(ym / 1);
+        const unsigned first_wd = weekday(first).c_encoding();
+        const int to_first = (rule.day - static_cast<int>(first_wd) + 7) % 7;
+        sys_days day = first + days(to_first + (rule.week - 1) * 7);
+        const sys_days last = sys_days(ym / std::chrono::last);
+        while (day > last) {
+            day -= days(7);  // week 5 means "the last such weekday"
         }
+        return day.time_since_epoch().count();
+    }
     }
     return 0;
 }
@@ -366,8 +366,8 @@ common::Result<TimeZone> TimeZone::from_tzif(std::string name, std::string_view 
         return bad("TZif version 1 files are not supported (no 64-bit data)");
     }
     // Skip the 32-bit block; the v2+ block after it repeats the data with 64-bit times.
-    const std::int64_t v1_size = v1->time * 5 + v1->type * 6 + v1->chars + v1->leap * 8 +
-                                 v1->isstd + v1->isut;
+    const std::int64_t v1_size =
+        v1->time * 5 + v1->type * 6 + v1->chars + v1->leap * 8 + v1->isstd + v1->isut;
     if (!r.skip(static_cast<std::size_t>(v1_size))) {
         return bad("truncated version 1 data block");
     }
@@ -453,7 +453,8 @@ common::Result<TimeZone> TimeZone::load(std::string_view name, std::string_view 
     }
     if (!valid_zone_name(name)) {
         return make_error("tz", fmt::format("'{}' is not a valid IANA time zone name "
-                                            "(like Europe/Berlin)", name));
+                                            "(like Europe/Berlin)",
+                                            name));
     }
     const std::string path = fmt::format("{}/{}", dir, name);
     std::ifstream in(path, std::ios::binary);

@@ -33,9 +33,9 @@ struct PosixTz {
     // When a DST rule switches; `kind` picks how `day`/`week`/`month` are read.
     struct Rule {
         enum class Kind : std::uint8_t {
-            JulianNoLeap,   // "Jn": day 1-365, February 29 is never counted
-            ZeroBasedDay,   // "n": day 0-365, February 29 counted in leap years
-            MonthWeekDay,   // "Mm.w.d": weekday d of week w (5 = last) of month m
+            JulianNoLeap,  // "Jn": day 1-365, February 29 is never counted
+            ZeroBasedDay,  // "n": day 0-365, February 29 counted in leap years
+            MonthWeekDay,  // "Mm.w.d": weekday d of week w (5 = last) of month m
         };
         Kind kind = Kind::MonthWeekDay;
         int day = 0;

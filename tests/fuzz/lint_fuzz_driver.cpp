@@ -22,12 +22,62 @@ void feed(const std::string& s) {
 
 // Fragments that steer mutations toward interesting syntax rather than random noise.
 const char* const kFragments[] = {
-    "{", "}", "(", ")", "[", "]", "\n", ";", "\"", "`", "'", "/*", "*/", "//", "func", "if",
-    "else", "for", "range", "switch", "case", "default:", "select", "defer", "go", "return",
-    "break", "continue", "goto L", "L:", "fallthrough", ":=", "=", ",", ".", "...", "<-",
-    "rows", "err", "rows.Close()", "db.Query(q)", "rows, err := db.Query(q)", "nil",
-    "if err != nil { return err }", "defer rows.Close()", "func() {", "x.(type)", "0x",
-    "1e", "'\\", "\xff", "\0", "tx.Commit()", "panic(1)", "type T[P any]", "interface{",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "\n",
+    ";",
+    "\"",
+    "`",
+    "'",
+    "/*",
+    "*/",
+    "//",
+    "func",
+    "if",
+    "else",
+    "for",
+    "range",
+    "switch",
+    "case",
+    "default:",
+    "select",
+    "defer",
+    "go",
+    "return",
+    "break",
+    "continue",
+    "goto L",
+    "L:",
+    "fallthrough",
+    ":=",
+    "=",
+    ",",
+    ".",
+    "...",
+    "<-",
+    "rows",
+    "err",
+    "rows.Close()",
+    "db.Query(q)",
+    "rows, err := db.Query(q)",
+    "nil",
+    "if err != nil { return err }",
+    "defer rows.Close()",
+    "func() {",
+    "x.(type)",
+    "0x",
+    "1e",
+    "'\\",
+    "\xff",
+    "\0",
+    "tx.Commit()",
+    "panic(1)",
+    "type T[P any]",
+    "interface{",
 };
 
 std::string mutate(std::string s, std::mt19937& rng) {
@@ -35,31 +85,31 @@ std::string mutate(std::string s, std::mt19937& rng) {
     for (int i = 0; i < steps; ++i) {
         std::size_t pos = s.empty() ? 0 : rng() % (s.size() + 1);
         switch (rng() % 6) {
-            case 0:  // flip a byte
-                if (!s.empty()) {
-                    s[pos % s.size()] = static_cast<char>(rng());
-                }
-                break;
-            case 1:  // delete a range
-                if (!s.empty()) {
-                    s.erase(pos % s.size(), 1 + rng() % 16);
-                }
-                break;
-            case 2:  // insert a fragment
-                s.insert(pos, kFragments[rng() % (sizeof kFragments / sizeof kFragments[0])]);
-                break;
-            case 3:  // duplicate a range
-                if (!s.empty()) {
-                    std::size_t from = rng() % s.size();
-                    s.insert(pos, s.substr(from, 1 + rng() % 64));
-                }
-                break;
-            case 4:  // truncate
-                s.resize(pos);
-                break;
-            default:  // repeat a brace to nest deeply
-                s.insert(pos, std::string(1 + rng() % 2000, rng() % 2 ? '{' : '('));
-                break;
+        case 0:  // flip a byte
+            if (!s.empty()) {
+                s[pos % s.size()] = static_cast<char>(rng());
+            }
+            break;
+        case 1:  // delete a range
+            if (!s.empty()) {
+                s.erase(pos % s.size(), 1 + rng() % 16);
+            }
+            break;
+        case 2:  // insert a fragment
+            s.insert(pos, kFragments[rng() % (sizeof kFragments / sizeof kFragments[0])]);
+            break;
+        case 3:  // duplicate a range
+            if (!s.empty()) {
+                std::size_t from = rng() % s.size();
+                s.insert(pos, s.substr(from, 1 + rng() % 64));
+            }
+            break;
+        case 4:  // truncate
+            s.resize(pos);
+            break;
+        default:  // repeat a brace to nest deeply
+            s.insert(pos, std::string(1 + rng() % 2000, rng() % 2 ? '{' : '('));
+            break;
         }
     }
     return s;

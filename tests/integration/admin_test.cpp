@@ -25,8 +25,8 @@ protected:
         }
         PgwardenOptions options;
         options.pool_size = 3;
-        options.extra_settings = fmt::format("admin_users = [\"{}\"]\nstats_users = [\"{}\"]\n",
-                                             kAppUser, kMd5User);
+        options.extra_settings =
+            fmt::format("admin_users = [\"{}\"]\nstats_users = [\"{}\"]\n", kAppUser, kMd5User);
         auto p = PgwardenProcess::start_with([&](const PgwardenLayout& layout) {
             const std::string users = layout.dir + "/admin-users.txt";
             std::ofstream(users) << fmt::format("\"{}\" \"{}\"\n\"{}\" \"{}\"\n\"{}\" \"{}\"\n",
@@ -98,10 +98,12 @@ TEST_F(AdminTest, ShowCommandsUsePgBouncerColumns) {
               "database|total_xact_count|total_query_count|total_received|total_sent|"
               "total_xact_time|total_query_time|total_wait_time|avg_xact_count|avg_query_count|"
               "avg_recv|avg_sent|avg_xact_time|avg_query_time|avg_wait_time");
-    EXPECT_EQ(header("STATS_TOTALS"), "database|xact_count|query_count|bytes_received|"
-                                      "bytes_sent|xact_time|query_time|wait_time");
-    EXPECT_EQ(header("STATS_AVERAGES"), "database|xact_count|query_count|bytes_received|"
-                                        "bytes_sent|xact_time|query_time|wait_time");
+    EXPECT_EQ(header("STATS_TOTALS"),
+              "database|xact_count|query_count|bytes_received|"
+              "bytes_sent|xact_time|query_time|wait_time");
+    EXPECT_EQ(header("STATS_AVERAGES"),
+              "database|xact_count|query_count|bytes_received|"
+              "bytes_sent|xact_time|query_time|wait_time");
     EXPECT_EQ(header("TOTALS"), "name|value");
     EXPECT_EQ(header("USERS"), "name|pool_mode|current_connections");
     EXPECT_EQ(header("JOBS").rfind("job|kind|schedule|queue|state|", 0), 0u) << header("JOBS");
@@ -117,13 +119,16 @@ TEST_F(AdminTest, ShowCommandsUsePgBouncerColumns) {
     EXPECT_EQ(header("LISTS"), "list|items");
     EXPECT_EQ(header("CONFIG"), "key|value|default|changeable");
     EXPECT_EQ(header("VERSION"), "version");
-    EXPECT_EQ(header("CLASSES"), "database|user|class|sv_active|max_connections|"
-                                 "reserved_connections|cl_active|cl_waiting|maxwait_us|"
-                                 "priority|checkouts|wait_timeouts|wait_p99_us");
-    EXPECT_EQ(header("LEAKS"), "detected|kind|database|user|class|client|application_name|"
-                               "held_us|idle_us|transaction_state|action|last_statement");
-    EXPECT_EQ(header("ALERTS"), "alertname|severity|state|database|user|class|value|threshold|"
-                                "starts_at|summary");
+    EXPECT_EQ(header("CLASSES"),
+              "database|user|class|sv_active|max_connections|"
+              "reserved_connections|cl_active|cl_waiting|maxwait_us|"
+              "priority|checkouts|wait_timeouts|wait_p99_us");
+    EXPECT_EQ(header("LEAKS"),
+              "detected|kind|database|user|class|client|application_name|"
+              "held_us|idle_us|transaction_state|action|last_statement");
+    EXPECT_EQ(header("ALERTS"),
+              "alertname|severity|state|database|user|class|value|threshold|"
+              "starts_at|summary");
 
     auto holder = connect("holder-app");
     ASSERT_TRUE(holder.exec("BEGIN").ok);
@@ -131,9 +136,9 @@ TEST_F(AdminTest, ShowCommandsUsePgBouncerColumns) {
     auto pools = rows("POOLS", "appdb|app|");
     ASSERT_EQ(pools.size(), 1u);
     auto f = split(pools[0]);
-    EXPECT_EQ(f[2], "1");   // cl_active
-    EXPECT_EQ(f[3], "0");   // cl_waiting
-    EXPECT_EQ(f[6], "1");   // sv_active
+    EXPECT_EQ(f[2], "1");  // cl_active
+    EXPECT_EQ(f[3], "0");  // cl_waiting
+    EXPECT_EQ(f[6], "1");  // sv_active
     EXPECT_EQ(f[15], "transaction");
     auto clients = rows("CLIENTS", "C|app|appdb|");
     ASSERT_EQ(clients.size(), 1u);
@@ -145,10 +150,12 @@ TEST_F(AdminTest, ShowCommandsUsePgBouncerColumns) {
     EXPECT_EQ(c[20], "SELECT ? AS held_by_holder");
     auto servers = rows("SERVERS", "S|app|appdb|active|");
     ASSERT_EQ(servers.size(), 1u);
-    EXPECT_EQ(split(servers[0])[15], std::to_string(std::stoi(
-        PostgresEnvironment::pg().run_sql("SELECT pid FROM pg_stat_activity WHERE "
-                                           "application_name = 'holder-app'", "postgres")
-            .value())));
+    EXPECT_EQ(split(servers[0])[15],
+              std::to_string(std::stoi(PostgresEnvironment::pg()
+                                           .run_sql("SELECT pid FROM pg_stat_activity WHERE "
+                                                    "application_name = 'holder-app'",
+                                                    "postgres")
+                                           .value())));
     ASSERT_TRUE(holder.exec("COMMIT").ok);
     auto stats = rows("STATS", "appdb|");
     ASSERT_EQ(stats.size(), 1u);
@@ -232,8 +239,7 @@ TEST_F(AdminTest, KillDropsTheDatabasesClients) {
     EXPECT_FALSE(victim.exec("SELECT 2").ok);
     EXPECT_TRUE(eventually([&] {
         auto out = PostgresEnvironment::pg().run_sql(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'victim'",
-            "postgres");
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'victim'", "postgres");
         return out.ok() && *out == "0";
     }));
     ASSERT_EQ(admin("RESUME").exit_code, 0);

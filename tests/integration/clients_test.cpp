@@ -66,8 +66,8 @@ TEST_P(PsqlTest, WrongPasswordIsRejected) {
     EXPECT_NE(r.err.find("password authentication failed"), std::string::npos) << describe(r);
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, PsqlTest,
-                         ::testing::Values(Target::Direct, Target::Pgwarden), TargetName());
+INSTANTIATE_TEST_SUITE_P(Targets, PsqlTest, ::testing::Values(Target::Direct, Target::Pgwarden),
+                         TargetName());
 
 // pgbench in each query mode: -M prepared uses named statements across transactions.
 class PgbenchTest : public ::testing::TestWithParam<std::tuple<Target, std::string>> {};
@@ -97,13 +97,11 @@ TEST_P(PgbenchTest, RunsWithoutFailures) {
     // PQprepare, which stalls every other client on the same thread -- including ones that
     // hold a server mid-transaction -- so with -j 2 the run can deadlock against any pool
     // smaller than the client count (PgBouncer's too).
-    auto run = run_command({"pgbench", "-M", mode, "-c", "8", "-j", "8", "-t", "100", "-n",
-                            "-h", "127.0.0.1", "-p", std::to_string(ep.port), "-U", kAppUser,
-                            kAppDb},
+    auto run = run_command({"pgbench", "-M", mode, "-c", "8", "-j", "8", "-t", "100", "-n", "-h",
+                            "127.0.0.1", "-p", std::to_string(ep.port), "-U", kAppUser, kAppDb},
                            env, 180s);
     EXPECT_EQ(run.exit_code, 0) << describe(run);
-    EXPECT_NE(run.out.find("number of transactions actually processed: 800/800"),
-              std::string::npos)
+    EXPECT_NE(run.out.find("number of transactions actually processed: 800/800"), std::string::npos)
         << describe(run);
     EXPECT_NE(run.out.find("number of failed transactions: 0 "), std::string::npos)
         << describe(run);
@@ -112,13 +110,13 @@ TEST_P(PgbenchTest, RunsWithoutFailures) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Modes, PgbenchTest,
-    ::testing::Combine(::testing::Values(Target::Direct, Target::Pgwarden),
-                       ::testing::Values("simple", "extended", "prepared")),
-    [](const ::testing::TestParamInfo<std::tuple<Target, std::string>>& info) {
-        return to_string(std::get<0>(info.param)) + "_" + std::get<1>(info.param);
-    });
+INSTANTIATE_TEST_SUITE_P(Modes, PgbenchTest,
+                         ::testing::Combine(::testing::Values(Target::Direct, Target::Pgwarden),
+                                            ::testing::Values("simple", "extended", "prepared")),
+                         [](const ::testing::TestParamInfo<std::tuple<Target, std::string>>& info) {
+                             return to_string(std::get<0>(info.param)) + "_" +
+                                    std::get<1>(info.param);
+                         });
 
 class PythonTest : public TargetTest {};
 
@@ -132,14 +130,14 @@ TEST_P(PythonTest, Psycopg3PreparedCopyCancelErrors) {
 }
 
 TEST_P(PythonTest, Psycopg2TransactionsCopyErrors) {
-    auto r = run_command({system_python(), client_path("python/psycopg2_client.py"), url()}, {},
-                         120s);
+    auto r =
+        run_command({system_python(), client_path("python/psycopg2_client.py"), url()}, {}, 120s);
     EXPECT_EQ(r.exit_code, 0) << describe(r);
     EXPECT_NE(r.out.find("all checks passed"), std::string::npos) << describe(r);
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, PythonTest,
-                         ::testing::Values(Target::Direct, Target::Pgwarden), TargetName());
+INSTANTIATE_TEST_SUITE_P(Targets, PythonTest, ::testing::Values(Target::Direct, Target::Pgwarden),
+                         TargetName());
 
 // psycopg 3 through pgwarden in session pooling mode, where LISTEN/NOTIFY must work.
 class PythonSessionModeTest : public TargetTest {

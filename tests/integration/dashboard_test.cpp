@@ -44,11 +44,12 @@ TEST(DashboardTest, HeadlessChromiumShowsChartAndCheckouts) {
     options.pool_size = 4;
     // The leak detector flags the leaker (class jobs, max_checkout_time); long_checkout is
     // off so the highlight comes from the detector alone.
-    options.extra_tables = "[alerts]\nlong_checkout = \"0\"\n\n"
-                           "[classes.jobs]\napplication_name = \"leaky-endpoint\"\n"
-                           "max_checkout_time = \"3s\"\n\n"
-                           "[classes.reports]\napplication_name = \"report-job\"\n\n"
-                           "[classes.api]\napplication_name = \"api\"\n";
+    options.extra_tables =
+        "[alerts]\nlong_checkout = \"0\"\n\n"
+        "[classes.jobs]\napplication_name = \"leaky-endpoint\"\n"
+        "max_checkout_time = \"3s\"\n\n"
+        "[classes.reports]\napplication_name = \"report-job\"\n\n"
+        "[classes.api]\napplication_name = \"api\"\n";
     auto p = PgwardenProcess::start(options);
     ASSERT_TRUE(p.ok()) << p.error().message;
     auto& proxy = *p;
@@ -56,8 +57,8 @@ TEST(DashboardTest, HeadlessChromiumShowsChartAndCheckouts) {
     // Traffic: one client holding a transaction for the whole test (the "leak"), two more
     // holding shorter ones, and a loop of short transactions.
     auto open = [&](const std::string& app) {
-        auto c = PgConn::connect(proxy.dsn(kAppDb, kAppUser, kAppPassword) +
-                                 " application_name=" + app);
+        auto c =
+            PgConn::connect(proxy.dsn(kAppDb, kAppUser, kAppPassword) + " application_name=" + app);
         if (!c.ok()) {
             throw std::runtime_error(c.error().message);
         }
@@ -84,8 +85,11 @@ TEST(DashboardTest, HeadlessChromiumShowsChartAndCheckouts) {
     const std::string url = "http://127.0.0.1:" + std::to_string(proxy.layout().stats_port) + "/";
     const std::string shot = std::string(PGWARDEN_BINARY_DIR) + "/dashboard.png";
     const std::string profile = proxy.layout().dir + "/chromium-profile";
-    const std::vector<std::string> common = {chromium, "--headless", "--no-sandbox",
-                                             "--disable-gpu", "--disable-dev-shm-usage",
+    const std::vector<std::string> common = {chromium,
+                                             "--headless",
+                                             "--no-sandbox",
+                                             "--disable-gpu",
+                                             "--disable-dev-shm-usage",
                                              "--user-data-dir=" + profile,
                                              "--virtual-time-budget=5000"};
     auto dump_argv = common;

@@ -24,12 +24,9 @@ bool on_path(const std::string& program) {
 // Go builds offline from Debian's packaged sources (golang-github-lib-pq-dev,
 // golang-github-jackc-pgx-v4-dev install them under /usr/share/gocode) in GOPATH mode.
 std::vector<std::string> go_env() {
-    return {"GO111MODULE=off",
-            "GOPATH=/usr/share/gocode",
-            "GOFLAGS=",
-            "GOPROXY=off",
-            "CGO_ENABLED=0",
-            std::string("GOCACHE=") + PGWARDEN_BINARY_DIR + "/go-cache"};
+    return {"GO111MODULE=off", "GOPATH=/usr/share/gocode",
+            "GOFLAGS=",        "GOPROXY=off",
+            "CGO_ENABLED=0",   std::string("GOCACHE=") + PGWARDEN_BINARY_DIR + "/go-cache"};
 }
 
 class GoTest : public TargetTest {
@@ -41,8 +38,8 @@ protected:
         auto dir = embedded::TempDir::create("/tmp/pgwarden-go-");
         ASSERT_TRUE(dir.ok());
         std::string binary = dir->path() + "/pgclient";
-        auto build = run_command({"go", "build", "-o", binary, client_path("go/main.go")},
-                                 go_env(), 240s);
+        auto build =
+            run_command({"go", "build", "-o", binary, client_path("go/main.go")}, go_env(), 240s);
         ASSERT_EQ(build.exit_code, 0) << "go build failed (needs golang-github-lib-pq-dev and "
                                          "golang-github-jackc-pgx-v4-dev)\n"
                                       << describe(build);
@@ -52,8 +49,12 @@ protected:
     }
 };
 
-TEST_P(GoTest, Pgx) { run_driver("pgx"); }
-TEST_P(GoTest, LibPq) { run_driver("pq"); }
+TEST_P(GoTest, Pgx) {
+    run_driver("pgx");
+}
+TEST_P(GoTest, LibPq) {
+    run_driver("pq");
+}
 
 INSTANTIATE_TEST_SUITE_P(Targets, GoTest, ::testing::Values(Target::Direct, Target::Pgwarden),
                          TargetName());

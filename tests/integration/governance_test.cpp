@@ -70,8 +70,8 @@ protected:
             text += fmt::format("admin_users = [\"{}\"]\n", kAppUser);
             text += "log_connections = false\nlog_disconnections = false\n";
             text += fmt::format("stats_listen = \"127.0.0.1:{}\"\n", layout.stats_port);
-            text += fmt::format("\n[databases.{}]\nhost = \"127.0.0.1\"\nport = {}\n\n", kAppDb,
-                                port);
+            text +=
+                fmt::format("\n[databases.{}]\nhost = \"127.0.0.1\"\nport = {}\n\n", kAppDb, port);
             text += tables;
             return text;
         });
@@ -209,12 +209,14 @@ TEST_F(GovernanceTest, FloodKeepsApiServedAndBackgroundCapped) {
 
     const double p50 = percentile(api_ms, 0.50);
     const double p99 = percentile(api_ms, 0.99);
-    std::printf("flood: api queries=%zu p50=%.2f ms p99=%.2f ms max=%.2f ms; bg connected=%d "
-                "queries=%d errors=%d; max bg busy=%d max app backends=%d\n",
-                api_ms.size(), p50, p99, percentile(api_ms, 1.0), bg_connected.load(),
-                bg_queries.load(), bg_errors.load(), max_bg_busy, max_backends);
-    EXPECT_TRUE(api_failures.empty()) << api_failures.size() << " api failures, first: "
-                                      << (api_failures.empty() ? "" : api_failures.front());
+    std::printf(
+        "flood: api queries=%zu p50=%.2f ms p99=%.2f ms max=%.2f ms; bg connected=%d "
+        "queries=%d errors=%d; max bg busy=%d max app backends=%d\n",
+        api_ms.size(), p50, p99, percentile(api_ms, 1.0), bg_connected.load(), bg_queries.load(),
+        bg_errors.load(), max_bg_busy, max_backends);
+    EXPECT_TRUE(api_failures.empty())
+        << api_failures.size()
+        << " api failures, first: " << (api_failures.empty() ? "" : api_failures.front());
     EXPECT_GT(api_ms.size(), 200u);
     // Admission is immediate for the API's reserve; what remains is query time on a busy
     // 2-core machine. The bound is loose on purpose (no timing assertions on shared CI);
@@ -259,8 +261,8 @@ TEST_F(GovernanceTest, FloodKeepsApiServedAndBackgroundCapped) {
     int refused = 0;
     std::string refusal;
     for (int i = 0; i < 80; ++i) {
-        auto c = PgConn::connect(direct(i < 60 ? fmt::format("bg-direct-{}", i)
-                                               : fmt::format("api-direct-{}", i)));
+        auto c = PgConn::connect(
+            direct(i < 60 ? fmt::format("bg-direct-{}", i) : fmt::format("api-direct-{}", i)));
         if (!c) {
             ++refused;
             refusal = c.error().message;
@@ -268,8 +270,8 @@ TEST_F(GovernanceTest, FloodKeepsApiServedAndBackgroundCapped) {
         }
         direct_conns.push_back(std::move(*c));
     }
-    std::printf("control: %zu direct connections accepted, %d refused (%s)\n",
-                direct_conns.size(), refused, refusal.c_str());
+    std::printf("control: %zu direct connections accepted, %d refused (%s)\n", direct_conns.size(),
+                refused, refusal.c_str());
     EXPECT_GT(refused, 0);
     // PostgreSQL says "too many clients already", or, once only superuser slots remain,
     // "remaining connection slots are reserved": both are SQLSTATE 53300.
@@ -347,8 +349,7 @@ TEST_F(GovernanceTest, LeakIsDetectedAttributedAndReclaimed) {
         10s);
     ASSERT_TRUE(detected) << proxy_->log_text();
     const double after = std::chrono::duration<double>(SteadyClock::now() - idle_from).count();
-    std::printf("leak: 3 reports %.2f s after the transactions went idle (threshold 2 s)\n",
-                after);
+    std::printf("leak: 3 reports %.2f s after the transactions went idle (threshold 2 s)\n", after);
     EXPECT_LE(after, 3.0 + 0.5) << "detected later than the threshold plus 1 s";
     const std::string log = proxy_->log_text();
     EXPECT_NE(log.find("app=api-leaky-endpoint"), std::string::npos) << log;

@@ -72,7 +72,9 @@ void PostgresEnvironment::SetUp() {
     shared_pg() = std::make_unique<embedded::EmbeddedPostgres>(std::move(*pg));
 }
 
-void PostgresEnvironment::TearDown() { shared_pg().reset(); }
+void PostgresEnvironment::TearDown() {
+    shared_pg().reset();
+}
 
 embedded::EmbeddedPostgres& PostgresEnvironment::pg() {
     if (!shared_pg()) {
@@ -133,9 +135,8 @@ common::Result<PgwardenProcess> PgwardenProcess::start_with(
     layout.listen_port = *listen;
     layout.stats_port = *stats;
     if (layout.stats_port == layout.listen_port) {
-        layout.stats_port = static_cast<uint16_t>(layout.listen_port == 65535
-                                                      ? layout.listen_port - 1
-                                                      : layout.listen_port + 1);
+        layout.stats_port = static_cast<uint16_t>(
+            layout.listen_port == 65535 ? layout.listen_port - 1 : layout.listen_port + 1);
     }
     {
         std::ofstream users(layout.auth_file);
@@ -171,9 +172,9 @@ common::Result<PgwardenProcess> PgwardenProcess::start_with(
                                  : "did not accept connections within 10 s";
         proc->terminate(std::chrono::seconds(2));
         return common::make_error(
-            "itest", fmt::format("pgwarden serve {} on port {}; log tail:\n{}", why,
-                                 layout.listen_port,
-                                 embedded::tail_file(layout.dir + "/pgwarden.log", 40)));
+            "itest",
+            fmt::format("pgwarden serve {} on port {}; log tail:\n{}", why, layout.listen_port,
+                        embedded::tail_file(layout.dir + "/pgwarden.log", 40)));
     }
     return PgwardenProcess(std::move(*dir), std::move(layout), std::move(*proc));
 }
@@ -195,11 +196,17 @@ std::string PgwardenProcess::url(const std::string& db, const std::string& user,
     return Endpoint{"127.0.0.1", port()}.url(db, user, password);
 }
 
-void PgwardenProcess::send_signal(int sig) { process_.signal(sig); }
+void PgwardenProcess::send_signal(int sig) {
+    process_.signal(sig);
+}
 
-bool PgwardenProcess::running() { return process_.running(); }
+bool PgwardenProcess::running() {
+    return process_.running();
+}
 
-int PgwardenProcess::stop(std::chrono::milliseconds grace) { return process_.terminate(grace); }
+int PgwardenProcess::stop(std::chrono::milliseconds grace) {
+    return process_.terminate(grace);
+}
 
 std::string pgwarden_binary() {
     if (const char* env = std::getenv("PGWARDEN_BINARY")) {
@@ -210,8 +217,8 @@ std::string pgwarden_binary() {
 
 bool pgwarden_has_serve() {
     static const bool has = [] {
-        auto r = embedded::run_process({pgwarden_binary(), "serve", "--help"},
-                                       std::chrono::seconds(10));
+        auto r =
+            embedded::run_process({pgwarden_binary(), "serve", "--help"}, std::chrono::seconds(10));
         return r.ok() && r->exit_code == 0;
     }();
     return has;
@@ -224,8 +231,8 @@ embedded::RunResult run_command(const std::vector<std::string>& argv,
     spawn.argv = argv;
     spawn.env = env;
     // The clients must connect where they are told, not where a developer's shell points.
-    spawn.unset_env = {"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE",
-                       "PGOPTIONS"};
+    spawn.unset_env = {"PGHOST",     "PGPORT",    "PGUSER",   "PGPASSWORD",
+                       "PGDATABASE", "PGSERVICE", "PGOPTIONS"};
     auto r = embedded::run_process(std::move(spawn), timeout);
     if (!r) {
         embedded::RunResult failed;
@@ -317,22 +324,24 @@ QueryResult PgConn::exec_params(const std::string& sql, const std::vector<std::s
     for (const auto& p : params) {
         values.push_back(p.c_str());
     }
-    return collect(conn_, PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()),
-                                       nullptr, values.data(), nullptr, nullptr, 0));
+    return collect(conn_, PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                                       values.data(), nullptr, nullptr, 0));
 }
 
-std::string to_string(Target t) { return t == Target::Direct ? "Direct" : "Pgwarden"; }
+std::string to_string(Target t) {
+    return t == Target::Direct ? "Direct" : "Pgwarden";
+}
 
 std::string Endpoint::url(const std::string& db, const std::string& user,
                           const std::string& password) const {
-    return fmt::format("postgresql://{}:{}@{}:{}/{}", url_escape(user), url_escape(password),
-                       host, port, url_escape(db));
+    return fmt::format("postgresql://{}:{}@{}:{}/{}", url_escape(user), url_escape(password), host,
+                       port, url_escape(db));
 }
 
 std::string Endpoint::dsn(const std::string& db, const std::string& user,
                           const std::string& password) const {
-    return fmt::format("host={} port={} dbname='{}' user='{}' password='{}'", host, port, db,
-                       user, password);
+    return fmt::format("host={} port={} dbname='{}' user='{}' password='{}'", host, port, db, user,
+                       password);
 }
 
 }  // namespace pgwarden::itest

@@ -76,8 +76,7 @@ TEST_F(ServeTest, BadConfigFailsToStartWithAMessage) {
                "\npool_mode = \"nonsense\"\n";
     });
     ASSERT_FALSE(proxy.ok());
-    EXPECT_NE(proxy.error().message.find("pool_mode"), std::string::npos)
-        << proxy.error().message;
+    EXPECT_NE(proxy.error().message.find("pool_mode"), std::string::npos) << proxy.error().message;
 }
 
 TEST_F(ServeTest, SurvivesPostgresRestart) {

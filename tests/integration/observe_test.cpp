@@ -103,8 +103,8 @@ TEST_F(ObserveTest, EndpointsAnswerAndCountTraffic) {
         "server=\"127.0.0.1:" + std::to_string(PostgresEnvironment::pg().port()) + "\""};
     EXPECT_GE(metric_value(m, "pgwarden_backend_connections", server).value_or(-1), 1) << m;
     EXPECT_TRUE(eventually([&] {
-        return metric_value(metrics(), "pgwarden_backend_connections_limit", server)
-                   .value_or(0) > 0;
+        return metric_value(metrics(), "pgwarden_backend_connections_limit", server).value_or(0) >
+               0;
     }));
 }
 
@@ -157,23 +157,22 @@ TEST_F(ObserveTest, ServerGaugesMatchPgStatActivityUnderLoad) {
     for (auto& h : holders) {
         ASSERT_TRUE(h.exec("COMMIT").ok);
     }
-    EXPECT_TRUE(eventually([&] {
-        return metric_value(metrics(), "pgwarden_server_connections", active) == 0;
-    }));
+    EXPECT_TRUE(eventually(
+        [&] { return metric_value(metrics(), "pgwarden_server_connections", active) == 0; }));
 }
 
 TEST_F(ObserveTest, SuspectedLeakIsCountedListedAndAlerted) {
     PgwardenOptions options;
     options.extra_settings = "admin_users = [\"app\"]\n";
-    options.extra_tables = "[classes.jobs]\napplication_name = \"leaky*\"\n"
-                           "max_checkout_time = \"1s\"\n\n"
-                           "[alerts]\nevaluation_interval = \"200ms\"\n";
+    options.extra_tables =
+        "[classes.jobs]\napplication_name = \"leaky*\"\n"
+        "max_checkout_time = \"1s\"\n\n"
+        "[alerts]\nevaluation_interval = \"200ms\"\n";
     start(options);
     auto leaker = connect("leaky-job");
     ASSERT_TRUE(leaker.exec("BEGIN").ok);
     ASSERT_TRUE(leaker.exec("SELECT 1").ok);
-    const std::vector<std::string> jobs = {"database=\"appdb\"", "user=\"app\"",
-                                           "class=\"jobs\""};
+    const std::vector<std::string> jobs = {"database=\"appdb\"", "user=\"app\"", "class=\"jobs\""};
     EXPECT_TRUE(eventually([&] {
         return metric_value(metrics(), "pgwarden_suspected_leaks", jobs) == 1;
     })) << metrics();
@@ -193,9 +192,8 @@ TEST_F(ObserveTest, SuspectedLeakIsCountedListedAndAlerted) {
         << leaks.out;
     EXPECT_NE(leaks.out.find("leaky-job"), std::string::npos) << leaks.out;
     ASSERT_TRUE(leaker.exec("COMMIT").ok);
-    EXPECT_TRUE(eventually([&] {
-        return metric_value(metrics(), "pgwarden_suspected_leaks", jobs) == 0;
-    }));
+    EXPECT_TRUE(
+        eventually([&] { return metric_value(metrics(), "pgwarden_suspected_leaks", jobs) == 0; }));
 }
 
 // Measures (does not assert) the proxy time of a scrape with 100 pools, as the previous
@@ -229,15 +227,19 @@ TEST_F(ObserveTest, ScrapeOfAHundredPoolsIsMeasured) {
 TEST_F(ObserveTest, ScheduledJobsShowOnMetricsAndShowJobs) {
     PgwardenOptions options;
     options.extra_settings = "admin_users = [\"app\"]\n";
-    options.extra_tables = "[jobs.observe_tick]\nevery = \"1s\"\ndatabase = \"appdb\"\n"
-                           "user = \"app\"\nsql = \"SELECT 1\"\n";
+    options.extra_tables =
+        "[jobs.observe_tick]\nevery = \"1s\"\ndatabase = \"appdb\"\n"
+        "user = \"app\"\nsql = \"SELECT 1\"\n";
     start(options);
     const std::vector<std::string> ok = {"job=\"observe_tick\"", "outcome=\"succeeded\""};
     std::string m;
-    EXPECT_TRUE(eventually([&] {
-        m = metrics();
-        return metric_value(m, "pgwarden_job_runs_total", ok).value_or(0) >= 1;
-    }, 20s)) << m;
+    EXPECT_TRUE(eventually(
+        [&] {
+            m = metrics();
+            return metric_value(m, "pgwarden_job_runs_total", ok).value_or(0) >= 1;
+        },
+        20s))
+        << m;
     EXPECT_NE(m.find("# TYPE pgwarden_job_duration_seconds histogram"), std::string::npos);
     auto jobs = psql(*proxy_, "pgbouncer", kAppUser, kAppPassword, "SHOW JOBS");
     ASSERT_EQ(jobs.exit_code, 0) << describe(jobs);
@@ -256,14 +258,15 @@ TEST_F(ObserveTest, ReadyzReportsAnUnreachableUpstream) {
     auto dead = embedded::pick_free_port();
     ASSERT_TRUE(dead.ok());
     PgwardenOptions options;
-    options.extra_tables = "[databases.dead]\nhost = \"127.0.0.1\"\nport = " +
-                           std::to_string(*dead) + "\n";
+    options.extra_tables =
+        "[databases.dead]\nhost = \"127.0.0.1\"\nport = " + std::to_string(*dead) + "\n";
     start(options);
     HttpReply r;
     EXPECT_TRUE(eventually([&] {
         r = http_get(stats_port(), "/readyz");
         return r.status == 503;
-    })) << r.status << " " << r.body;
+    })) << r.status
+        << " " << r.body;
     EXPECT_NE(r.body.find("\"reason\""), std::string::npos) << r.body;
     EXPECT_NE(r.body.find(std::to_string(*dead)), std::string::npos) << r.body;
     EXPECT_EQ(http_get(stats_port(), "/healthz").status, 200);
@@ -272,8 +275,9 @@ TEST_F(ObserveTest, ReadyzReportsAnUnreachableUpstream) {
 TEST_F(ObserveTest, AdmissionTimeoutIsCountedByKindAndSqlstate) {
     PgwardenOptions options;
     options.pool_size = 1;
-    options.extra_tables = "[classes.impatient]\napplication_name = \"impatient\"\n"
-                           "query_wait_timeout = \"300ms\"\n";
+    options.extra_tables =
+        "[classes.impatient]\napplication_name = \"impatient\"\n"
+        "query_wait_timeout = \"300ms\"\n";
     start(options);
     auto holder = connect("holder");
     ASSERT_TRUE(holder.exec("BEGIN").ok);
@@ -286,9 +290,8 @@ TEST_F(ObserveTest, AdmissionTimeoutIsCountedByKindAndSqlstate) {
                                           "kind=\"admission_wait\""};
     const auto m = metrics();
     EXPECT_EQ(metric_value(m, "pgwarden_timeouts_total", cls), 1) << m;
-    EXPECT_EQ(metric_value(m, "pgwarden_errors_total",
-                           {"class=\"impatient\"", "sqlstate=\"53300\""}),
-              1)
+    EXPECT_EQ(
+        metric_value(m, "pgwarden_errors_total", {"class=\"impatient\"", "sqlstate=\"53300\""}), 1)
         << m;
     ASSERT_TRUE(holder.exec("COMMIT").ok);
     EXPECT_TRUE(impatient.exec("SELECT 3").ok);  // the connection survived its timeout
@@ -318,16 +321,18 @@ TEST_F(ObserveTest, UtilizationAlertFiresResolvesAndReachesTheWebhook) {
     WebhookReceiver receiver;
     PgwardenOptions options;
     options.pool_size = 2;
-    options.extra_tables = "[alerts]\n"
-                           "evaluation_interval = \"200ms\"\n"
-                           "utilization_warning = 0.5\n"
-                           "utilization_warning_for = \"1s\"\n"
-                           "utilization_warning_resolve = 0.4\n"
-                           "utilization_critical_for = \"1s\"\n"
-                           "utilization_resolve_for = \"1s\"\n"
-                           "webhook_url = \"http://127.0.0.1:" +
-                           std::to_string(receiver.port()) + "/hook\"\n"
-                           "webhook_backoff = \"100ms\"\n";
+    options.extra_tables =
+        "[alerts]\n"
+        "evaluation_interval = \"200ms\"\n"
+        "utilization_warning = 0.5\n"
+        "utilization_warning_for = \"1s\"\n"
+        "utilization_warning_resolve = 0.4\n"
+        "utilization_critical_for = \"1s\"\n"
+        "utilization_resolve_for = \"1s\"\n"
+        "webhook_url = \"http://127.0.0.1:" +
+        std::to_string(receiver.port()) +
+        "/hook\"\n"
+        "webhook_backoff = \"100ms\"\n";
     start(options);
     std::vector<PgConn> holders;
     for (int i = 0; i < 2; ++i) {
@@ -349,9 +354,8 @@ TEST_F(ObserveTest, UtilizationAlertFiresResolvesAndReachesTheWebhook) {
     for (auto& h : holders) {
         ASSERT_TRUE(h.exec("COMMIT").ok);
     }
-    EXPECT_TRUE(eventually([&] {
-        return metric_value(metrics(), "pgwarden_alerts_firing", warning) == 0;
-    }));
+    EXPECT_TRUE(eventually(
+        [&] { return metric_value(metrics(), "pgwarden_alerts_firing", warning) == 0; }));
     EXPECT_TRUE(eventually([&] {
         bool firing = false;
         bool resolved = false;
@@ -360,7 +364,8 @@ TEST_F(ObserveTest, UtilizationAlertFiresResolvesAndReachesTheWebhook) {
             resolved = resolved || b.find("\"status\":\"resolved\"") != std::string::npos;
         }
         return firing && resolved;
-    })) << receiver.bodies().size() << " webhook bodies";
+    })) << receiver.bodies().size()
+        << " webhook bodies";
     const auto log = proxy_->log_text();
     EXPECT_NE(log.find("alert firing: PgwardenPoolUtilizationHigh"), std::string::npos);
     EXPECT_NE(log.find("alert resolved: PgwardenPoolUtilizationHigh"), std::string::npos);

@@ -94,8 +94,9 @@ std::optional<double> metric_value(const std::string& exposition, const std::str
 
 embedded::RunResult psql(const PgwardenProcess& p, const std::string& db, const std::string& user,
                          const std::string& password, const std::string& sql, bool tuples_only) {
-    std::vector<std::string> argv = {"psql", "-X", "-A", "-F", "|", "-v", "VERBOSITY=verbose",
-                                     "-d", p.url(db, user, password), "-c", sql};
+    std::vector<std::string> argv = {
+        "psql", "-X", "-A", "-F", "|", "-v", "VERBOSITY=verbose", "-d", p.url(db, user, password),
+        "-c",   sql};
     if (tuples_only) {
         argv.insert(argv.begin() + 2, "-t");
     }

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -40,7 +40,9 @@ public:
     }
     ~RawClient() { ::close(fd_); }
     bool connected() const { return connected_; }
-    void send(const std::string& bytes) { (void)::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
+    void send(const std::string& bytes) {
+        (void)::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    }
     // Everything the peer sends until it closes (or 10 s pass).
     std::string read_all() {
         std::string out;
@@ -92,8 +94,8 @@ std::string be32(uint32_t v) {
 }
 
 std::string startup(uint32_t version, const std::string& user, const std::string& db) {
-    std::string body = be32(version) + "user" + '\0' + user + '\0' + "database" + '\0' + db +
-                       '\0' + '\0';
+    std::string body =
+        be32(version) + "user" + '\0' + user + '\0' + "database" + '\0' + db + '\0' + '\0';
     return be32(static_cast<uint32_t>(body.size() + 4)) + body;
 }
 
@@ -145,8 +147,8 @@ protected:
     PgConn connect(const std::string& extra = "") {
         auto c = PgConn::connect(dsn() + extra);
         if (!c.ok()) {
-            throw std::runtime_error("login through pgwarden failed: " + c.error().message +
-                                     "\n" + proxy_->log_text());
+            throw std::runtime_error("login through pgwarden failed: " + c.error().message + "\n" +
+                                     proxy_->log_text());
         }
         return std::move(*c);
     }
@@ -320,9 +322,8 @@ TEST_F(ProxyTest, MessagesSplitAcrossReadsAreReassembled) {
     const std::string nul(1, '\0');
     auto query = [&](const std::string& sql) { return msg('Q', sql + nul); };
     const std::string parse = msg('P', "s1" + nul + "SELECT 40 + 2" + nul + std::string(2, '\0'));
-    const std::string bind =
-        msg('B', nul + "s1" + nul + std::string(2, '\0') + std::string(2, '\0') +
-                     std::string(2, '\0'));
+    const std::string bind = msg(
+        'B', nul + "s1" + nul + std::string(2, '\0') + std::string(2, '\0') + std::string(2, '\0'));
     const std::string execute = msg('E', nul + std::string(4, '\0'));
     const std::string sync = msg('S', "");
     const std::string stream = query("SELECT 'split'") + parse + bind + execute + sync;
@@ -523,8 +524,8 @@ TEST_F(ProxyTest, NamedPreparedStatementsAcrossServerConnections) {
     std::vector<PgConn> clients;
     for (int i = 0; i < 6; ++i) {
         clients.push_back(connect());
-        PGresult* res = PQprepare(clients.back().raw(), "stmt_add", "SELECT $1::int + 1", 1,
-                                  nullptr);
+        PGresult* res =
+            PQprepare(clients.back().raw(), "stmt_add", "SELECT $1::int + 1", 1, nullptr);
         ASSERT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(clients.back().raw());
         PQclear(res);
     }
@@ -695,9 +696,9 @@ TEST_F(ProxyTest, JsonLogsCarryConnectionFields) {
         // Every line is one JSON object with the connection's fields as keys.
         EXPECT_EQ(line.front(), '{') << line;
         EXPECT_EQ(line.back(), '}') << line;
-        for (const char* key : {"\"ts\":", "\"level\":", "\"conn\":", "\"client\":",
-                                "\"db\":\"appdb\"", "\"user\":\"app\"",
-                                "\"app\":\"json_probe\"", "\"msg\":"}) {
+        for (const char* key :
+             {"\"ts\":", "\"level\":", "\"conn\":", "\"client\":", "\"db\":\"appdb\"",
+              "\"user\":\"app\"", "\"app\":\"json_probe\"", "\"msg\":"}) {
             EXPECT_NE(line.find(key), std::string::npos) << key << " missing in " << line;
         }
         found = true;

@@ -52,9 +52,10 @@ long count(PgConn& c, const std::string& sql) {
 
 // The [scheduler] table and jobs appended to the harness's default config.
 std::string scheduler_tables(const std::string& instance, const std::string& jobs) {
-    return fmt::format("[scheduler]\nlease = \"2s\"\ninstance_id = \"{}\"\n"
-                       "history_retention = \"1h\"\n\n{}",
-                       instance, jobs);
+    return fmt::format(
+        "[scheduler]\nlease = \"2s\"\ninstance_id = \"{}\"\n"
+        "history_retention = \"1h\"\n\n{}",
+        instance, jobs);
 }
 
 embedded::RunResult jobs_cli(const PgwardenProcess& p, std::vector<std::string> args) {
@@ -131,34 +132,45 @@ timeout = "5s"
     });
     ASSERT_TRUE(p.ok()) << p.error().message;
     auto c = direct();
-    ASSERT_TRUE(eventually([&] { return count(c, "SELECT count(*) FROM sched_ticks WHERE job = "
-                                                  "'tick'") >= 3; },
-                           15s))
+    ASSERT_TRUE(eventually(
+        [&] {
+            return count(c,
+                         "SELECT count(*) FROM sched_ticks WHERE job = "
+                         "'tick'") >= 3;
+        },
+        15s))
         << p->log_text();
     // The job's connection went through pgwarden with application_name = the job's name.
     EXPECT_EQ(c.exec("SELECT DISTINCT app FROM sched_ticks WHERE job = 'tick'").scalar(), "tick");
-    ASSERT_TRUE(eventually([&] { return count(c, "SELECT count(*) FROM sched_ticks WHERE job = "
-                                                  "'env'") >= 1; },
-                           10s))
+    ASSERT_TRUE(eventually(
+        [&] {
+            return count(c,
+                         "SELECT count(*) FROM sched_ticks WHERE job = "
+                         "'env'") >= 1;
+        },
+        10s))
         << p->log_text();
     EXPECT_EQ(c.exec("SELECT DISTINCT app FROM sched_ticks WHERE job = 'env'").scalar(), "env");
     ASSERT_TRUE(eventually(
         [&] {
-            return count(c, "SELECT count(*) FROM pgwarden_job_runs WHERE job = 'slow' AND "
-                            "state = 'finished'") >= 1;
+            return count(c,
+                         "SELECT count(*) FROM pgwarden_job_runs WHERE job = 'slow' AND "
+                         "state = 'finished'") >= 1;
         },
         10s))
         << p->log_text();
     ASSERT_TRUE(p->running()) << p->log_text();
 
     // Every run recorded, each failure with a clear error.
-    auto sql_error = c.exec("SELECT outcome, error FROM pgwarden_job_runs WHERE job = "
-                            "'broken_sql' AND state = 'finished' LIMIT 1");
+    auto sql_error = c.exec(
+        "SELECT outcome, error FROM pgwarden_job_runs WHERE job = "
+        "'broken_sql' AND state = 'finished' LIMIT 1");
     ASSERT_TRUE(sql_error.ok && !sql_error.rows.empty()) << p->log_text();
     EXPECT_EQ(sql_error.rows[0][0], "failed");
     EXPECT_NE(sql_error.rows[0][1].find("22012"), std::string::npos) << sql_error.rows[0][1];
-    auto missing = c.exec("SELECT outcome, error FROM pgwarden_job_runs WHERE job = "
-                          "'no_such_program' AND state = 'finished' LIMIT 1");
+    auto missing = c.exec(
+        "SELECT outcome, error FROM pgwarden_job_runs WHERE job = "
+        "'no_such_program' AND state = 'finished' LIMIT 1");
     ASSERT_TRUE(missing.ok && !missing.rows.empty()) << p->log_text();
     EXPECT_EQ(missing.rows[0][0], "failed");
     EXPECT_NE(missing.rows[0][1].find("command not found or not executable: "
@@ -168,8 +180,9 @@ timeout = "5s"
     // The per-run timeout cancels the statement (through pgwarden's cancel path).
     ASSERT_TRUE(eventually(
         [&] {
-            return count(c, "SELECT count(*) FROM pgwarden_job_runs WHERE job = 'stuck' AND "
-                            "outcome = 'timeout'") >= 1;
+            return count(c,
+                         "SELECT count(*) FROM pgwarden_job_runs WHERE job = 'stuck' AND "
+                         "outcome = 'timeout'") >= 1;
         },
         10s))
         << p->log_text();
@@ -182,16 +195,18 @@ timeout = "5s"
                                "pgwarden_job_runs WHERE job = 'stuck' AND outcome = 'timeout'")
                             .scalar()),
               10.0);
-    auto env = c.exec("SELECT output FROM pgwarden_job_runs WHERE job = 'env' AND outcome = "
-                      "'succeeded' LIMIT 1");
+    auto env = c.exec(
+        "SELECT output FROM pgwarden_job_runs WHERE job = 'env' AND outcome = "
+        "'succeeded' LIMIT 1");
     ASSERT_TRUE(env.ok && !env.rows.empty()) << p->log_text();
     EXPECT_NE(env.rows[0][0].find(fmt::format("env appdb app {}", p->port())), std::string::npos)
         << env.rows[0][0];
 
     // overlap = skip: runs of the slow job never overlap, and skipped slots are logged.
-    auto slow = c.exec("SELECT count(*) FROM pgwarden_job_runs a JOIN pgwarden_job_runs b ON "
-                       "a.job = b.job AND a.slot < b.slot AND a.started_at < b.finished_at AND "
-                       "b.started_at < a.finished_at WHERE a.job = 'slow'");
+    auto slow = c.exec(
+        "SELECT count(*) FROM pgwarden_job_runs a JOIN pgwarden_job_runs b ON "
+        "a.job = b.job AND a.slot < b.slot AND a.started_at < b.finished_at AND "
+        "b.started_at < a.finished_at WHERE a.job = 'slow'");
     EXPECT_EQ(slow.scalar(), "0");
     EXPECT_NE(p->log_text().find("job slow: due while still running; skipped (overlap = skip)"),
               std::string::npos);
@@ -211,9 +226,8 @@ timeout = "5s"
     auto pause = jobs_cli(*p, {"pause", "tick"});
     ASSERT_TRUE(pause.ok()) << describe(pause);
     EXPECT_NE(pause.out.find("job tick paused"), std::string::npos) << pause.out;
-    ASSERT_TRUE(eventually([&] { return p->log_text().find("job tick: paused") !=
-                                        std::string::npos; },
-                           5s));
+    ASSERT_TRUE(eventually(
+        [&] { return p->log_text().find("job tick: paused") != std::string::npos; }, 5s));
     std::this_thread::sleep_for(1500ms);  // a run that had started may finish
     const long paused_at = count(c, "SELECT count(*) FROM sched_ticks WHERE job = 'tick'");
     std::this_thread::sleep_for(2500ms);
@@ -281,8 +295,9 @@ sql = "INSERT INTO sched_ticks (job) VALUES ('yearly')"
     p->send_signal(SIGHUP);
     EXPECT_TRUE(eventually(
         [&] {
-            return p->log_text().find("reload: [jobs.*] and [scheduler] changes take effect "
-                                      "only after a restart") != std::string::npos;
+            return p->log_text().find(
+                       "reload: [jobs.*] and [scheduler] changes take effect "
+                       "only after a restart") != std::string::npos;
         },
         5s))
         << p->log_text();
@@ -334,8 +349,9 @@ sql = ["INSERT INTO sched_ticks (job) VALUES ('long')", "SELECT pg_sleep(4)"]
     auto c = direct();
     ASSERT_TRUE(eventually(
         [&] {
-            return count(c, "SELECT count(*) FROM pgwarden_job_runs WHERE job = 'dedup' AND "
-                            "outcome = 'succeeded'") >= 5;
+            return count(c,
+                         "SELECT count(*) FROM pgwarden_job_runs WHERE job = 'dedup' AND "
+                         "outcome = 'succeeded'") >= 5;
         },
         20s))
         << instances[0].log_text();
@@ -344,8 +360,9 @@ sql = ["INSERT INTO sched_ticks (job) VALUES ('long')", "SELECT pg_sleep(4)"]
     std::string victim;
     ASSERT_TRUE(eventually(
         [&] {
-            victim = c.exec("SELECT instance FROM pgwarden_job_runs WHERE job = 'long' AND "
-                            "state = 'running' AND lease_until > now() LIMIT 1")
+            victim = c.exec(
+                          "SELECT instance FROM pgwarden_job_runs WHERE job = 'long' AND "
+                          "state = 'running' AND lease_until > now() LIMIT 1")
                          .scalar();
             return !victim.empty();
         },
@@ -370,8 +387,9 @@ sql = ["INSERT INTO sched_ticks (job) VALUES ('long')", "SELECT pg_sleep(4)"]
                                         victim, killed_at)) >= 1;
         },
         15s))
-        << c.exec("SELECT string_agg(slot::text || ' ' || instance || ' ' || state, E'\\n') "
-                  "FROM pgwarden_job_runs WHERE job = 'long'")
+        << c.exec(
+                "SELECT string_agg(slot::text || ' ' || instance || ' ' || state, E'\\n') "
+                "FROM pgwarden_job_runs WHERE job = 'long'")
                .scalar();
     // The killed run's row does not stay open: another instance adopted it, or, as a later
     // slot already ran, it was closed as lost.
@@ -393,8 +411,9 @@ sql = ["INSERT INTO sched_ticks (job) VALUES ('long')", "SELECT pg_sleep(4)"]
             instances[i].stop();
         }
     }
-    const long runs = count(c, "SELECT count(*) FROM pgwarden_job_runs WHERE job = 'dedup' "
-                               "AND outcome = 'succeeded'");
+    const long runs = count(c,
+                            "SELECT count(*) FROM pgwarden_job_runs WHERE job = 'dedup' "
+                            "AND outcome = 'succeeded'");
     const long inserts = count(c, "SELECT count(*) FROM sched_ticks WHERE job = 'dedup'");
     EXPECT_EQ(inserts, runs);
     EXPECT_GE(runs, 5);
@@ -407,10 +426,11 @@ sql = ["INSERT INTO sched_ticks (job) VALUES ('long')", "SELECT pg_sleep(4)"]
                      "WHERE a.job = 'long' AND a.outcome <> 'lost' AND b.outcome <> 'lost'")
                   .scalar(),
               "0")
-        << c.exec("SELECT string_agg(slot::text || ' ' || instance || ' ' || state || ' ' || "
-                  "coalesce(outcome, '') || ' ' || started_at::text || ' ' || "
-                  "coalesce(finished_at::text, ''), E'\\n' ORDER BY slot) FROM "
-                  "pgwarden_job_runs WHERE job = 'long'")
+        << c.exec(
+                "SELECT string_agg(slot::text || ' ' || instance || ' ' || state || ' ' || "
+                "coalesce(outcome, '') || ' ' || started_at::text || ' ' || "
+                "coalesce(finished_at::text, ''), E'\\n' ORDER BY slot) FROM "
+                "pgwarden_job_runs WHERE job = 'long'")
                .scalar();
     // Which instance wins a slot is a race decided in PostgreSQL; nothing is asserted about
     // the spread, only that the long job moved off the killed instance (above).
@@ -440,8 +460,9 @@ sql = ["SELECT pg_sleep(3)", "INSERT INTO sched_ticks (job) VALUES ('rare')"]
     std::string victim;
     ASSERT_TRUE(eventually(
         [&] {
-            victim = c.exec("SELECT instance FROM pgwarden_job_runs WHERE job = 'rare' AND "
-                            "state = 'running'")
+            victim = c.exec(
+                          "SELECT instance FROM pgwarden_job_runs WHERE job = 'rare' AND "
+                          "state = 'running'")
                          .scalar();
             return !victim.empty();
         },
@@ -451,8 +472,9 @@ sql = ["SELECT pg_sleep(3)", "INSERT INTO sched_ticks (job) VALUES ('rare')"]
     const std::string survivor = index == 0 ? "i2" : "i1";
     EXPECT_TRUE(eventually(
         [&] {
-            return c.exec("SELECT instance || ' ' || coalesce(outcome, '') FROM "
-                          "pgwarden_job_runs WHERE job = 'rare'")
+            return c.exec(
+                        "SELECT instance || ' ' || coalesce(outcome, '') FROM "
+                        "pgwarden_job_runs WHERE job = 'rare'")
                        .scalar() == survivor + " succeeded";
         },
         15s))
@@ -484,8 +506,7 @@ sql = "INSERT INTO sched_ticks (job) VALUES ('fresh')"
     ASSERT_TRUE(p.ok()) << p.error().message;
     auto c = direct();
     ASSERT_TRUE(eventually(
-        [&] { return count(c, "SELECT count(*) FROM sched_ticks WHERE job = 'fresh'") >= 1; },
-        10s))
+        [&] { return count(c, "SELECT count(*) FROM sched_ticks WHERE job = 'fresh'") >= 1; }, 10s))
         << p->log_text();
 
     // The flood: two clients hold both server connections of the pool in open transactions.
@@ -516,8 +537,7 @@ sql = "INSERT INTO sched_ticks (job) VALUES ('fresh')"
         [&] { return count(c, "SELECT count(*) FROM sched_ticks WHERE job = 'fresh'") > before; },
         10s))
         << p->log_text();
-    EXPECT_NE(p->log_text().find("job fresh: starting (started_after_deferral)"),
-              std::string::npos)
+    EXPECT_NE(p->log_text().find("job fresh: starting (started_after_deferral)"), std::string::npos)
         << p->log_text();
 }
 

@@ -6,7 +6,8 @@ namespace {
 
 bool contains_ctx_word(std::string_view s) {
     return s.find("ctx") != std::string_view::npos || s.find("Ctx") != std::string_view::npos ||
-           s.find("Context") != std::string_view::npos || s.find("context") != std::string_view::npos;
+           s.find("Context") != std::string_view::npos ||
+           s.find("context") != std::string_view::npos;
 }
 
 // A first argument that is a context: ctx, r.Context(), context.Background(), s.ctx.
@@ -16,21 +17,21 @@ bool is_ctx_like(const Node* e) {
         return false;
     }
     switch (e->kind) {
-        case NodeKind::Ident:
-            return contains_ctx_word(e->text) || e->text == "c";
-        case NodeKind::Selector:
-            return contains_ctx_word(e->text) ||
-                   (e->x->kind == NodeKind::Ident && e->x->text == "context");
-        case NodeKind::Call: {
-            const Node* f = unparen(e->x);
-            if (f->kind == NodeKind::Selector) {
-                return contains_ctx_word(f->text) ||
-                       (f->x->kind == NodeKind::Ident && f->x->text == "context");
-            }
-            return f->kind == NodeKind::Ident && contains_ctx_word(f->text);
+    case NodeKind::Ident:
+        return contains_ctx_word(e->text) || e->text == "c";
+    case NodeKind::Selector:
+        return contains_ctx_word(e->text) ||
+               (e->x->kind == NodeKind::Ident && e->x->text == "context");
+    case NodeKind::Call: {
+        const Node* f = unparen(e->x);
+        if (f->kind == NodeKind::Selector) {
+            return contains_ctx_word(f->text) ||
+                   (f->x->kind == NodeKind::Ident && f->x->text == "context");
         }
-        default:
-            return false;
+        return f->kind == NodeKind::Ident && contains_ctx_word(f->text);
+    }
+    default:
+        return false;
     }
 }
 
@@ -60,7 +61,8 @@ void collect_declared(const Node* n, std::vector<std::string_view>& names) {
     });
 }
 
-void collect_field_names(const Node* fields_holder, bool results, std::vector<std::string_view>& out) {
+void collect_field_names(const Node* fields_holder, bool results,
+                         std::vector<std::string_view>& out) {
     if (fields_holder == nullptr) {
         return;
     }
@@ -87,18 +89,18 @@ bool may_acquire(std::string_view m) {
         return false;
     }
     switch (m[0]) {
-        case 'Q':
-            return m.starts_with("Query") && !m.starts_with("QueryRow");
-        case 'N':
-            return m.starts_with("NamedQuery");
-        case 'P':
-            return m.starts_with("Prepare");
-        case 'B':
-            return m.starts_with("Begin");
-        case 'M':
-            return m.starts_with("MustBegin");
-        default:
-            return false;
+    case 'Q':
+        return m.starts_with("Query") && !m.starts_with("QueryRow");
+    case 'N':
+        return m.starts_with("NamedQuery");
+    case 'P':
+        return m.starts_with("Prepare");
+    case 'B':
+        return m.starts_with("Begin");
+    case 'M':
+        return m.starts_with("MustBegin");
+    default:
+        return false;
     }
 }
 
@@ -220,12 +222,12 @@ bool is_release_method(ResourceKind kind, std::string_view method) {
 
 std::string_view kind_noun(ResourceKind kind) {
     switch (kind) {
-        case ResourceKind::Rows:
-            return "rows";
-        case ResourceKind::Stmt:
-            return "stmt";
-        case ResourceKind::Tx:
-            return "tx";
+    case ResourceKind::Rows:
+        return "rows";
+    case ResourceKind::Stmt:
+        return "stmt";
+    case ResourceKind::Tx:
+        return "tx";
     }
     return "rows";
 }
@@ -295,28 +297,28 @@ std::vector<Acquisition> find_acquisitions(const Function& fn) {
     };
     walk(fn.body, [&](const Node* n) {
         switch (n->kind) {
-            case NodeKind::FuncLit:
-                return false;
-            case NodeKind::AssignStmt:
-                if (n->list2.size == 1 &&
-                    (n->tok == TokenKind::Define || n->tok == TokenKind::Assign)) {
-                    add(n, n->list, n->list2[0], n->tok == TokenKind::Define);
-                }
-                return true;
-            case NodeKind::DeclStmt:
-                if (n->x != nullptr && n->x->tok == TokenKind::Var) {
-                    for (const Node* spec : n->x->list) {
-                        if (spec->list2.size == 1) {
-                            add(n, spec->list, spec->list2[0], true);
-                        }
+        case NodeKind::FuncLit:
+            return false;
+        case NodeKind::AssignStmt:
+            if (n->list2.size == 1 &&
+                (n->tok == TokenKind::Define || n->tok == TokenKind::Assign)) {
+                add(n, n->list, n->list2[0], n->tok == TokenKind::Define);
+            }
+            return true;
+        case NodeKind::DeclStmt:
+            if (n->x != nullptr && n->x->tok == TokenKind::Var) {
+                for (const Node* spec : n->x->list) {
+                    if (spec->list2.size == 1) {
+                        add(n, spec->list, spec->list2[0], true);
                     }
                 }
-                return true;
-            case NodeKind::ExprStmt:
-                add(n, NodeList{}, n->x, false);
-                return true;
-            default:
-                return true;
+            }
+            return true;
+        case NodeKind::ExprStmt:
+            add(n, NodeList{}, n->x, false);
+            return true;
+        default:
+            return true;
         }
     });
     return out;

@@ -39,11 +39,11 @@ struct Acquisition {
     ResourceCall what;
     const Node* stmt = nullptr;  // AssignStmt, DeclStmt or ExprStmt
     const Node* call = nullptr;
-    std::string_view var;        // "" when the value is discarded (`_` or expression statement)
-    std::string_view err;        // "" when there is no error variable
-    bool err_blank = false;      // the error was assigned to `_`
-    bool outlives = false;       // stored somewhere that outlives the function
-    std::string callee;          // "db.Query", for messages
+    std::string_view var;    // "" when the value is discarded (`_` or expression statement)
+    std::string_view err;    // "" when there is no error variable
+    bool err_blank = false;  // the error was assigned to `_`
+    bool outlives = false;   // stored somewhere that outlives the function
+    std::string callee;      // "db.Query", for messages
 };
 
 // Every acquisition in fn's body, not looking into function literals.

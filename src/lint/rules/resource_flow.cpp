@@ -42,7 +42,9 @@ struct Leak {
     std::uint32_t offset;
 };
 
-bool is_nil(const Node* n) { return is_ident(unparen(n), "nil"); }
+bool is_nil(const Node* n) {
+    return is_ident(unparen(n), "nil");
+}
 
 std::string_view call_name(const Node* call) {
     const Node* f = unparen(call->x);
@@ -84,7 +86,8 @@ bool is_panic(const Node* call) {
 // rather than a mere look at it (errors.As, fmt.Errorf, log.Print, t.Error).
 bool may_stop_on_error(const Node* call) {
     const Node* f = unparen(call->x);
-    std::string_view name = f->kind == NodeKind::Selector || f->kind == NodeKind::Ident ? f->text : "";
+    std::string_view name =
+        f->kind == NodeKind::Selector || f->kind == NodeKind::Ident ? f->text : "";
     if (f->kind == NodeKind::Selector && unparen(f->x)->kind == NodeKind::Ident) {
         std::string_view pkg = unparen(f->x)->text;
         if (pkg == "errors" || pkg == "fmt" || pkg == "strings") {
@@ -101,7 +104,8 @@ bool finishing_name(std::string_view name) {
     for (char c : name) {
         lower.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
     }
-    for (std::string_view w : {"commit", "rollback", "finish", "close", "end", "done", "complete"}) {
+    for (std::string_view w :
+         {"commit", "rollback", "finish", "close", "end", "done", "complete"}) {
         if (lower.find(w) != std::string::npos) {
             return true;
         }
@@ -127,26 +131,29 @@ void report_discarded(const Acquisition& a, std::vector<RawFinding>& out) {
     std::string_view rule;
     std::string msg;
     switch (a.what.kind) {
-        case ResourceKind::Rows:
-            rule = "rows-not-closed";
-            msg = fmt::format("the rows returned by {} are discarded and never closed, so the "
-                              "connection leaks: use Exec for statements that return no rows, "
-                              "or keep the rows and `defer rows.Close()`",
-                              a.callee);
-            break;
-        case ResourceKind::Stmt:
-            rule = "stmt-not-closed";
-            msg = fmt::format("the statement returned by {} is discarded and never closed: keep "
-                              "it and `defer stmt.Close()`",
-                              a.callee);
-            break;
-        case ResourceKind::Tx:
-            rule = "tx-not-finished";
-            msg = fmt::format("the transaction returned by {} is discarded, so it is never "
-                              "committed or rolled back: keep it, `defer tx.Rollback()` and "
-                              "commit on success",
-                              a.callee);
-            break;
+    case ResourceKind::Rows:
+        rule = "rows-not-closed";
+        msg = fmt::format(
+            "the rows returned by {} are discarded and never closed, so the "
+            "connection leaks: use Exec for statements that return no rows, "
+            "or keep the rows and `defer rows.Close()`",
+            a.callee);
+        break;
+    case ResourceKind::Stmt:
+        rule = "stmt-not-closed";
+        msg = fmt::format(
+            "the statement returned by {} is discarded and never closed: keep "
+            "it and `defer stmt.Close()`",
+            a.callee);
+        break;
+    case ResourceKind::Tx:
+        rule = "tx-not-finished";
+        msg = fmt::format(
+            "the transaction returned by {} is discarded, so it is never "
+            "committed or rolled back: keep it, `defer tx.Rollback()` and "
+            "commit on success",
+            a.callee);
+        break;
     }
     out.push_back(RawFinding{a.call->pos, find_rule(rule)->id, std::move(msg)});
 }
@@ -233,7 +240,9 @@ private:
         }
         if (c->kind == NodeKind::Binary) {
             if (c->tok == TokenKind::Eql || c->tok == TokenKind::Neq) {
-                const Node* other = is_nil(c->y) ? unparen(c->x) : is_nil(c->x) ? unparen(c->y) : nullptr;
+                const Node* other = is_nil(c->y)   ? unparen(c->x)
+                                    : is_nil(c->x) ? unparen(c->y)
+                                                   : nullptr;
                 if (other != nullptr && other->kind == NodeKind::Ident) {
                     bool eq = c->tok == TokenKind::Eql;
                     if (!err_.empty() && other->text == err_) {
@@ -298,56 +307,56 @@ private:
             return m;
         }
         switch (e->kind) {
-            case NodeKind::Ident:
-                if (e->text == var_) {
-                    return on_release(m);  // handed to someone else: it escapes
+        case NodeKind::Ident:
+            if (e->text == var_) {
+                return on_release(m);  // handed to someone else: it escapes
+            }
+            return m;  // reading err (err.(*pq.Error), log(err)...) is not a check
+        case NodeKind::BasicLit:
+            return m;
+        case NodeKind::Call:
+            return call(e, m);
+        case NodeKind::Selector:
+            if (is_ident(unparen(e->x), var_)) {
+                return on_use(m, e->pos);
+            }
+            return expr(e->x, m);
+        case NodeKind::Binary:
+            if ((e->tok == TokenKind::Eql || e->tok == TokenKind::Neq) &&
+                (is_nil(e->x) || is_nil(e->y))) {
+                const Node* other = is_nil(e->y) ? unparen(e->x) : unparen(e->y);
+                if (other->kind == NodeKind::Ident &&
+                    (other->text == var_ || (!err_.empty() && other->text == err_))) {
+                    return m;  // a nil test; conditions refine the state separately
                 }
-                return m;  // reading err (err.(*pq.Error), log(err)...) is not a check
-            case NodeKind::BasicLit:
-                return m;
-            case NodeKind::Call:
-                return call(e, m);
-            case NodeKind::Selector:
-                if (is_ident(unparen(e->x), var_)) {
-                    return on_use(m, e->pos);
-                }
-                return expr(e->x, m);
-            case NodeKind::Binary:
-                if ((e->tok == TokenKind::Eql || e->tok == TokenKind::Neq) &&
-                    (is_nil(e->x) || is_nil(e->y))) {
-                    const Node* other = is_nil(e->y) ? unparen(e->x) : unparen(e->y);
-                    if (other->kind == NodeKind::Ident &&
-                        (other->text == var_ || (!err_.empty() && other->text == err_))) {
-                        return m;  // a nil test; conditions refine the state separately
-                    }
-                }
-                return expr(e->y, expr(e->x, m));
-            case NodeKind::KeyValue:
-                // In struct literals the key is a field name, not a variable.
-                if (e->x != nullptr && e->x->kind != NodeKind::Ident) {
-                    m = expr(e->x, m);
-                }
-                return expr(e->y, m);
-            case NodeKind::FuncLit:
-                if (references(e->y, var_)) {
-                    return on_release(m);  // captured by a closure that may outlive us
-                }
-                if (!err_.empty() && references(e->y, err_)) {
-                    return on_err_read(m);
-                }
-                return m;
-            default:
+            }
+            return expr(e->y, expr(e->x, m));
+        case NodeKind::KeyValue:
+            // In struct literals the key is a field name, not a variable.
+            if (e->x != nullptr && e->x->kind != NodeKind::Ident) {
                 m = expr(e->x, m);
-                for (const Node* c : e->list) {
-                    m = expr(c, m);
-                }
-                m = expr(e->y, m);
-                m = expr(e->z, m);
-                m = expr(e->w, m);
-                for (const Node* c : e->list2) {
-                    m = expr(c, m);
-                }
-                return m;
+            }
+            return expr(e->y, m);
+        case NodeKind::FuncLit:
+            if (references(e->y, var_)) {
+                return on_release(m);  // captured by a closure that may outlive us
+            }
+            if (!err_.empty() && references(e->y, err_)) {
+                return on_err_read(m);
+            }
+            return m;
+        default:
+            m = expr(e->x, m);
+            for (const Node* c : e->list) {
+                m = expr(c, m);
+            }
+            m = expr(e->y, m);
+            m = expr(e->z, m);
+            m = expr(e->w, m);
+            for (const Node* c : e->list2) {
+                m = expr(c, m);
+            }
+            return m;
         }
     }
 
@@ -553,95 +562,95 @@ private:
             return m;
         }
         switch (s->kind) {
-            case NodeKind::BlockStmt:
-                return list(s->list, m);
-            case NodeKind::ExprStmt: {
-                const Node* c = unparen(s->x);
-                if (s == acq_.stmt) {
-                    for (const Node* a : acq_.call->list) {
-                        m = expr(a, m);
-                    }
-                    return acquire(m);
+        case NodeKind::BlockStmt:
+            return list(s->list, m);
+        case NodeKind::ExprStmt: {
+            const Node* c = unparen(s->x);
+            if (s == acq_.stmt) {
+                for (const Node* a : acq_.call->list) {
+                    m = expr(a, m);
                 }
-                m = expr(c, m);
-                if (c->kind == NodeKind::Call) {
-                    if (is_panic(c)) {
-                        leave(m, ExitKind::Panic, s->pos);
-                        return 0;
-                    }
-                    if (is_terminator(c)) {
-                        return 0;
-                    }
+                return acquire(m);
+            }
+            m = expr(c, m);
+            if (c->kind == NodeKind::Call) {
+                if (is_panic(c)) {
+                    leave(m, ExitKind::Panic, s->pos);
+                    return 0;
                 }
+                if (is_terminator(c)) {
+                    return 0;
+                }
+            }
+            return m;
+        }
+        case NodeKind::AssignStmt:
+            return assign(s, m);
+        case NodeKind::DeclStmt: {
+            if (s->x == nullptr) {
                 return m;
             }
-            case NodeKind::AssignStmt:
-                return assign(s, m);
-            case NodeKind::DeclStmt: {
-                if (s->x == nullptr) {
-                    return m;
+            for (const Node* spec : s->x->list) {
+                for (const Node* v : spec->list2) {
+                    m = expr(v, m);
                 }
-                for (const Node* spec : s->x->list) {
-                    for (const Node* v : spec->list2) {
-                        m = expr(v, m);
-                    }
-                }
-                if (s == acq_.stmt) {
-                    return acquire(m);
-                }
-                return m;
             }
-            case NodeKind::IncDecStmt:
-            case NodeKind::SendStmt:
-                return expr(s->y, expr(s->x, m));
-            case NodeKind::GoStmt:
-                return expr(s->x, m);
-            case NodeKind::DeferStmt:
-                return defer_stmt(s, m);
-            case NodeKind::ReturnStmt:
-                for (const Node* r : s->list) {
-                    m = expr(r, m);
-                }
-                leave(m, ExitKind::Return, s->pos);
-                return 0;
-            case NodeKind::BranchStmt:
-                return branch(s, m);
-            case NodeKind::LabeledStmt:
-                pending_label_ = s->text;
-                m = stmt(s->x, m);
-                pending_label_ = {};
-                return m;
-            case NodeKind::IfStmt:
-                return if_stmt(s, m);
-            case NodeKind::SwitchStmt:
-            case NodeKind::TypeSwitchStmt:
-                return switch_stmt(s, m);
-            case NodeKind::SelectStmt:
-                return select_stmt(s, m);
-            case NodeKind::ForStmt:
-            case NodeKind::RangeStmt:
-                return loop(s, m);
-            default:
-                return m;
+            if (s == acq_.stmt) {
+                return acquire(m);
+            }
+            return m;
+        }
+        case NodeKind::IncDecStmt:
+        case NodeKind::SendStmt:
+            return expr(s->y, expr(s->x, m));
+        case NodeKind::GoStmt:
+            return expr(s->x, m);
+        case NodeKind::DeferStmt:
+            return defer_stmt(s, m);
+        case NodeKind::ReturnStmt:
+            for (const Node* r : s->list) {
+                m = expr(r, m);
+            }
+            leave(m, ExitKind::Return, s->pos);
+            return 0;
+        case NodeKind::BranchStmt:
+            return branch(s, m);
+        case NodeKind::LabeledStmt:
+            pending_label_ = s->text;
+            m = stmt(s->x, m);
+            pending_label_ = {};
+            return m;
+        case NodeKind::IfStmt:
+            return if_stmt(s, m);
+        case NodeKind::SwitchStmt:
+        case NodeKind::TypeSwitchStmt:
+            return switch_stmt(s, m);
+        case NodeKind::SelectStmt:
+            return select_stmt(s, m);
+        case NodeKind::ForStmt:
+        case NodeKind::RangeStmt:
+            return loop(s, m);
+        default:
+            return m;
         }
     }
 
     Mask branch(const Node* s, Mask m) {
         switch (s->tok) {
-            case TokenKind::Break:
-                if (Target* t = find_target(s->text, false)) {
-                    t->breaks |= m;
-                }
-                return 0;
-            case TokenKind::Continue:
-                if (Target* t = find_target(s->text, true)) {
-                    t->continues |= m;
-                }
-                return 0;
-            case TokenKind::Goto:
-                return 0;  // jumps are not followed: no report rather than a wrong one
-            default:
-                return m;  // fallthrough: the switch handles it
+        case TokenKind::Break:
+            if (Target* t = find_target(s->text, false)) {
+                t->breaks |= m;
+            }
+            return 0;
+        case TokenKind::Continue:
+            if (Target* t = find_target(s->text, true)) {
+                t->continues |= m;
+            }
+            return 0;
+        case TokenKind::Goto:
+            return 0;  // jumps are not followed: no report rather than a wrong one
+        default:
+            return m;  // fallthrough: the switch handles it
         }
     }
 
@@ -808,8 +817,8 @@ private:
 
     void emit(std::uint32_t offset, std::string_view rule, std::string message) {
         const RuleInfo* info = find_rule(rule);
-        out_.push_back(RawFinding{offset, info != nullptr ? info->id : kParseErrorRule,
-                                  std::move(message)});
+        out_.push_back(
+            RawFinding{offset, info != nullptr ? info->id : kParseErrorRule, std::move(message)});
     }
 
     void report() {
@@ -818,18 +827,18 @@ private:
         }
         std::string where;
         switch (leak_->kind) {
-            case ExitKind::Return:
-                where = fmt::format("on the path through the return at line {}", line(leak_->offset));
-                break;
-            case ExitKind::Panic:
-                where = fmt::format("on the path through the panic at line {}", line(leak_->offset));
-                break;
-            case ExitKind::End:
-                where = "when the function ends";
-                break;
-            case ExitKind::Overwrite:
-                where = fmt::format("before {} is reassigned at line {}", var_, line(leak_->offset));
-                break;
+        case ExitKind::Return:
+            where = fmt::format("on the path through the return at line {}", line(leak_->offset));
+            break;
+        case ExitKind::Panic:
+            where = fmt::format("on the path through the panic at line {}", line(leak_->offset));
+            break;
+        case ExitKind::End:
+            where = "when the function ends";
+            break;
+        case ExitKind::Overwrite:
+            where = fmt::format("before {} is reassigned at line {}", var_, line(leak_->offset));
+            break;
         }
         if (!released_somewhere_ && leak_->kind != ExitKind::Overwrite) {
             where = "on any path";
@@ -843,25 +852,28 @@ private:
         std::string_view rule;
         std::string msg;
         switch (acq_.what.kind) {
-            case ResourceKind::Rows:
-                rule = "rows-not-closed";
-                msg = fmt::format("{} from {} are not closed {}, so the connection leaks: add "
-                                  "`defer {}.Close()` right after the error check",
-                                  var_, acq_.callee, where, var_);
-                break;
-            case ResourceKind::Stmt:
-                rule = "stmt-not-closed";
-                msg = fmt::format("statement {} from {} is not closed {}: add `defer {}.Close()` "
-                                  "right after the error check",
-                                  var_, acq_.callee, where, var_);
-                break;
-            case ResourceKind::Tx:
-                rule = "tx-not-finished";
-                msg = fmt::format("transaction {} from {} is neither committed nor rolled back "
-                                  "{}, so its connection stays busy: add `defer {}.Rollback()` "
-                                  "right after the error check and commit on success",
-                                  var_, acq_.callee, where, var_);
-                break;
+        case ResourceKind::Rows:
+            rule = "rows-not-closed";
+            msg = fmt::format(
+                "{} from {} are not closed {}, so the connection leaks: add "
+                "`defer {}.Close()` right after the error check",
+                var_, acq_.callee, where, var_);
+            break;
+        case ResourceKind::Stmt:
+            rule = "stmt-not-closed";
+            msg = fmt::format(
+                "statement {} from {} is not closed {}: add `defer {}.Close()` "
+                "right after the error check",
+                var_, acq_.callee, where, var_);
+            break;
+        case ResourceKind::Tx:
+            rule = "tx-not-finished";
+            msg = fmt::format(
+                "transaction {} from {} is neither committed nor rolled back "
+                "{}, so its connection stays busy: add `defer {}.Rollback()` "
+                "right after the error check and commit on success",
+                var_, acq_.callee, where, var_);
+            break;
         }
         emit(acq_.call->pos, rule, std::move(msg));
     }

@@ -12,10 +12,11 @@ using namespace std::chrono_literals;
 
 // A minimal valid config followed by `alerts` (the [alerts] table text).
 LoadResult load(const std::string& alerts) {
-    return load_string("[pgwarden]\nauth_type = \"trust\"\n\n"
-                       "[databases.app]\nhost = \"127.0.0.1\"\nport = 5432\n\n" +
-                           alerts,
-                       "/tmp/alerts.toml");
+    return load_string(
+        "[pgwarden]\nauth_type = \"trust\"\n\n"
+        "[databases.app]\nhost = \"127.0.0.1\"\nport = 5432\n\n" +
+            alerts,
+        "/tmp/alerts.toml");
 }
 
 std::string dump(const LoadResult& r) {
@@ -41,25 +42,26 @@ TEST(AlertsTable, DefaultsWhenAbsent) {
 }
 
 TEST(AlertsTable, ReadsEveryKey) {
-    auto r = load("[alerts]\n"
-                  "enabled = true\n"
-                  "evaluation_interval = \"250ms\"\n"
-                  "utilization_warning = 0.6\n"
-                  "utilization_warning_for = \"30s\"\n"
-                  "utilization_warning_resolve = 0.5\n"
-                  "utilization_critical = 0.8\n"
-                  "utilization_critical_for = \"5s\"\n"
-                  "utilization_critical_resolve = 0.75\n"
-                  "utilization_resolve_for = \"10s\"\n"
-                  "leak = false\n"
-                  "class_wait = \"2s\"\n"
-                  "long_checkout = \"45s\"\n"
-                  "webhook_url = \"http://127.0.0.1:9093/hook\"\n"
-                  "webhook_timeout = \"3s\"\n"
-                  "webhook_queue_size = 10\n"
-                  "webhook_max_attempts = 3\n"
-                  "webhook_backoff = \"500ms\"\n"
-                  "webhook_backoff_max = \"20s\"\n");
+    auto r = load(
+        "[alerts]\n"
+        "enabled = true\n"
+        "evaluation_interval = \"250ms\"\n"
+        "utilization_warning = 0.6\n"
+        "utilization_warning_for = \"30s\"\n"
+        "utilization_warning_resolve = 0.5\n"
+        "utilization_critical = 0.8\n"
+        "utilization_critical_for = \"5s\"\n"
+        "utilization_critical_resolve = 0.75\n"
+        "utilization_resolve_for = \"10s\"\n"
+        "leak = false\n"
+        "class_wait = \"2s\"\n"
+        "long_checkout = \"45s\"\n"
+        "webhook_url = \"http://127.0.0.1:9093/hook\"\n"
+        "webhook_timeout = \"3s\"\n"
+        "webhook_queue_size = 10\n"
+        "webhook_max_attempts = 3\n"
+        "webhook_backoff = \"500ms\"\n"
+        "webhook_backoff_max = \"20s\"\n");
     ASSERT_TRUE(r.ok()) << dump(r);
     const auto& a = r.config->alerts;
     EXPECT_EQ(a.evaluation_interval, 250ms);
@@ -82,11 +84,12 @@ TEST(AlertsTable, ReadsEveryKey) {
 }
 
 TEST(AlertsTable, ErrorsNameFileLineAndKey) {
-    auto r = load("[alerts]\n"                          // line 8
-                  "utilization_warning = 70\n"          // 9: a percentage
-                  "utilizaton_critical = 0.9\n"         // 10: typo
-                  "webhook_url = \"https://x/hook\"\n"  // 11: https
-                  "class_wait = \"soon\"\n");           // 12
+    auto r = load(
+        "[alerts]\n"                          // line 8
+        "utilization_warning = 70\n"          // 9: a percentage
+        "utilizaton_critical = 0.9\n"         // 10: typo
+        "webhook_url = \"https://x/hook\"\n"  // 11: https
+        "class_wait = \"soon\"\n");           // 12
     ASSERT_FALSE(r.ok());
     const auto text = dump(r);
     EXPECT_NE(text.find("/tmp/alerts.toml:9:"), std::string::npos) << text;

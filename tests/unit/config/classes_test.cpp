@@ -123,8 +123,7 @@ TEST(Classes, ErrorsNameFileLineAndKey) {
         {"[classes.web]\nclient_addr = \"10.0.0.0/33\"\n", "classes.web.client_addr", 4,
          "not an address"},
         {"[classes.web]\nleak_action = \"explode\"\n", "classes.web.leak_action", 4, ""},
-        {"[classes.web]\napplication = \"x\"\n", "classes.web.application", 4,
-         "application_name"},
+        {"[classes.web]\napplication = \"x\"\n", "classes.web.application", 4, "application_name"},
         {"[classes.web]\nidle_transaction_timeout = \"soon\"\n",
          "classes.web.idle_transaction_timeout", 4, ""},
         {"[classes.web]\nreserve = 6\nmax = 5\n", "classes.web.reserve", 4, "larger than max"},
@@ -203,8 +202,8 @@ TEST(Cidr, ParseAndContains) {
     auto host_bits = Cidr::parse("192.168.1.77/24");
     ASSERT_TRUE(host_bits);
     EXPECT_TRUE(host_bits->contains("192.168.1.1"));
-    for (const char* bad : {"", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/33", "::1/129",
-                            "10.0.0.0/8x", "300.1.1.1", "host.example"}) {
+    for (const char* bad : {"", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/33", "::1/129", "10.0.0.0/8x",
+                            "300.1.1.1", "host.example"}) {
         EXPECT_FALSE(Cidr::parse(bad)) << bad;
     }
 }
@@ -212,8 +211,7 @@ TEST(Cidr, ParseAndContains) {
 TEST(MaskLiterals, HidesDataKeepsShape) {
     EXPECT_EQ(mask_sql_literals("SELECT * FROM t WHERE email = 'a@b.c' AND id = 42"),
               "SELECT * FROM t WHERE email = ? AND id = ?");
-    EXPECT_EQ(mask_sql_literals("SELECT 'it''s', E'a\\'b', 3.14, 1e10"),
-              "SELECT ?, E?, ?, ?");
+    EXPECT_EQ(mask_sql_literals("SELECT 'it''s', E'a\\'b', 3.14, 1e10"), "SELECT ?, E?, ?, ?");
     EXPECT_EQ(mask_sql_literals("SELECT $1, $2 FROM t2 WHERE c1 = $1"),
               "SELECT $1, $2 FROM t2 WHERE c1 = $1");
     EXPECT_EQ(mask_sql_literals("SELECT \"col 1\" FROM \"T\""), "SELECT \"col 1\" FROM \"T\"");

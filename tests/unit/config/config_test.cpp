@@ -62,10 +62,11 @@ TEST_P(DiagnosticFormat, OmitsEmptyParts) {
 INSTANTIATE_TEST_SUITE_P(
     Parts, DiagnosticFormat,
     ::testing::Values(
-        DiagnosticCase{"All", {"p.toml", 3, 7, "pgwarden.x", "bad", "fix it"},
+        DiagnosticCase{"All",
+                       {"p.toml", 3, 7, "pgwarden.x", "bad", "fix it"},
                        "p.toml:3:7: pgwarden.x: bad (fix it)"},
-        DiagnosticCase{"NoHint", {"p.toml", 3, 7, "pgwarden.x", "bad", ""},
-                       "p.toml:3:7: pgwarden.x: bad"},
+        DiagnosticCase{
+            "NoHint", {"p.toml", 3, 7, "pgwarden.x", "bad", ""}, "p.toml:3:7: pgwarden.x: bad"},
         DiagnosticCase{"NoColumn", {"p.toml", 3, 0, "k", "bad", ""}, "p.toml:3: k: bad"},
         DiagnosticCase{"NoLine", {"p.toml", 0, 0, "k", "bad", "h"}, "p.toml: k: bad (h)"},
         DiagnosticCase{"NoKey", {"u.txt", 2, 1, "", "bad", ""}, "u.txt:2:1: bad"},

@@ -30,7 +30,9 @@ std::string base() {
            "\n";
 }
 
-LoadResult load(const std::string& tables) { return load_string(base() + tables, "p.toml"); }
+LoadResult load(const std::string& tables) {
+    return load_string(base() + tables, "p.toml");
+}
 
 TEST(JobsTable, MinimalSqlJobGetsTheDefaults) {
     auto r = load("[jobs.cleanup]\nevery = \"10m\"\ndatabase = \"app\"\nsql = \"SELECT 1\"\n");
@@ -146,8 +148,9 @@ TEST(JobsTable, CommandStringRunsThroughTheShellAndHttpNeedsAUrl) {
 }
 
 TEST(JobsTable, BadCronIsAnErrorWithLineKeyAndHint) {
-    auto r = load("[jobs.cleanup]\nschedule = \"61 * * * *\"\ndatabase = \"app\"\n"
-                  "sql = \"SELECT 1\"\n");
+    auto r = load(
+        "[jobs.cleanup]\nschedule = \"61 * * * *\"\ndatabase = \"app\"\n"
+        "sql = \"SELECT 1\"\n");
     ASSERT_EQ(r.errors.size(), 1u) << dump(r);
     const Diagnostic& d = r.errors[0];
     EXPECT_EQ(d.file, "p.toml");
@@ -160,8 +163,9 @@ TEST(JobsTable, BadCronIsAnErrorWithLineKeyAndHint) {
 }
 
 TEST(JobsTable, UnknownKeyGetsANearestOrAliasHint) {
-    auto r = load("[jobs.cleanup]\nevery = \"1m\"\ndatabase = \"app\"\nsql = \"SELECT 1\"\n"
-                  "overlapp = \"skip\"\ncron = \"* * * * *\"\n");
+    auto r = load(
+        "[jobs.cleanup]\nevery = \"1m\"\ndatabase = \"app\"\nsql = \"SELECT 1\"\n"
+        "overlapp = \"skip\"\ncron = \"* * * * *\"\n");
     ASSERT_EQ(r.errors.size(), 2u) << dump(r);
     EXPECT_EQ(r.errors[0].to_string(),
               "p.toml:12:1: jobs.cleanup.overlapp: unknown key (did you mean `overlap`?)");
@@ -209,9 +213,10 @@ TEST(JobsTable, CrossChecks) {
 }
 
 TEST(JobsTable, JobNeedsAUserFromItselfOrItsDatabase) {
-    auto r = load_string("[pgwarden]\nauth_type = \"trust\"\n[databases.app]\nhost = \"h\"\n"
-                         "[jobs.a]\nevery = \"1m\"\ndatabase = \"app\"\nsql = \"SELECT 1\"\n",
-                         "p.toml");
+    auto r = load_string(
+        "[pgwarden]\nauth_type = \"trust\"\n[databases.app]\nhost = \"h\"\n"
+        "[jobs.a]\nevery = \"1m\"\ndatabase = \"app\"\nsql = \"SELECT 1\"\n",
+        "p.toml");
     ASSERT_EQ(r.errors.size(), 1u) << dump(r);
     EXPECT_EQ(r.errors[0].to_string(),
               "p.toml:5:1: jobs.a: no user to run as (set user = \"...\" here or in "
@@ -219,8 +224,9 @@ TEST(JobsTable, JobNeedsAUserFromItselfOrItsDatabase) {
 }
 
 TEST(JobsTable, SchedulerTableErrors) {
-    auto r = load("[scheduler]\npressure_utilization = 1.5\nlease = \"100ms\"\nmax_running = 3\n"
-                  "database = \"nope\"\n[scheduler.queues]\nreports = 0\n");
+    auto r = load(
+        "[scheduler]\npressure_utilization = 1.5\nlease = \"100ms\"\nmax_running = 3\n"
+        "database = \"nope\"\n[scheduler.queues]\nreports = 0\n");
     const std::string all = dump(r);
     ASSERT_EQ(r.errors.size(), 5u) << all;
     EXPECT_NE(all.find("scheduler.pressure_utilization: must be a number above 0 and at most 1"),
@@ -230,14 +236,12 @@ TEST(JobsTable, SchedulerTableErrors) {
     EXPECT_NE(all.find("scheduler.max_running: unknown key (did you mean `max_concurrency`?)"),
               std::string::npos)
         << all;
-    EXPECT_NE(all.find("scheduler.database: no [databases.nope] table"), std::string::npos)
-        << all;
+    EXPECT_NE(all.find("scheduler.database: no [databases.nope] table"), std::string::npos) << all;
     EXPECT_NE(all.find("scheduler.queues.reports:"), std::string::npos) << all;
 }
 
 TEST(JobsTable, JobKeyInTheWrongTableSaysWhereItBelongs) {
-    auto s = load_string(
-        "[pgwarden]\nauth_type = \"trust\"\nmax_staleness = \"5m\"\n", "p.toml");
+    auto s = load_string("[pgwarden]\nauth_type = \"trust\"\nmax_staleness = \"5m\"\n", "p.toml");
     const std::string all = dump(s);
     EXPECT_NE(all.find("pgwarden.max_staleness: unknown key (`max_staleness` belongs in a "
                        "[jobs.NAME] table)"),

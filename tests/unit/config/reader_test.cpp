@@ -20,14 +20,12 @@ TEST_P(EditDistance, Symmetric) {
     EXPECT_EQ(edit_distance(GetParam().b, GetParam().a), GetParam().distance);
 }
 
-INSTANTIATE_TEST_SUITE_P(Pairs, EditDistance,
-                         ::testing::Values(DistanceCase{"", "", 0}, DistanceCase{"", "abc", 3},
-                                           DistanceCase{"port", "port", 0},
-                                           DistanceCase{"prot", "port", 1},
-                                           DistanceCase{"defualt", "default", 1},
-                                           DistanceCase{"kitten", "sitting", 3},
-                                           DistanceCase{"usr", "user", 1},
-                                           DistanceCase{"ca", "abc", 3}));
+INSTANTIATE_TEST_SUITE_P(
+    Pairs, EditDistance,
+    ::testing::Values(DistanceCase{"", "", 0}, DistanceCase{"", "abc", 3},
+                      DistanceCase{"port", "port", 0}, DistanceCase{"prot", "port", 1},
+                      DistanceCase{"defualt", "default", 1}, DistanceCase{"kitten", "sitting", 3},
+                      DistanceCase{"usr", "user", 1}, DistanceCase{"ca", "abc", 3}));
 
 TEST(Nearest, PicksTheClosestWithinALimitThatGrowsWithLength) {
     const std::string_view keys[] = {"default_pool_size", "min_pool_size", "listen_port", "host",

@@ -48,13 +48,14 @@ INSTANTIATE_TEST_SUITE_P(
         GoodList{"EscapedQuotes", R"("we""ird" "pa""ss""")", {{"we\"ird", "pa\"ss\""}}},
         GoodList{"EmptySecret", "\"nopass\" \"\"", {{"nopass", ""}}},
         GoodList{"SpacesInside", "\"a b\" \"c d\"", {{"a b", "c d"}}},
-        GoodList{"Md5", "\"bob\" \"md5d41d8cd98f00b204e9800998ecf8427e\"",
+        GoodList{"Md5",
+                 "\"bob\" \"md5d41d8cd98f00b204e9800998ecf8427e\"",
                  {{"bob", "md5d41d8cd98f00b204e9800998ecf8427e"}}},
         // PgBouncer treats anything not shaped like a hash as a plaintext password.
         GoodList{"Md5LookalikeIsPlain", "\"bob\" \"md5xyz\"", {{"bob", "md5xyz"}}},
         GoodList{"Scram", std::string("\"carol\" \"") + kScram + "\"", {{"carol", kScram}}},
-        GoodList{"CommentsBetween", "\"a\" \"1\"\n; x\n# y\n\"b\" \"2\"",
-                 {{"a", "1"}, {"b", "2"}}}),
+        GoodList{
+            "CommentsBetween", "\"a\" \"1\"\n; x\n# y\n\"b\" \"2\"", {{"a", "1"}, {"b", "2"}}}),
     [](const auto& info) { return std::string(info.param.name); });
 
 struct BadList {
@@ -112,8 +113,8 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Userlist, AcceptsTheVerifiersPgwireMakes) {
-    const auto secret = pgwire::scram::encode_secret(
-        pgwire::scram::make_secret("pw", "0123456789abcdef", 4096));
+    const auto secret =
+        pgwire::scram::encode_secret(pgwire::scram::make_secret("pw", "0123456789abcdef", 4096));
     std::vector<Diagnostic> errors;
     auto users = parse_userlist("\"u\" \"" + secret + "\"", "u.txt", errors);
     EXPECT_TRUE(errors.empty()) << (errors.empty() ? "" : errors.front().to_string());
@@ -123,8 +124,8 @@ TEST(Userlist, AcceptsTheVerifiersPgwireMakes) {
 
 TEST(Userlist, CollectsEveryBadLineAndKeepsTheGoodOnes) {
     std::vector<Diagnostic> errors;
-    auto users = parse_userlist("\"a\" \"1\"\nbad\n\"b\" \"2\"\n\"c\"\n\"d\" \"4\"\n", "u.txt",
-                                errors);
+    auto users =
+        parse_userlist("\"a\" \"1\"\nbad\n\"b\" \"2\"\n\"c\"\n\"d\" \"4\"\n", "u.txt", errors);
     ASSERT_EQ(errors.size(), 2u);
     EXPECT_EQ(errors[0].line, 2);
     EXPECT_EQ(errors[1].line, 4);

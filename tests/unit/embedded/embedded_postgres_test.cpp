@@ -15,8 +15,7 @@ using namespace std::chrono_literals;
 RunResult psql(const EmbeddedPostgres& pg, const std::string& user, const std::string& password,
                const std::string& sql) {
     SpawnOptions o;
-    o.argv = {"psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d",
-              pg.dsn("appdb", user), "-c", sql};
+    o.argv = {"psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", pg.dsn("appdb", user), "-c", sql};
     o.env = {"PGPASSWORD=" + password, "PGCONNECT_TIMEOUT=10"};
     auto r = run_process(o, 30s);
     EXPECT_TRUE(r.ok());
@@ -55,8 +54,9 @@ TEST(EmbeddedPostgres, StartConnectRestartStop) {
         r = psql(pg, "app", "wrong", "SELECT 1");
         EXPECT_NE(r.exit_code, 0);
         EXPECT_NE(r.err.find("password authentication failed"), std::string::npos) << r.err;
-        auto stored = pg.run_sql("SELECT rolname, left(rolpassword, 3) FROM pg_authid "
-                                 "WHERE rolname IN ('app','old') ORDER BY 1");
+        auto stored = pg.run_sql(
+            "SELECT rolname, left(rolpassword, 3) FROM pg_authid "
+            "WHERE rolname IN ('app','old') ORDER BY 1");
         ASSERT_TRUE(stored.ok());
         EXPECT_EQ(*stored, "app|SCR\nold|md5");
 
@@ -93,8 +93,8 @@ TEST(EmbeddedPostgres, DestructorStopsARunningServerAndRemovesTheDirectory) {
     std::string dir = pg->socket_dir();
     uint16_t port = pg->port();
     SpawnOptions o;
-    o.argv = {"psql", "-X", "-At", "-d", pg->dsn("postgres", "postgres", "su_pw"), "-c",
-              "SELECT 1"};
+    o.argv = {"psql", "-X",      "-At", "-d", pg->dsn("postgres", "postgres", "su_pw"),
+              "-c",   "SELECT 1"};
     auto r = run_process(o, 30s);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->out, "1\n") << r->err;

@@ -21,12 +21,12 @@ namespace fs = std::filesystem;
 TEST(Suppressions, FormsAndScope) {
     std::string src =
         "package p\n"
-        "//nolint:pgwarden\n"                                  // 2: covers 2-3
-        "var a = 1 //pgwarden:ignore rows-not-closed\n"        // 3: covers 3-4
-        "//nolint:errcheck,rows-err-unchecked because\n"       // 4: covers 4-5
-        "//nolint\n"                                           // 5: covers 5-6
-        "//nolintx\n"                                          // 6: not a suppression
-        "// nolint:other\n";                                   // 7: other linters only
+        "//nolint:pgwarden\n"                             // 2: covers 2-3
+        "var a = 1 //pgwarden:ignore rows-not-closed\n"   // 3: covers 3-4
+        "//nolint:errcheck,rows-err-unchecked because\n"  // 4: covers 4-5
+        "//nolint\n"                                      // 5: covers 5-6
+        "//nolintx\n"                                     // 6: not a suppression
+        "// nolint:other\n";                              // 7: other linters only
     ParsedFile f = parse_file(src);
     LineIndex lines(src);
     Suppressions s(f, lines);
@@ -42,9 +42,10 @@ TEST(Suppressions, FormsAndScope) {
 class TempTree : public ::testing::Test {
 protected:
     void SetUp() override {
-        root_ = fs::temp_directory_path() /
-                ("pgwarden_lint_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                 "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        root_ =
+            fs::temp_directory_path() /
+            ("pgwarden_lint_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+             "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(root_);
         fs::create_directories(root_);
     }
@@ -134,8 +135,9 @@ TEST_F(TempTree, ImportGateIsPerPackage) {
 }
 
 TEST(Linter, ParseErrorsAreFindingsAndTheRestIsAnalysed) {
-    std::string src = std::string("package p\n\nimport \"database/sql\"\n\nfunc broken() {\n\tx := \n}\n\n") +
-                      "func leak(db *sql.DB) {\n\tdb.Query(\"SELECT 1\")\n}\n";
+    std::string src =
+        std::string("package p\n\nimport \"database/sql\"\n\nfunc broken() {\n\tx := \n}\n\n") +
+        "func leak(db *sql.DB) {\n\tdb.Query(\"SELECT 1\")\n}\n";
     auto f = lint_source("p.go", src);
     ASSERT_GE(f.size(), 2u);
     EXPECT_EQ(f[0].rule, "parse-error");

@@ -276,7 +276,8 @@ TEST(Parser, DeepNestingIsAnErrorNotACrash) {
     ASSERT_FALSE(f.errors.empty());
     EXPECT_NE(f.errors[0].message.find("nesting too deep"), std::string::npos);
 
-    std::string blocks = "package p\nfunc f() {" + std::string(50000, '{') + std::string(50000, '}') + "}";
+    std::string blocks =
+        "package p\nfunc f() {" + std::string(50000, '{') + std::string(50000, '}') + "}";
     EXPECT_FALSE(parse_file(blocks).errors.empty());
 
     std::string chain = "package p\nvar x = 1";
@@ -287,9 +288,10 @@ TEST(Parser, DeepNestingIsAnErrorNotACrash) {
 }
 
 TEST(Parser, GarbageNeverHangs) {
-    for (const char* src : {"", "package", "package p\nfunc", "package p\nfunc (", "}}}}", "package p\n)))",
-                            "package p\nfunc f() { for { if { switch { case", "package p\ntype T[",
-                            "package p\nvar x = []int{", "package p\nfunc f() { x.(", "\xff\xfe"}) {
+    for (const char* src :
+         {"", "package", "package p\nfunc", "package p\nfunc (", "}}}}", "package p\n)))",
+          "package p\nfunc f() { for { if { switch { case", "package p\ntype T[",
+          "package p\nvar x = []int{", "package p\nfunc f() { x.(", "\xff\xfe"}) {
         ParsedFile f = parse_file(src);
         EXPECT_NE(f.file, nullptr);
     }

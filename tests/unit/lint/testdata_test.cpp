@@ -91,8 +91,10 @@ TEST(RuleTestdata, FindingsMatchWantComments) {
         for (const auto& [line, rules] : expected) {
             total_wants += rules.size();
             auto it = got.find(line);
-            std::vector<std::string> actual = it == got.end() ? std::vector<std::string>{} : it->second;
-            EXPECT_EQ(actual, rules) << "missing finding at " << path.filename().string() << ":" << line;
+            std::vector<std::string> actual =
+                it == got.end() ? std::vector<std::string>{} : it->second;
+            EXPECT_EQ(actual, rules)
+                << "missing finding at " << path.filename().string() << ":" << line;
         }
         for (const auto& [line, rules] : got) {
             if (expected.find(line) == expected.end()) {

@@ -54,10 +54,10 @@ TEST(Dashboard, StateHasHistoryCheckoutsOldestFirstAndHighlights) {
     EXPECT_EQ(pts[2][2].get<int>(), 1);
     const auto& rows = doc["checkouts"];
     ASSERT_EQ(rows.size(), 3u);
-    EXPECT_EQ(rows[0]["application_name"], "leaky");  // oldest first
-    EXPECT_TRUE(rows[0]["suspected_leak"].get<bool>());   // older than highlight_after
+    EXPECT_EQ(rows[0]["application_name"], "leaky");         // oldest first
+    EXPECT_TRUE(rows[0]["suspected_leak"].get<bool>());      // older than highlight_after
     EXPECT_EQ(rows[0]["last_statement"], "SELECT \"x\"\n");  // escaped and parsed back
-    EXPECT_TRUE(rows[1]["suspected_leak"].get<bool>());   // flagged by the detector
+    EXPECT_TRUE(rows[1]["suspected_leak"].get<bool>());      // flagged by the detector
     EXPECT_FALSE(rows[2]["suspected_leak"].get<bool>());
     EXPECT_EQ(doc["pools"][0]["clients_waiting"], 1);
 }

@@ -1,7 +1,7 @@
 #include "observe/http_server.hpp"
 
-#include "observe/metrics.hpp"
 #include "http_test_util.hpp"
+#include "observe/metrics.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,8 +14,8 @@ namespace {
 namespace asio = net::asio;
 using namespace std::chrono_literals;
 using testing::body_of;
-using testing::send_raw;
 using testing::get;
+using testing::send_raw;
 using testing::status_of;
 
 class HttpServerTest : public ::testing::Test {
@@ -100,8 +100,8 @@ TEST_F(HttpServerTest, OversizedHeadersAre431) {
     HttpConfig cfg;
     cfg.header_limit = 8 * 1024;
     start(cfg);
-    std::string req = "GET /metrics HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(10000, 'a') +
-                      "\r\n\r\n";
+    std::string req =
+        "GET /metrics HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(10000, 'a') + "\r\n\r\n";
     std::string res = send_raw(port_, req);
     EXPECT_EQ(status_of(res), 431) << res.substr(0, 200);
     EXPECT_NE(res.find("Connection: close\r\n"), std::string::npos);
@@ -115,16 +115,16 @@ TEST_F(HttpServerTest, OversizedBodyIs413) {
     HttpConfig cfg;
     cfg.body_limit = 1024;
     start(cfg);
-    std::string req = "GET /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" +
-                      std::string(5000, 'x');
+    std::string req =
+        "GET /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'x');
     EXPECT_EQ(status_of(send_raw(port_, req)), 413);
 }
 
 TEST_F(HttpServerTest, GarbageIs400) {
     start();
     EXPECT_EQ(status_of(send_raw(port_, "HELLO THERE\r\n\r\n")), 400);
-    EXPECT_EQ(status_of(send_raw(port_, std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9) +
-                                            "\r\n\r\n")),
+    EXPECT_EQ(status_of(send_raw(
+                  port_, std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9) + "\r\n\r\n")),
               400);  // a TLS ClientHello sent to the plain-text port
     EXPECT_EQ(status_of(send_raw(port_, "GET /metrics HTTP/1.1\r\nBad Header\r\n\r\n")), 400);
     EXPECT_EQ(status_of(send_raw(port_, "GET metrics HTTP/1.1\r\nHost: t\r\n\r\n")), 400);
@@ -139,8 +139,9 @@ TEST_F(HttpServerTest, HandlerExceptionIs500) {
 
 TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
     start();
-    std::string two = "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"
-                      "GET /api/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    std::string two =
+        "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /api/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
     std::string res = send_raw(port_, two);
     EXPECT_EQ(status_of(res), 200);
     EXPECT_NE(res.find("HTTP/1.1 200", 10), std::string::npos) << res;

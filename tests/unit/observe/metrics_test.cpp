@@ -220,18 +220,19 @@ TEST(Histogram, ConcurrentObserversLoseNothing) {
 
 TEST(CheckExposition, RejectsWhatPrometheusWouldReject) {
     auto bad = [](const std::string& text) { return !check_exposition(text).ok(); };
-    EXPECT_TRUE(bad("# TYPE a gauge\na 1\n# TYPE a gauge\n"));             // second TYPE
-    EXPECT_TRUE(bad("# TYPE a gauge\na{x=\"1\"} 1\na{x=\"1\"} 2\n"));      // duplicate series
+    EXPECT_TRUE(bad("# TYPE a gauge\na 1\n# TYPE a gauge\n"));         // second TYPE
+    EXPECT_TRUE(bad("# TYPE a gauge\na{x=\"1\"} 1\na{x=\"1\"} 2\n"));  // duplicate series
     EXPECT_TRUE(bad("# TYPE a gauge\n# TYPE b gauge\na 1\nb 1\na{x=\"2\"} 1\n"));  // split
-    EXPECT_TRUE(bad("a 1\n"));                                              // no TYPE
-    EXPECT_TRUE(bad("# TYPE a gauge\na{x=\"1} 1\n"));                       // unterminated
-    EXPECT_TRUE(bad("# TYPE a gauge\na{x=\"\\t\"} 1\n"));                   // bad escape
-    EXPECT_TRUE(bad("# TYPE c counter\nc 1\n"));                            // no _total
+    EXPECT_TRUE(bad("a 1\n"));                                                     // no TYPE
+    EXPECT_TRUE(bad("# TYPE a gauge\na{x=\"1} 1\n"));                              // unterminated
+    EXPECT_TRUE(bad("# TYPE a gauge\na{x=\"\\t\"} 1\n"));                          // bad escape
+    EXPECT_TRUE(bad("# TYPE c counter\nc 1\n"));                                   // no _total
     EXPECT_TRUE(bad("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n"));  // no +Inf
-    EXPECT_TRUE(bad("# TYPE h histogram\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\n"
-                    "h_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n"));      // descending
+    EXPECT_TRUE(
+        bad("# TYPE h histogram\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\n"
+            "h_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n"));  // descending
     EXPECT_TRUE(bad("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 1\n"));
-    EXPECT_TRUE(bad("# TYPE a gauge\na 1"));                                // no final newline
+    EXPECT_TRUE(bad("# TYPE a gauge\na 1"));  // no final newline
     EXPECT_FALSE(bad("# HELP a x\n# TYPE a gauge\na{b=\"\\\"\\n\\\\\"} 1\n"));
 }
 

@@ -1,8 +1,8 @@
 #include "observe/webhook.hpp"
 
+#include "http_test_util.hpp"
 #include "observe/beast.hpp"
 #include "observe/observability.hpp"
-#include "http_test_util.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

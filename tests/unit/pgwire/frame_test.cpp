@@ -327,18 +327,13 @@ TEST(DecodeStartupHeader, LengthBounds) {
         uint32_t len;
         bool ok;
     };
-    const Case cases[] = {
-        {0, false},
-        {4, false},
-        {7, false},
-        {8, true},
-        {9, true},
-        {10000, true},
-        {10001, false},
-        {0x7fffffff, false},
-        {0x80000008, false},  // negative as int32: must not pass as huge
-        {0xffffffff, false},
-    };
+    const Case cases[] =
+        {
+            {0, false},          {4, false},    {7, false},     {8, true},
+            {9, true},           {10000, true}, {10001, false}, {0x7fffffff, false},
+            {0x80000008, false},  // negative as int32: must not pass as huge
+            {0xffffffff, false},
+        };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.len);
         // Supply the whole packet when it is valid, so the result is Frame, not NeedMore.

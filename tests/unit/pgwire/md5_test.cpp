@@ -71,13 +71,19 @@ TEST(Md5, Response) {
     };
     const Case cases[] = {
         {"secret", "postgres", {1, 2, 3, 4}, "md5bb41a296aab6baccb36ff243a562abff"},
-        {"md553f48b7c4b76a86ce72276c5755f217d", "postgres", {1, 2, 3, 4},
+        {"md553f48b7c4b76a86ce72276c5755f217d",
+         "postgres",
+         {1, 2, 3, 4},
          "md5bb41a296aab6baccb36ff243a562abff"},
         // A stored hash is used as is: the user name no longer matters.
-        {"md553f48b7c4b76a86ce72276c5755f217d", "someone-else", {1, 2, 3, 4},
+        {"md553f48b7c4b76a86ce72276c5755f217d",
+         "someone-else",
+         {1, 2, 3, 4},
          "md5bb41a296aab6baccb36ff243a562abff"},
         {"pencil", "alice", {0xde, 0xad, 0xbe, 0xef}, "md589ac9dabb63a4f0b959fff1b8cff5d71"},
-        {"md5ee69efad287c7423caf0b3229d71f567", "alice", {0xde, 0xad, 0xbe, 0xef},
+        {"md5ee69efad287c7423caf0b3229d71f567",
+         "alice",
+         {0xde, 0xad, 0xbe, 0xef},
          "md589ac9dabb63a4f0b959fff1b8cff5d71"},
     };
     for (const auto& c : cases) {

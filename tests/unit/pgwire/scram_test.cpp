@@ -86,8 +86,14 @@ TEST(ScramBase64, Rfc4648Vectors) {
         std::string_view encoded;
     };
     const Case cases[] = {
-        {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}, {"n,,", "biws"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
+        {"n,,", "biws"},
         {"y,,", "eSws"},
     };
     for (const auto& c : cases) {
@@ -167,8 +173,7 @@ TEST(ScramSecret, ParsesPostgres15Verifier) {
     EXPECT_EQ(secret->salt.size(), 16u);
     EXPECT_EQ(encode_secret(*secret), kPg15Secret);
     // The same derivation as PostgreSQL's: the verifier can be rebuilt from the password.
-    EXPECT_EQ(encode_secret(make_secret("pencil", secret->salt, secret->iterations)),
-              kPg15Secret);
+    EXPECT_EQ(encode_secret(make_secret("pencil", secret->salt, secret->iterations)), kPg15Secret);
 }
 
 TEST(ScramSecret, Postgres15VerifierAuthenticatesItsPassword) {
@@ -267,7 +272,6 @@ TEST(ScramExchange, Rfc7677VectorClientSide) {
     EXPECT_TRUE(done.ok()) << done.error().message;
 }
 
-
 Key key_from_b64(std::string_view text) {
     auto raw = base64_decode(text);
     Key key{};
@@ -302,8 +306,13 @@ TEST(ScramExchange, UsernameIsEscapedAndIgnoredByServer) {
 
 TEST(ScramExchange, RoundTripWithPasswords) {
     const std::string passwords[] = {
-        "pencil", "", "p,a=ss n=r=", std::string(1000, 'x'), "p\xc3\xa4ssw\xc3\xb6rd",
-        "\xff\xfe not utf-8", "nul\0inside"s,
+        "pencil",
+        "",
+        "p,a=ss n=r=",
+        std::string(1000, 'x'),
+        "p\xc3\xa4ssw\xc3\xb6rd",
+        "\xff\xfe not utf-8",
+        "nul\0inside"s,
     };
     for (const auto& password : passwords) {
         Secret secret = make_secret(password, random_salt(), 4096);
@@ -477,7 +486,8 @@ TEST(ScramMalformed, ClientFirst) {
         "n,,n=,r",
         "n,,n=,rr=abc",
         "n,,n=,r=ab c",
-        "n,,n=,r=ab\x01" "c",
+        "n,,n=,r=ab\x01"
+        "c",
         "n,,n=,r=ab\xff",
         "n,,n=,r=abc,",
         "n,,n=,r=abc,x=1",
@@ -526,7 +536,7 @@ TEST(ScramMalformed, ClientFinal) {
         "c=biws,r=" + nonce + ",r=" + nonce + ",p=" + proof,
         "r=" + nonce + ",c=biws,p=" + proof,
         "c=biws,p=" + proof + ",r=" + nonce,
-        "c=eSws,r=" + nonce + ",p=" + proof,      // "y,," but client-first said "n,,"
+        "c=eSws,r=" + nonce + ",p=" + proof,          // "y,," but client-first said "n,,"
         "c=cD10bHMsLA==,r=" + nonce + ",p=" + proof,  // "p=tls,,"
         "c=,r=" + nonce + ",p=" + proof,
         "c=biw,r=" + nonce + ",p=" + proof,
@@ -552,7 +562,7 @@ TEST(ScramMalformed, ServerFirst) {
     const std::string cases[] = {
         "",
         "r=" + std::string(kRfcClientNonce) + ",s=c2FsdA==,i=4096",  // nonce not extended
-        "r=XXprNGfwEbeRWgbNEkqOsrv,s=c2FsdA==,i=4096",              // wrong prefix
+        "r=XXprNGfwEbeRWgbNEkqOsrv,s=c2FsdA==,i=4096",               // wrong prefix
         "r=rOprNG,s=c2FsdA==,i=4096",                                // shorter than ours
         "r=,s=c2FsdA==,i=4096",
         "r=" + nonce + " x,s=c2FsdA==,i=4096",

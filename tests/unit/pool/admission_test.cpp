@@ -145,7 +145,9 @@ private:
     std::vector<std::pair<size_t, int>> waiting_;  // arrival order
 };
 
-Time at(int ms) { return Time{} + std::chrono::milliseconds(ms); }
+Time at(int ms) {
+    return Time{} + std::chrono::milliseconds(ms);
+}
 
 TEST(Admission, ReserveSurvivesAFlood) {
     // api reserves 3 of 10; background floods.

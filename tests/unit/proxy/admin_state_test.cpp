@@ -1,5 +1,5 @@
-#include "proxy/admin_commands.hpp"
 #include "proxy/admin_state.hpp"
+#include "proxy/admin_commands.hpp"
 
 #include <gtest/gtest.h>
 

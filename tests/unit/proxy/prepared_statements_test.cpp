@@ -348,8 +348,9 @@ TEST(PreparedStatements, ParseOfAStatementTheServerHasGoesToAScratchName) {
     // scratch statement (closed first, with its CloseComplete hidden); the client's own
     // unnamed statement is never touched.
     EXPECT_EQ(second.run(a, {parse_msg("mine", kQ1, kTypes), bind_msg("", "mine"), sync()}), "12Z");
-    const std::vector<Msg> want{close_msg('S', "pgw_scratch"), parse_msg("pgw_scratch", kQ1, kTypes),
-                                bind_msg("", pgw(kQ1)), sync()};
+    const std::vector<Msg> want{close_msg('S', "pgw_scratch"),
+                                parse_msg("pgw_scratch", kQ1, kTypes), bind_msg("", pgw(kQ1)),
+                                sync()};
     EXPECT_EQ(second.sent, want);
     EXPECT_EQ(a.statements.size(), 1u);
 }

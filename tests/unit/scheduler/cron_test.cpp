@@ -73,12 +73,15 @@ TEST(CronParse, EveryErrorNamesTheFieldTheTokenAndWhatIsAllowed) {
     const std::vector<ParseError> cases = {
         {"", "empty cron expression"},
         {"   ", "empty cron expression"},
-        {"* * * *", "expected 5 fields (minute hour day-of-month month day-of-week) or 6 "
-                    "(seconds first), got 4 in '* * * *'"},
-        {"* * * * * * *", "expected 5 fields (minute hour day-of-month month day-of-week) or 6 "
-                          "(seconds first), got 7 in '* * * * * * *'"},
-        {"@reboot", "unknown macro '@reboot' (allowed: @yearly @annually @monthly @weekly "
-                    "@daily @midnight @hourly)"},
+        {"* * * *",
+         "expected 5 fields (minute hour day-of-month month day-of-week) or 6 "
+         "(seconds first), got 4 in '* * * *'"},
+        {"* * * * * * *",
+         "expected 5 fields (minute hour day-of-month month day-of-week) or 6 "
+         "(seconds first), got 7 in '* * * * * * *'"},
+        {"@reboot",
+         "unknown macro '@reboot' (allowed: @yearly @annually @monthly @weekly "
+         "@daily @midnight @hourly)"},
         {"60 * * * *", "field 1 (minute): 60 is out of range 0-59"},
         {"0 24 * * *", "field 2 (hour): 24 is out of range 0-23"},
         {"0 0 0 * *", "field 3 (day-of-month): 0 is out of range 1-31"},
@@ -90,8 +93,7 @@ TEST(CronParse, EveryErrorNamesTheFieldTheTokenAndWhatIsAllowed) {
         {"0 0 * FOO *", "field 4 (month): 'FOO' is not a number or month name (JAN-DEC)"},
         {"0 0 * MON *", "field 4 (month): 'MON' is not a number or month name (JAN-DEC)"},
         {"0 0 * * JAN", "field 5 (day-of-week): 'JAN' is not a number or day name (SUN-SAT)"},
-        {"0 0 * * MONDAY",
-         "field 5 (day-of-week): 'MONDAY' is not a number or day name (SUN-SAT)"},
+        {"0 0 * * MONDAY", "field 5 (day-of-week): 'MONDAY' is not a number or day name (SUN-SAT)"},
         {"x * * * *", "field 1 (minute): 'x' is not a number"},
         {"0 1h * * *", "field 2 (hour): '1h' is not a number"},
         {"30-10 * * * *", "field 1 (minute): range 30-10 is reversed (start must not exceed end)"},
@@ -177,32 +179,25 @@ const std::vector<NextCase> kNextCases = {
     // New York, DST starts 2026-03-08 02:00 EST -> 03:00 EDT.
     {"30 2 * * *", "America/New_York", "2026-03-07T12:00:00-05:00", "2026-03-08T03:00:00-04:00"},
     {"30 2 * * *", "America/New_York", "2026-03-08T03:00:00-04:00", "2026-03-09T02:30:00-04:00"},
-    {"*/15 2 * * *", "America/New_York", "2026-03-08T01:50:00-05:00",
-     "2026-03-08T03:00:00-04:00"},
-    {"*/15 2 * * *", "America/New_York", "2026-03-08T03:00:00-04:00",
-     "2026-03-09T02:00:00-04:00"},
-    {"30 30 2 * * *", "America/New_York", "2026-03-08T01:00:00-05:00",
-     "2026-03-08T03:00:00-04:00"},
+    {"*/15 2 * * *", "America/New_York", "2026-03-08T01:50:00-05:00", "2026-03-08T03:00:00-04:00"},
+    {"*/15 2 * * *", "America/New_York", "2026-03-08T03:00:00-04:00", "2026-03-09T02:00:00-04:00"},
+    {"30 30 2 * * *", "America/New_York", "2026-03-08T01:00:00-05:00", "2026-03-08T03:00:00-04:00"},
     {"0 3 * * *", "America/New_York", "2026-03-08T01:00:00-05:00", "2026-03-08T03:00:00-04:00"},
     {"59 1 * * *", "America/New_York", "2026-03-08T00:00:00-05:00", "2026-03-08T01:59:00-05:00"},
     {"0 2 8 3 *", "America/New_York", "2026-01-01T00:00:00-05:00", "2026-03-08T03:00:00-04:00"},
     // Wall-clock cadence: the skipped local times simply do not exist.
-    {"30 * * * *", "America/New_York", "2026-03-08T01:45:00-05:00",
-     "2026-03-08T03:30:00-04:00"},
-    {"*/20 * * * *", "America/New_York", "2026-03-08T01:40:00-05:00",
-     "2026-03-08T03:00:00-04:00"},
+    {"30 * * * *", "America/New_York", "2026-03-08T01:45:00-05:00", "2026-03-08T03:30:00-04:00"},
+    {"*/20 * * * *", "America/New_York", "2026-03-08T01:40:00-05:00", "2026-03-08T03:00:00-04:00"},
     // New York, DST ends 2026-11-01 02:00 EDT -> 01:00 EST: fixed hours fire once.
     {"30 1 * * *", "America/New_York", "2026-11-01T00:00:00-04:00", "2026-11-01T01:30:00-04:00"},
     {"30 1 * * *", "America/New_York", "2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00"},
     {"30 1 * * *", "America/New_York", "2026-11-01T01:10:00-05:00", "2026-11-02T01:30:00-05:00"},
     {"0 1 * * *", "America/New_York", "2026-11-01T01:00:00-04:00", "2026-11-02T01:00:00-05:00"},
-    {"*/30 1 * * *", "America/New_York", "2026-11-01T01:30:00-04:00",
-     "2026-11-02T01:00:00-05:00"},
+    {"*/30 1 * * *", "America/New_York", "2026-11-01T01:30:00-04:00", "2026-11-02T01:00:00-05:00"},
     {"0 2 * * *", "America/New_York", "2026-11-01T01:30:00-05:00", "2026-11-01T02:00:00-05:00"},
     {"0 2 * * *", "America/New_York", "2026-11-01T01:30:00-04:00", "2026-11-01T02:00:00-05:00"},
     // ... and wall-clock cadences run through both passes.
-    {"*/30 * * * *", "America/New_York", "2026-11-01T01:30:00-04:00",
-     "2026-11-01T01:00:00-05:00"},
+    {"*/30 * * * *", "America/New_York", "2026-11-01T01:30:00-04:00", "2026-11-01T01:00:00-05:00"},
     {"0 * * * *", "America/New_York", "2026-11-01T01:00:00-04:00", "2026-11-01T01:00:00-05:00"},
     {"0 * * * *", "America/New_York", "2026-11-01T01:00:00-05:00", "2026-11-01T02:00:00-05:00"},
     // Berlin, DST starts 2026-03-29 02:00 CET -> 03:00 CEST, ends 2026-10-25 03:00 -> 02:00.
@@ -211,16 +206,12 @@ const std::vector<NextCase> kNextCases = {
     {"0 2 * * SUN", "Europe/Berlin", "2026-03-29T03:00:00+02:00", "2026-04-05T02:00:00+02:00"},
     {"30 2 * * *", "Europe/Berlin", "2026-10-25T00:00:00+02:00", "2026-10-25T02:30:00+02:00"},
     {"30 2 * * *", "Europe/Berlin", "2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"},
-    {"*/20 * * * *", "Europe/Berlin", "2026-10-25T02:40:00+02:00",
-     "2026-10-25T02:00:00+01:00"},
+    {"*/20 * * * *", "Europe/Berlin", "2026-10-25T02:40:00+02:00", "2026-10-25T02:00:00+01:00"},
     {"0 0 * * *", "Europe/Berlin", "2026-10-24T12:00:00+02:00", "2026-10-25T00:00:00+02:00"},
     // Lord Howe moves by 30 minutes: 2026-10-04 02:00 -> 02:30, 2026-04-05 02:00 -> 01:30.
-    {"15 2 * * *", "Australia/Lord_Howe", "2026-10-03T12:00:00+10:30",
-     "2026-10-04T02:30:00+11:00"},
-    {"45 1 * * *", "Australia/Lord_Howe", "2026-04-05T00:00:00+11:00",
-     "2026-04-05T01:45:00+11:00"},
-    {"45 1 * * *", "Australia/Lord_Howe", "2026-04-05T01:45:00+11:00",
-     "2026-04-06T01:45:00+10:30"},
+    {"15 2 * * *", "Australia/Lord_Howe", "2026-10-03T12:00:00+10:30", "2026-10-04T02:30:00+11:00"},
+    {"45 1 * * *", "Australia/Lord_Howe", "2026-04-05T00:00:00+11:00", "2026-04-05T01:45:00+11:00"},
+    {"45 1 * * *", "Australia/Lord_Howe", "2026-04-05T01:45:00+11:00", "2026-04-06T01:45:00+10:30"},
     {"*/15 * * * *", "Australia/Lord_Howe", "2026-04-05T01:45:00+11:00",
      "2026-04-05T01:30:00+10:30"},
     // Past the end of the TZif table (2037): the POSIX footer rule takes over.
@@ -247,8 +238,9 @@ TEST(CronNextAfter, ImpossibleExpressionsErrorInsteadOfLooping) {
         auto next = expr->next_after(at("2026-01-01T00:00:00Z"), zone("Europe/Berlin"));
         ASSERT_FALSE(next.ok());
         EXPECT_EQ(next.error().message,
-                  "'" + text + "' has no fire time within 8 years after 2026-01-01T00:00:00Z "
-                  "(does the day of month exist in the months given?)");
+                  "'" + text +
+                      "' has no fire time within 8 years after 2026-01-01T00:00:00Z "
+                      "(does the day of month exist in the months given?)");
     }
 }
 

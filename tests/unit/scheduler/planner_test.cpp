@@ -35,9 +35,9 @@ TEST(Planner, HighestPriorityTakesTheSlotsAndDecisionsKeepTheCandidateOrder) {
     ASSERT_EQ(d.size(), 3U);
     EXPECT_EQ(d[0].job, 10U);
     EXPECT_EQ(d[1].job, 11U);
-    EXPECT_EQ(reasons(d), (std::vector<PlanReason>{PlanReason::DeferredBackgroundBudgetFull,
-                                                   PlanReason::StartedOnTime,
-                                                   PlanReason::StartedOnTime}));
+    EXPECT_EQ(reasons(d),
+              (std::vector<PlanReason>{PlanReason::DeferredBackgroundBudgetFull,
+                                       PlanReason::StartedOnTime, PlanReason::StartedOnTime}));
 }
 
 TEST(Planner, EqualPrioritiesGoOldestFirst) {
@@ -57,10 +57,10 @@ TEST(Planner, RunningJobsCountAgainstTheBudgets) {
     load.per_queue["reports"] = 1;
     const std::vector<Candidate> cs = {candidate(0, 9, "reports"), candidate(1, 1),
                                        candidate(2, 0)};
-    EXPECT_EQ(reasons(planner.plan(PlanInput{kNow}, load, cs)),
-              (std::vector<PlanReason>{PlanReason::DeferredQueueBudgetFull,
-                                       PlanReason::StartedOnTime,
-                                       PlanReason::DeferredBackgroundBudgetFull}));
+    EXPECT_EQ(
+        reasons(planner.plan(PlanInput{kNow}, load, cs)),
+        (std::vector<PlanReason>{PlanReason::DeferredQueueBudgetFull, PlanReason::StartedOnTime,
+                                 PlanReason::DeferredBackgroundBudgetFull}));
 }
 
 TEST(Planner, AFullQueueDoesNotBlockOtherQueues) {
@@ -68,19 +68,19 @@ TEST(Planner, AFullQueueDoesNotBlockOtherQueues) {
     const std::vector<Candidate> cs = {candidate(0, 5, "reports"), candidate(1, 4, "reports"),
                                        candidate(2, 3, "etl"),     candidate(3, 2, "etl"),
                                        candidate(4, 1, "etl"),     candidate(5, 0, "other")};
-    EXPECT_EQ(reasons(planner.plan(PlanInput{kNow}, Load{}, cs)),
-              (std::vector<PlanReason>{
-                  PlanReason::StartedOnTime, PlanReason::DeferredQueueBudgetFull,
-                  PlanReason::StartedOnTime, PlanReason::StartedOnTime,
-                  PlanReason::DeferredQueueBudgetFull, PlanReason::StartedOnTime}));
+    EXPECT_EQ(
+        reasons(planner.plan(PlanInput{kNow}, Load{}, cs)),
+        (std::vector<PlanReason>{PlanReason::StartedOnTime, PlanReason::DeferredQueueBudgetFull,
+                                 PlanReason::StartedOnTime, PlanReason::StartedOnTime,
+                                 PlanReason::DeferredQueueBudgetFull, PlanReason::StartedOnTime}));
 }
 
 TEST(Planner, PressureDefersRunsInsideTheirFreshnessWindowOnly) {
     const Planner planner(Budget{1, {}});
     const std::vector<Candidate> cs = {
-        candidate(0, 9, "default", minutes(1), minutes(5)),                // fresh: waits
-        candidate(1, 0, "default", minutes(5), minutes(5)),                // last tick: starts
-        candidate(2, 0, "default", seconds(0)),                            // no window: starts
+        candidate(0, 9, "default", minutes(1), minutes(5)),  // fresh: waits
+        candidate(1, 0, "default", minutes(5), minutes(5)),  // last tick: starts
+        candidate(2, 0, "default", seconds(0)),              // no window: starts
     };
     // Budget 1: the stale run (older) is considered before the no-window run of equal priority.
     EXPECT_EQ(reasons(planner.plan(PlanInput{kNow, seconds(1), true}, Load{}, cs)),
@@ -96,8 +96,8 @@ TEST(Planner, PressureDefersRunsInsideTheirFreshnessWindowOnly) {
     std::vector<Candidate> again = cs;
     again[0].deferred_before = true;
     EXPECT_EQ(reasons(roomy.plan(PlanInput{kNow, seconds(1), false}, Load{}, again)),
-              (std::vector<PlanReason>{PlanReason::StartedAfterDeferral,
-                                       PlanReason::StartedOnTime, PlanReason::StartedOnTime}));
+              (std::vector<PlanReason>{PlanReason::StartedAfterDeferral, PlanReason::StartedOnTime,
+                                       PlanReason::StartedOnTime}));
 }
 
 TEST(Planner, PressureCanBePerCandidate) {
@@ -105,24 +105,23 @@ TEST(Planner, PressureCanBePerCandidate) {
     std::vector<Candidate> cs = {candidate(0, 0, "default", seconds(0), minutes(5)),
                                  candidate(1, 0, "default", seconds(0), minutes(5))};
     cs[1].under_pressure = true;  // only job 1's pool is busy
-    EXPECT_EQ(reasons(planner.plan(PlanInput{kNow}, Load{}, cs)),
-              (std::vector<PlanReason>{PlanReason::StartedOnTime,
-                                       PlanReason::DeferredUnderPressure}));
+    EXPECT_EQ(
+        reasons(planner.plan(PlanInput{kNow}, Load{}, cs)),
+        (std::vector<PlanReason>{PlanReason::StartedOnTime, PlanReason::DeferredUnderPressure}));
 }
 
 TEST(Planner, BudgetsCountConnectionsNotRuns) {
     const Planner planner(Budget{4, {{"etl", 3}}});
-    std::vector<Candidate> cs = {candidate(0, 9, "etl"), candidate(1, 8, "etl"),
-                                 candidate(2, 7), candidate(3, 6)};
+    std::vector<Candidate> cs = {candidate(0, 9, "etl"), candidate(1, 8, "etl"), candidate(2, 7),
+                                 candidate(3, 6)};
     cs[0].connections = 2;
     cs[1].connections = 2;  // 2 + 2 > the queue's 3
     cs[2].connections = 2;  // 2 + 2 = the total 4
     Load load;
     EXPECT_EQ(reasons(planner.plan(PlanInput{kNow}, load, cs)),
-              (std::vector<PlanReason>{PlanReason::StartedOnTime,
-                                       PlanReason::DeferredQueueBudgetFull,
-                                       PlanReason::StartedOnTime,
-                                       PlanReason::DeferredBackgroundBudgetFull}));
+              (std::vector<PlanReason>{
+                  PlanReason::StartedOnTime, PlanReason::DeferredQueueBudgetFull,
+                  PlanReason::StartedOnTime, PlanReason::DeferredBackgroundBudgetFull}));
     load.running = 3;
     EXPECT_EQ(reasons(planner.plan(PlanInput{kNow}, load, cs))[0],
               PlanReason::DeferredBackgroundBudgetFull);
@@ -139,8 +138,8 @@ TEST(Planner, ALongerTickStartsStaleRunsEarlier) {
 
 // The reference model: the rules written as plainly as possible, picking the best remaining
 // candidate by a linear scan each round instead of sorting.
-std::vector<PlanReason> reference_plan(const Budget& budget, const PlanInput& in,
-                                       const Load& load, const std::vector<Candidate>& cs) {
+std::vector<PlanReason> reference_plan(const Budget& budget, const PlanInput& in, const Load& load,
+                                       const std::vector<Candidate>& cs) {
     std::vector<PlanReason> out(cs.size());
     std::vector<bool> done(cs.size(), false);
     int running = load.running;
@@ -175,8 +174,8 @@ std::vector<PlanReason> reference_plan(const Budget& budget, const PlanInput& in
         ++running;
         ++per_queue[queue];
         if (!in.pressure) {
-            out[best] = c.deferred_before ? PlanReason::StartedAfterDeferral
-                                          : PlanReason::StartedOnTime;
+            out[best] =
+                c.deferred_before ? PlanReason::StartedAfterDeferral : PlanReason::StartedOnTime;
         } else {
             out[best] = c.max_staleness ? PlanReason::StartedStalenessLimit
                                         : PlanReason::StartedNotDeferrable;

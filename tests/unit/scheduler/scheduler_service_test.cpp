@@ -21,10 +21,11 @@ namespace {
 using namespace std::chrono_literals;
 
 std::shared_ptr<const config::Config> load(const std::string& jobs) {
-    auto r = config::load_string("[pgwarden]\nauth_type = \"trust\"\n[databases.app]\n"
-                                 "host = \"127.0.0.1\"\nuser = \"app\"\n\n" +
-                                     jobs,
-                                 "t.toml");
+    auto r = config::load_string(
+        "[pgwarden]\nauth_type = \"trust\"\n[databases.app]\n"
+        "host = \"127.0.0.1\"\nuser = \"app\"\n\n" +
+            jobs,
+        "t.toml");
     if (!r.ok()) {
         std::string all;
         for (const auto& e : r.errors) {
@@ -204,7 +205,9 @@ TEST(SchedulerService, PressureDefersInsideTheFreshnessWindowThenRuns) {
 TEST(SchedulerService, HigherPriorityClientsWaitingIsPressureToo) {
     Probe probe;
     auto s = make(job("fresh", "max_staleness = \"1h\""), probe.runner(0ms),
-                  [](const std::string&, const std::string&) { return Pressure{0.0, true}; });
+                  [](const std::string&, const std::string&) {
+                      return Pressure{0.0, true};
+                  });
     s->start();
     ASSERT_TRUE(eventually([&] { return find(*s, "fresh").deferrals >= 2; }));
     s->stop();
@@ -214,8 +217,9 @@ TEST(SchedulerService, HigherPriorityClientsWaitingIsPressureToo) {
 TEST(SchedulerService, PressureCannotHoldARunPastItsWindowOrOneWithoutAWindow) {
     Probe probe;
     auto s = make(job("window", "max_staleness = \"200ms\"") + job("nowindow", ""),
-                  probe.runner(0ms),
-                  [](const std::string&, const std::string&) { return Pressure{1.0, false}; });
+                  probe.runner(0ms), [](const std::string&, const std::string&) {
+                      return Pressure{1.0, false};
+                  });
     s->start();
     ASSERT_TRUE(eventually([&] {
         return find(*s, "window").runs_succeeded >= 2 && find(*s, "nowindow").runs_succeeded >= 2;
@@ -228,12 +232,12 @@ TEST(SchedulerService, PressureCannotHoldARunPastItsWindowOrOneWithoutAWindow) {
 
 TEST(SchedulerService, FailedRunsAreRetriedThenSucceed) {
     Probe probe;
-    auto t = make("[jobs.flaky]\nschedule = \"* * * * * *\"\ndatabase = \"app\"\n"
-                  "sql = \"SELECT 1\"\noverlap = \"skip\"\nretries = 3\nretry_backoff = \"10ms\"\n",
-                  probe.runner(0ms, [](int call) {
-                      return call <= 2 ? RunReport{RunOutcome::Failed, false, "boom", {}}
-                                       : RunReport{};
-                  }));
+    auto t = make(
+        "[jobs.flaky]\nschedule = \"* * * * * *\"\ndatabase = \"app\"\n"
+        "sql = \"SELECT 1\"\noverlap = \"skip\"\nretries = 3\nretry_backoff = \"10ms\"\n",
+        probe.runner(0ms, [](int call) {
+            return call <= 2 ? RunReport{RunOutcome::Failed, false, "boom", {}} : RunReport{};
+        }));
     t->start();
     ASSERT_TRUE(eventually([&] { return find(*t, "flaky").runs_succeeded >= 1; }));
     t->stop();
@@ -351,9 +355,10 @@ TEST(SchedulerService, AfterDowntimeMisfireRunOnceCatchesUpOnceWithTheMissedSlot
     auto shared = std::make_shared<FakeCoordinator::Shared>();
     const WallTime last = std::chrono::floor<std::chrono::seconds>(wall_now()) - 1h;
     shared->last["hourly"] = last;
-    auto s = make_with("[jobs.hourly]\nevery = \"10m\"\ndatabase = \"app\"\n"
-                       "sql = \"SELECT 1\"\nmisfire = \"run_once\"\n",
-                       probe.runner(0ms), shared);
+    auto s = make_with(
+        "[jobs.hourly]\nevery = \"10m\"\ndatabase = \"app\"\n"
+        "sql = \"SELECT 1\"\nmisfire = \"run_once\"\n",
+        probe.runner(0ms), shared);
     s->start();
     ASSERT_TRUE(eventually([&] { return probe.calls >= 1; }));
     std::this_thread::sleep_for(200ms);
@@ -375,9 +380,10 @@ TEST(SchedulerService, AfterDowntimeMisfireSkipWaitsForTheNextFire) {
     Probe probe;
     auto shared = std::make_shared<FakeCoordinator::Shared>();
     shared->last["hourly"] = wall_now() - 1h;
-    auto s = make_with("[jobs.hourly]\nevery = \"10m\"\ndatabase = \"app\"\n"
-                       "sql = \"SELECT 1\"\nmisfire = \"skip\"\n",
-                       probe.runner(0ms), shared);
+    auto s = make_with(
+        "[jobs.hourly]\nevery = \"10m\"\ndatabase = \"app\"\n"
+        "sql = \"SELECT 1\"\nmisfire = \"skip\"\n",
+        probe.runner(0ms), shared);
     s->start();
     ASSERT_TRUE(eventually([&] { return find(*s, "hourly").misfires == 1; }));
     std::this_thread::sleep_for(200ms);

@@ -183,8 +183,9 @@ TEST(TimeZone, FromTzifRejectsDamagedFiles) {
         {good.substr(0, 60), "missing version 2+ header"},
         {good.substr(0, 100), "truncated transition times"},
         {tzif("UTC0", 0, {200, 100}), "transition times are not ascending"},
-        {tzif("EST5EDT,M3.2.0", 0), "TZ rule 'EST5EDT,M3.2.0': expected ',' before the DST "
-                                    "end rule"},
+        {tzif("EST5EDT,M3.2.0", 0),
+         "TZ rule 'EST5EDT,M3.2.0': expected ',' before the DST "
+         "end rule"},
         {good.substr(0, good.size() - 1), "unterminated footer"},
     };
     for (const auto& [bytes, message] : cases) {
