@@ -15,8 +15,8 @@ fi
 packages=(
     # build tools
     g++ cmake ninja-build pkg-config git ca-certificates
-    # clang for the libFuzzer targets under tests/fuzz
-    clang-14
+    # clang for the libFuzzer targets under tests/fuzz; clang-format for the style test
+    clang-14 clang-format-14
     # libraries the C++ code links
     libboost1.81-dev libssl-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
     nlohmann-json3-dev libpq-dev libgtest-dev libgmock-dev libbenchmark-dev
