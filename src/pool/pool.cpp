@@ -102,7 +102,7 @@ bool server_alive(ServerConn& conn) {
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-void rehome(ServerConn& conn, net::Executor exec, int worker) {
+void rehome(ServerConn& conn, const net::Executor& exec, int worker) {
     if (conn.worker == worker) {
         return;
     }
@@ -114,7 +114,7 @@ void rehome(ServerConn& conn, net::Executor exec, int worker) {
         conn.socket.close(ec);
         return;
     }
-    conn.socket = net::StreamSocket(std::move(exec), protocol, fd);
+    conn.socket = net::StreamSocket(exec, protocol, fd);
     conn.worker = worker;
 }
 

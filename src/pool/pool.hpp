@@ -52,7 +52,7 @@ struct PoolSettings {
 // A client waiting for a server connection. Granted under the manager's lock; woken on its
 // own executor.
 struct Waiter {
-    Waiter(net::Executor exec, int loop) : timer(std::move(exec)), worker(loop) {}
+    Waiter(const net::Executor& exec, int loop) : timer(exec), worker(loop) {}
     net::SteadyTimer timer;
     int worker;                        // the event loop the waiting session runs on
     size_t cls = 0;                    // index of its class in the pool
@@ -304,6 +304,6 @@ void close_server(std::unique_ptr<ServerConn> conn);
 // True when an idle connection has nothing unread and is not closed (one non-blocking peek).
 bool server_alive(ServerConn& conn);
 // Moves a connection's socket onto another event loop (a pool is shared by all loops).
-void rehome(ServerConn& conn, net::Executor exec, int worker);
+void rehome(ServerConn& conn, const net::Executor& exec, int worker);
 
 }  // namespace pgwarden::pool

@@ -52,7 +52,7 @@ struct ServerEndpoint {
 // One logged-in server connection. Owned by exactly one place at a time: a pool's idle list
 // or a Lease (move-only unique_ptr). Used only from the executor its socket is bound to.
 struct ServerConn {
-    explicit ServerConn(net::Executor exec) : socket(std::move(exec)) {}
+    explicit ServerConn(const net::Executor& exec) : socket(exec) {}
 
     net::StreamSocket socket;
     uint64_t id = 0;

@@ -41,7 +41,7 @@ int worker_count(const config::Config& cfg) {
 
 }  // namespace
 
-Server::Server(std::string config_path, std::shared_ptr<const config::Config> config)
+Server::Server(std::string config_path, const std::shared_ptr<const config::Config>& config)
     : config_path_(std::move(config_path)), runtime_(config, worker_count(*config)) {
     for (int i = 0; i < runtime_.workers(); ++i) {
         // Hint 1: exactly one thread runs each loop, so Asio skips waking other threads
@@ -205,7 +205,7 @@ void Server::start_session(int worker, net::StreamSocket socket, std::string pee
     auto session =
         std::make_shared<ClientSession>(runtime_, worker, std::move(socket), std::move(peer));
     asio::co_spawn(*loops_[static_cast<size_t>(worker)], ClientSession::run(std::move(session)),
-                   [](std::exception_ptr e) {
+                   [](const std::exception_ptr& e) {
                        if (e) {
                            try {
                                std::rethrow_exception(e);
@@ -363,7 +363,7 @@ net::awaitable<void> Server::drain() {
 void Server::watch_signals() {
     const sigset_t set = control_signals();
     while (!stop_signals_.load()) {
-        const timespec wait{0, 200 * 1000 * 1000};
+        const timespec wait{0, 200L * 1000 * 1000};
         const int sig = sigtimedwait(&set, nullptr, &wait);
         if (sig > 0) {
             asio::post(*loops_[0], [this, sig] { on_signal(sig); });

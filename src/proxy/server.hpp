@@ -25,7 +25,7 @@ namespace pgwarden::proxy {
 // limits are global; a server connection moves to the loop of the session borrowing it.
 class Server {
 public:
-    Server(std::string config_path, std::shared_ptr<const config::Config> config);
+    Server(std::string config_path, const std::shared_ptr<const config::Config>& config);
     ~Server();
     // Binds the listeners (exit code 1 on failure), then serves until SIGINT or until a
     // SIGTERM drain completes. Returns the process exit code.

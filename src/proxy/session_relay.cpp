@@ -21,12 +21,12 @@ using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 
-constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kReadChunk = size_t{16} * 1024;
 // An idle session waits with this much buffer: the read buffer is held for the whole wait, so
 // its size is most of what 10,000 idle clients cost. Requests larger than this are drained at
 // once with kReadChunk reads; a buffer grown past kIdleBufferLimit is given back at idle.
 constexpr size_t kIdleReadChunk = 512;
-constexpr size_t kIdleBufferLimit = 4 * 1024;
+constexpr size_t kIdleBufferLimit = size_t{4} * 1024;
 constexpr uint64_t kMaxServerMessage = 1u << 30;
 // Leak reports show this much of the last statement.
 constexpr size_t kMaxStatementText = 1024;
