@@ -506,20 +506,22 @@ net::awaitable<common::Result<std::unique_ptr<ServerConn>>> PoolManager::open(
 }
 
 net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool> pool, size_t cls,
-                                                           int worker, Clock::time_point deadline) {
-    auto exec = co_await net::asio::this_coro::executor;
+                                                           int worker, Clock::time_point now,
+                                                           Clock::time_point deadline,
+                                                           std::shared_ptr<Waiter>& waiter) {
+    const auto exec = co_await net::asio::this_coro::executor;
     for (;;) {
         std::unique_ptr<ServerConn> conn;
         std::vector<std::unique_ptr<ServerConn>> to_close;
         bool may_open = false;
-        std::shared_ptr<Waiter> waiter;
+        bool queued = false;
         {
             std::lock_guard lock(mu_);
             auto& slot = pool->classes_[cls];
             if (admission::may_enter(pool->classes_, cls, pool->settings_.pool_size,
                                      pool->active_ + pool->connecting_)) {
                 conn = take_idle_locked(*pool, worker);
-                if (conn && expired(*pool, *conn, Clock::now())) {
+                if (conn && expired(*pool, *conn, now)) {
                     count_open_locked(*pool, -1);
                     // exchange, not move: `conn` is tested again below and must be empty.
                     to_close.push_back(std::exchange(conn, nullptr));
@@ -536,15 +538,23 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
                 }
             }
             if (!conn && !may_open && to_close.empty()) {
-                waiter = std::make_shared<Waiter>(exec, worker);
+                if (!waiter) {
+                    waiter = std::make_shared<Waiter>(exec, worker);
+                }
                 waiter->cls = cls;
+                waiter->conn.reset();
+                waiter->may_open = false;
+                waiter->queued = true;
+                waiter->since = now;
                 slot.waiters.push_back(waiter);
                 ++pool->waiting_;
                 ++total_waiting_;
+                queued = true;
             }
         }
-        if (!conn && !may_open && !waiter) {
+        if (!conn && !may_open && !queued) {
             close_all(to_close);  // an expired idle connection: look again
+            now = Clock::now();
             continue;
         }
         close_all(to_close);
@@ -564,29 +574,38 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
             close_server(std::move(conn));
             close_all(evicted);
             wake(woken);
+            now = Clock::now();
             continue;
         }
-        if (waiter) {
+        while (queued) {
             waiter->timer.expires_at(deadline);
             co_await waiter->timer.async_wait(net::as_result);
             std::lock_guard lock(mu_);
-            if (waiter->queued) {
-                auto& slot = pool->classes_[cls];
-                std::erase(slot.waiters, waiter);
-                --pool->waiting_;
-                --total_waiting_;
-                ++slot.wait_timeouts;
-                co_return common::make_error(
-                    sqlstate::kTooManyConnections,
-                    fmt::format("query_wait_timeout: no server connection for class \"{}\" in "
-                                "pool {}/{} in time ({} of {} server connections in use, {} "
-                                "held by this class)",
-                                slot.name, pool->database_, pool->user_,
-                                pool->active_ + pool->connecting_, pool->settings_.pool_size,
-                                slot.held));
+            if (!waiter->queued) {
+                queued = false;
+                conn = std::move(waiter->conn);
+                may_open = waiter->may_open;
+                break;
             }
-            conn = std::move(waiter->conn);
-            may_open = waiter->may_open;
+            if (Clock::now() < deadline) {
+                // Woken but not granted: a hand-off to this waiter's previous wait that
+                // raced with its timeout (another loop's cancel landed late). Wait on.
+                continue;
+            }
+            auto& slot = pool->classes_[cls];
+            std::erase(slot.waiters, waiter);
+            --pool->waiting_;
+            --total_waiting_;
+            ++slot.wait_timeouts;
+            waiter->queued = false;
+            co_return common::make_error(
+                sqlstate::kTooManyConnections,
+                fmt::format("query_wait_timeout: no server connection for class \"{}\" in "
+                            "pool {}/{} in time ({} of {} server connections in use, {} "
+                            "held by this class)",
+                            slot.name, pool->database_, pool->user_,
+                            pool->active_ + pool->connecting_, pool->settings_.pool_size,
+                            slot.held));
         }
         if (may_open) {
             auto opened = co_await open(pool, cls, worker);
@@ -601,6 +620,7 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
             rehome(*conn, exec, worker);
             co_return Lease(this, pool, std::move(conn), cls);
         }
+        now = Clock::now();
     }
 }
 

@@ -213,8 +213,13 @@ public:
     // Checks out a server connection for a session of class `cls` running on event loop
     // `worker`, waiting until `deadline` at most. Errors: 53300 (timed out; the message
     // names the pool and the class), 08006 (cannot connect) or the server's login error.
+    // `now` is the caller's clock reading (it asked just now). `waiter`: the session's own
+    // queue entry and timer, created on first use and reused for every later wait, so a
+    // checkout that has to queue allocates nothing.
     net::awaitable<common::Result<Lease>> acquire(std::shared_ptr<Pool> pool, size_t cls,
-                                                  int worker, Clock::time_point deadline);
+                                                  int worker, Clock::time_point now,
+                                                  Clock::time_point deadline,
+                                                  std::shared_ptr<Waiter>& waiter);
 
     // The ParameterStatus values clients of this pool are shown at login (from the first
     // server login); empty before any server connection exists.

@@ -66,7 +66,8 @@ net::awaitable<CloseReason> ClientSession::admin_session(const pgwire::StartupMe
     cancel_pid_ = pid;
     pgwire::encode_backend_key_data(to_client_, pid, key);
     pgwire::encode_ready_for_query(to_client_, 'I');
-    status_.update([&](SessionInfo& i) {
+    update_shared([&](Shared& sh) {
+        auto& i = sh.info;
         i.id = id_;
         i.peer = peer_;
         i.database = database_;
@@ -75,7 +76,7 @@ net::awaitable<CloseReason> ClientSession::admin_session(const pgwire::StartupMe
         i.admin = true;
         i.state = ClientState::Idle;
         i.connect_time = std::chrono::system_clock::now();
-        i.state_since = i.connect_time;
+        sh.state_since = pool::Clock::now();
     });
     if (!co_await flush_client()) {
         co_return CloseReason::ClientGone;

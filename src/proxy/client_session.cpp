@@ -93,15 +93,13 @@ ClientSession::~ClientSession() {
 }
 
 std::optional<CancelTarget> ClientSession::cancel_target() {
-    std::lock_guard lock(cancel_mu_);
-    return cancel_target_;
+    std::lock_guard lock(shared_mu_);
+    return shared_.activity.server;
 }
 
 SessionActivity ClientSession::activity() {
-    std::lock_guard lock(cancel_mu_);
-    SessionActivity a = activity_;
-    a.server = cancel_target_;
-    return a;
+    std::lock_guard lock(shared_mu_);
+    return shared_.activity;
 }
 
 void ClientSession::request_terminate(std::string sqlstate, std::string message) {
@@ -174,7 +172,7 @@ net::awaitable<void> ClientSession::reset_server() {
 net::awaitable<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
     const auto reason = co_await self->serve();
     co_await self->reset_server();
-    self->detach();
+    self->detach(pool::Clock::now());
     self->observe_logout();
     if (self->logged_in_) {
         self->rt_.counters.clients_active.fetch_sub(1);
@@ -617,9 +615,10 @@ net::awaitable<std::optional<CloseReason>> ClientSession::login() {
     if (server_params.empty()) {
         // Clients must see the server's parameters at login; the first client of a pool
         // borrows a connection to learn them (and proves the server accepts the login).
+        const auto now = Clock::now();
         auto lease = co_await rt_.pools.acquire(
-            pool_, class_index_, worker_,
-            Clock::now() + class_->query_wait_timeout.value_or(s.query_wait_timeout));
+            pool_, class_index_, worker_, now,
+            now + class_->query_wait_timeout.value_or(s.query_wait_timeout), waiter_);
         if (!lease) {
             co_return co_await reject(lease.error().code.c_str(),
                                       "server login failed: " + lease.error().message);
@@ -639,11 +638,10 @@ net::awaitable<std::optional<CloseReason>> ClientSession::login() {
         pgwire::encode_parameter_status(to_client_, name,
                                         it != wanted_params_.end() ? it->second : value);
     }
-    {
-        std::lock_guard lock(cancel_mu_);
+    update_shared([&](Shared& sh) {
         auto app = wanted_params_.find("application_name");
-        activity_.application_name = app != wanted_params_.end() ? app->second : "";
-    }
+        sh.activity.application_name = app != wanted_params_.end() ? app->second : "";
+    });
     auto [pid, key] = rt_.cancels.add(shared_from_this());
     cancel_pid_ = pid;
     pgwire::encode_backend_key_data(to_client_, pid, key);

@@ -95,7 +95,7 @@ private:
     net::awaitable<common::Result<std::string>> read_password_message();
     net::awaitable<CloseReason> main_loop();
     net::awaitable<common::Status> attach();
-    void detach();
+    void detach(pool::Clock::time_point now);
     // Answers the client's pending request (up to its Query or Sync) with an ERROR and
     // ReadyForQuery, keeping the connection; returns a reason when the session must end.
     net::awaitable<std::optional<CloseReason>> fail_request(const common::Error& error);
@@ -111,8 +111,8 @@ private:
     // clean; marks it dirty when that cannot be done in time.
     net::awaitable<void> reclaim_server();
     // Bookkeeping for the governor (cheap: one uncontended lock).
-    void note_request(std::string_view sql);
-    void note_ready(char status);
+    void note_request(std::string_view sql, pool::Clock::time_point now);
+    void note_ready(char status, pool::Clock::time_point now);
     // The wanted parameters or the server's changed: bumps params_gen_ and forgets which
     // shared set the held server connection matches.
     void params_changed();
@@ -134,13 +134,16 @@ private:
     // uncontended lock where the visible session state changes.
     void observe_login();
     void observe_logout();
-    void observe_waiting();
-    void observe_attached(std::chrono::steady_clock::duration waited);
-    void observe_detached();
+    void observe_waiting(pool::Clock::time_point now);
+    // Granted a server connection (lease_) after waiting `waited`: visible state, cancel
+    // target and the governor's checkout facts in one step.
+    void observe_attached(pool::Clock::time_point now, pool::Clock::duration waited);
+    // Let go of the server connection (or never got one).
+    void observe_detached(pool::Clock::time_point now);
     // Before a request message is counted in pending_rfq_/batch_open_: starts the query and
     // transaction clocks, counts Query/Execute. (note_request keeps the statement text.)
-    void observe_request(char type);
-    void observe_ready(char status);  // a client-bound ReadyForQuery
+    void observe_request(char type, pool::Clock::time_point now);
+    void observe_ready(char status, pool::Clock::time_point now);  // a client-bound ReadyForQuery
     void observe_server_error(std::string_view body);
     void observe_error_sent(std::string_view sqlstate);
     void observe_timeout(observe::TimeoutKind kind);
@@ -174,6 +177,7 @@ private:
     std::string to_client_;
     std::string to_server_;
     pool::Lease lease_;
+    std::shared_ptr<pool::Waiter> waiter_;  // reused by every checkout that has to queue
 
     // Relay state while attached.
     int pending_rfq_ = 0;      // Syncs/Queries sent whose ReadyForQuery is still due
@@ -191,19 +195,31 @@ private:
     bool class_counted_ = false;                    // counted in Runtime::class_clients
     std::optional<std::pair<std::string, std::string>> terminate_;  // sqlstate, message
 
-    std::mutex cancel_mu_;  // guards cancel_target_ and activity_ (read by the governor)
-    std::optional<CancelTarget> cancel_target_;
-    SessionActivity activity_;
+    // What other threads read (the governor, SHOW CLIENTS, the dashboard, cancel requests),
+    // under one lock: each step of a transaction (wait, attach, request, reply, detach)
+    // updates all of it in one uncontended lock, with the clock read once for the step.
+    struct Shared {
+        SessionInfo info;  // info.state_since is derived from state_since at snapshot time
+        pool::Clock::time_point state_since{};
+        SessionActivity activity;  // activity.server: where a CancelRequest goes
+    };
+    template <typename F>
+    void update_shared(F&& f) {
+        std::lock_guard lock(shared_mu_);
+        f(shared_);
+    }
+    std::mutex shared_mu_;
+    Shared shared_;
 
-    // Observability state, on the session's loop (status_ is the only shared part).
-    SessionStatus status_;
+    // Observability state, on the session's loop.
     observe::ClassMetrics* metrics_ = nullptr;
     bool counted_client_ = false;
     bool killed_ = false;
     bool txn_running_ = false;
     bool query_running_ = false;
-    std::chrono::steady_clock::time_point txn_start_{};
-    std::chrono::steady_clock::time_point query_start_{};
+    pool::Clock::time_point txn_start_{};
+    pool::Clock::time_point query_start_{};
+    pool::Clock::time_point ready_at_{};  // when the last ReadyForQuery was processed
 };
 
 // The admin console's virtual database names.

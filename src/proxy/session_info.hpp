@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <string>
 
 namespace pgwarden::proxy {
@@ -16,8 +15,10 @@ enum class ClientState {
 };
 const char* to_string(ClientState state);
 
-// A copy of one session's visible state, taken under its mutex.
+// A copy of one session's visible state, taken under its lock.
 struct SessionInfo {
+    static constexpr size_t kMaxStatement = 256;  // last_statement is cut to this many bytes
+
     uint64_t id = 0;
     std::string peer;  // "addr:port" or "unix"
     std::string database;
@@ -36,28 +37,6 @@ struct SessionInfo {
     int32_t server_pid = 0;       // Active: its backend pid
     std::string server_addr;      // Active: "host:port" of the server
     uint16_t server_local_port = 0;
-};
-
-// The mutex-guarded SessionInfo a session updates on its own loop (at login, attach, detach,
-// and per Query for the last statement) and other threads copy. Each update is one
-// uncontended lock: the cost the hot path pays for attribution.
-class SessionStatus {
-public:
-    static constexpr size_t kMaxStatement = 256;
-
-    SessionInfo snapshot() const {
-        std::lock_guard lock(mu_);
-        return info_;
-    }
-    template <typename F>
-    void update(F&& f) {
-        std::lock_guard lock(mu_);
-        f(info_);
-    }
-
-private:
-    mutable std::mutex mu_;
-    SessionInfo info_;
 };
 
 }  // namespace pgwarden::proxy

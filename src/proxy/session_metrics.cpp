@@ -19,10 +19,10 @@ double seconds(SteadyClock::duration d) {
 
 // The statement's first kMaxStatement bytes, cut at a UTF-8 character boundary.
 std::string truncate_statement(std::string sql) {
-    if (sql.size() <= SessionStatus::kMaxStatement) {
+    if (sql.size() <= SessionInfo::kMaxStatement) {
         return sql;
     }
-    size_t cut = SessionStatus::kMaxStatement;
+    size_t cut = SessionInfo::kMaxStatement;
     while (cut > 0 && (static_cast<unsigned char>(sql[cut]) & 0xC0) == 0x80) {
         --cut;
     }
@@ -47,8 +47,22 @@ const char* to_string(ClientState state) {
 }
 
 SessionInfo ClientSession::info() {
-    SessionInfo i = status_.snapshot();
-    const auto a = activity();
+    SessionInfo i;
+    SessionActivity a;
+    SteadyClock::time_point state_since;
+    {
+        std::lock_guard lock(shared_mu_);
+        i = shared_.info;
+        a = shared_.activity;
+        state_since = shared_.state_since;
+    }
+    // The hot path keeps steady-clock times only; wall-clock time is derived here, for the
+    // (rare) reader.
+    const auto now = SteadyClock::now();
+    if (state_since != SteadyClock::time_point{}) {
+        i.state_since = SystemClock::now() -
+                        std::chrono::duration_cast<SystemClock::duration>(now - state_since);
+    }
     if (!a.application_name.empty()) {
         i.application_name = a.application_name;
     }
@@ -58,7 +72,6 @@ SessionInfo ClientSession::info() {
         i.last_statement = truncate_statement(
             class_->mask_literals ? config::mask_sql_literals(a.last_statement) : a.last_statement);
         // The governor's conditions for a suspected leak, evaluated on this copy.
-        const auto now = SteadyClock::now();
         const bool running = a.query_since != SteadyClock::time_point{};
         const bool in_txn = a.transaction_state == 'T' || a.transaction_state == 'E';
         i.suspected_leak =
@@ -83,7 +96,9 @@ void ClientSession::observe_login() {
         counted_client_ = true;
     }
     const auto app = wanted_params_.find("application_name");
-    status_.update([&](SessionInfo& i) {
+    const auto now = SteadyClock::now();
+    update_shared([&](Shared& sh) {
+        auto& i = sh.info;
         i.id = id_;
         i.peer = peer_;
         i.database = database_;
@@ -91,7 +106,7 @@ void ClientSession::observe_login() {
         i.application_name = app == wanted_params_.end() ? std::string() : app->second;
         i.state = ClientState::Idle;
         i.connect_time = SystemClock::now();
-        i.state_since = i.connect_time;
+        sh.state_since = now;
     });
 }
 
@@ -102,50 +117,62 @@ void ClientSession::observe_logout() {
     }
 }
 
-void ClientSession::observe_waiting() {
-    status_.update([](SessionInfo& i) {
-        i.state = ClientState::Waiting;
-        i.state_since = SystemClock::now();
+void ClientSession::observe_waiting(SteadyClock::time_point now) {
+    update_shared([&](Shared& sh) {
+        sh.info.state = ClientState::Waiting;
+        sh.state_since = now;
     });
 }
 
-void ClientSession::observe_attached(SteadyClock::duration waited) {
+void ClientSession::observe_attached(SteadyClock::time_point now, SteadyClock::duration waited) {
     if (metrics_ != nullptr) {
         metrics_->admission_wait.observe(seconds(waited));
     }
-    const auto now = SteadyClock::now();
-    status_.update([&](SessionInfo& i) {
+    update_shared([&](Shared& sh) {
+        auto& i = sh.info;
         i.state = ClientState::Active;
-        i.state_since = SystemClock::now();
+        sh.state_since = now;
         i.checkout_since = now;
         i.server_id = lease_->id;
         i.server_pid = lease_->backend_pid;
         i.server_addr = lease_->remote;
+        auto& a = sh.activity;
+        a.server = CancelTarget{settings_.endpoint.host, settings_.endpoint.port,
+                                lease_->backend_pid, lease_->backend_key};
+        a.attached = true;
+        ++a.checkout_seq;
+        a.checkout_since = now;
+        a.idle_since = now;
+        a.transaction_state = 'I';
     });
 }
 
-void ClientSession::observe_detached() {
+void ClientSession::observe_detached(SteadyClock::time_point now) {
     txn_running_ = false;
     query_running_ = false;
-    status_.update([](SessionInfo& i) {
+    update_shared([&](Shared& sh) {
+        auto& i = sh.info;
         if (i.state == ClientState::Active || i.state == ClientState::Waiting) {
             i.state = ClientState::Idle;
-            i.state_since = SystemClock::now();
+            sh.state_since = now;
         }
         i.server_id = 0;
         i.server_pid = 0;
         i.server_addr.clear();
+        sh.activity.server.reset();
+        sh.activity.attached = false;
+        sh.activity.query_since = {};
     });
 }
 
-void ClientSession::observe_request(char type) {
+void ClientSession::observe_request(char type, SteadyClock::time_point now) {
     const bool starts_round_trip = pending_rfq_ == 0 && !batch_open_;
     if (starts_round_trip && !query_running_) {
-        query_start_ = SteadyClock::now();
+        query_start_ = now;
         query_running_ = true;
     }
     if (starts_round_trip && txn_status_ == 'I' && !txn_running_) {
-        txn_start_ = query_running_ ? query_start_ : SteadyClock::now();
+        txn_start_ = query_running_ ? query_start_ : now;
         txn_running_ = true;
     }
     if (metrics_ != nullptr && (type == 'Q' || type == 'E')) {
@@ -153,11 +180,10 @@ void ClientSession::observe_request(char type) {
     }
 }
 
-void ClientSession::observe_ready(char status) {
+void ClientSession::observe_ready(char status, SteadyClock::time_point now) {
     if (metrics_ == nullptr) {
         return;
     }
-    const auto now = SteadyClock::now();
     if (query_running_) {
         metrics_->query_duration.observe(seconds(now - query_start_));
         query_running_ = pending_rfq_ > 0;
@@ -217,7 +243,7 @@ net::awaitable<void> ClientSession::wait_while_paused() {
     if (!rt_.pause.paused(database_)) {
         co_return;
     }
-    observe_waiting();
+    observe_waiting(SteadyClock::now());
     net::SteadyTimer timer(client_.get_executor());
     // Polling keeps PAUSE free for everyone else: no per-database wait queue to maintain,
     // and a 20 ms step is nothing next to an operator's pause.

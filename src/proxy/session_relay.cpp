@@ -60,22 +60,25 @@ bool ClientSession::transaction_done() const {
            client_stream_left_ == 0 && server_stream_left_ == 0 && txn_status_ == 'I';
 }
 
-void ClientSession::note_request(std::string_view sql) {
-    std::lock_guard lock(cancel_mu_);
-    if (!sql.empty()) {
-        activity_.last_statement.assign(sql.substr(0, kMaxStatementText));
-    }
-    if (activity_.query_since == Clock::time_point{}) {
-        activity_.query_since = Clock::now();
-        ++activity_.query_seq;
-    }
+void ClientSession::note_request(std::string_view sql, Clock::time_point now) {
+    update_shared([&](Shared& sh) {
+        auto& a = sh.activity;
+        if (!sql.empty()) {
+            a.last_statement.assign(sql.substr(0, kMaxStatementText));
+        }
+        if (a.query_since == Clock::time_point{}) {
+            a.query_since = now;
+            ++a.query_seq;
+        }
+    });
 }
 
-void ClientSession::note_ready(char status) {
-    std::lock_guard lock(cancel_mu_);
-    activity_.query_since = {};
-    activity_.idle_since = Clock::now();
-    activity_.transaction_state = status;
+void ClientSession::note_ready(char status, Clock::time_point now) {
+    update_shared([&](Shared& sh) {
+        sh.activity.query_since = {};
+        sh.activity.idle_since = now;
+        sh.activity.transaction_state = status;
+    });
 }
 
 net::awaitable<common::Status> ClientSession::attach() {
@@ -85,14 +88,16 @@ net::awaitable<common::Status> ClientSession::attach() {
     }
     const auto asked = Clock::now();
     const auto wait = class_->query_wait_timeout.value_or(cfg_->settings.query_wait_timeout);
-    observe_waiting();
-    auto lease = co_await rt_.pools.acquire(pool_, class_index_, worker_, asked + wait);
+    observe_waiting(asked);
+    auto lease = co_await rt_.pools.acquire(pool_, class_index_, worker_, asked, asked + wait,
+                                            waiter_);
+    const auto now = Clock::now();
     if (!lease) {
-        observe_detached();
+        observe_detached(now);
         co_return std::move(lease).error();
     }
     lease_ = std::move(*lease);
-    observe_attached(Clock::now() - asked);
+    observe_attached(now, now - asked);
     spdlog::debug("conn={} attached server conn={}", id_, lease_->id);
     pending_rfq_ = 0;
     batch_open_ = false;
@@ -100,16 +105,6 @@ net::awaitable<common::Status> ClientSession::attach() {
     txn_status_ = 'I';
     server_stream_left_ = 0;
     injected_.reset();
-    {
-        std::lock_guard lock(cancel_mu_);
-        cancel_target_ = CancelTarget{settings_.endpoint.host, settings_.endpoint.port,
-                                      lease_->backend_pid, lease_->backend_key};
-        activity_.attached = true;
-        ++activity_.checkout_seq;
-        activity_.checkout_since = Clock::now();
-        activity_.idle_since = activity_.checkout_since;
-        activity_.transaction_state = 'I';
-    }
     // Carry the client's session parameters over to this server connection, pipelined in
     // front of the client's own messages; the replies are swallowed.
     if (param_set_gen_ != params_gen_) {
@@ -135,18 +130,12 @@ void ClientSession::params_changed() {
     }
 }
 
-void ClientSession::detach() {
+void ClientSession::detach(Clock::time_point now) {
     if (lease_) {
         spdlog::debug("conn={} releases server conn={}", id_, lease_->id);
     }
-    {
-        std::lock_guard lock(cancel_mu_);
-        cancel_target_.reset();
-        activity_.attached = false;
-        activity_.query_since = {};
-    }
     lease_.reset();
-    observe_detached();
+    observe_detached(now);
 }
 
 net::awaitable<CloseReason> ClientSession::main_loop() {
@@ -270,6 +259,13 @@ common::Status ClientSession::process_client(bool& terminate) {
     const bool rewrite =
         settings_.mode != config::PoolMode::Session && settings_.max_prepared_statements > 0;
     const uint64_t max_packet = cfg_->settings.max_packet_size;
+    Clock::time_point now{};  // read once, at the first request message of this batch
+    const auto clock = [&now] {
+        if (now == Clock::time_point{}) {
+            now = Clock::now();
+        }
+        return now;
+    };
     while (client_pos_ < client_in_.size()) {
         const size_t avail = client_in_.size() - client_pos_;
         if (client_stream_left_ > 0) {
@@ -304,8 +300,8 @@ common::Status ClientSession::process_client(bool& terminate) {
             if (!q) {
                 return std::move(q).error();
             }
-            observe_request('Q');
-            note_request(*q);
+            observe_request('Q', clock());
+            note_request(*q, clock());
             std::string path;
             if (parse_set_search_path(*q, path)) {
                 wanted_params_["search_path"] = path;
@@ -332,7 +328,7 @@ common::Status ClientSession::process_client(bool& terminate) {
         case 'B':
         case 'D':
         case 'C':
-            observe_request(type);
+            observe_request(type, clock());
             batch_open_ = true;
             if (type == 'P' && avail >= h.length) {
                 // Parse: statement name, then the query text.
@@ -341,7 +337,7 @@ common::Status ClientSession::process_client(bool& terminate) {
                 const auto name_end = body.find('\0');
                 if (name_end != std::string_view::npos) {
                     const auto rest = body.substr(name_end + 1);
-                    note_request(rest.substr(0, rest.find('\0')));
+                    note_request(rest.substr(0, rest.find('\0')), clock());
                 }
             }
             if (rewrite) {
@@ -358,16 +354,16 @@ common::Status ClientSession::process_client(bool& terminate) {
             break;
         case 'S':
         case 'F':
-            observe_request(type);
+            observe_request(type, clock());
             injected_.on_sync_sent();
             ++pending_rfq_;
             batch_open_ = false;
             break;
         case 'E':
-            observe_request('E');
+            observe_request('E', clock());
             rt_.counters.queries.fetch_add(1, std::memory_order_relaxed);
             batch_open_ = true;
-            note_request({});
+            note_request({}, clock());
             break;
         case 'c':
         case 'f':
@@ -430,13 +426,14 @@ common::Status ClientSession::process_server() {
                 }
                 txn_status_ = status;
                 copy_in_ = false;
+                ready_at_ = Clock::now();
                 if (pending_rfq_ == 0) {
-                    note_ready(status);
+                    note_ready(status, ready_at_);
                     if (status == 'I') {
                         rt_.counters.transactions.fetch_add(1, std::memory_order_relaxed);
                     }
                 }
-                observe_ready(status);
+                observe_ready(status, ready_at_);
             }
             break;
         }
@@ -550,7 +547,7 @@ net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
         }
         if (transaction_done() && lease_->in.empty() &&
             settings_.mode != config::PoolMode::Session) {
-            detach();
+            detach(ready_at_);  // the ReadyForQuery just processed: no second clock read
             co_return std::nullopt;
         }
         if (settings_.mode == config::PoolMode::Statement && pending_rfq_ == 0 &&
