@@ -12,14 +12,8 @@ awaitable<error_code> read_some_into(StreamSocket& sock, Bytes& buf, size_t chun
     // reactor without any system call. Waiting for readiness with async_wait instead would
     // cost an epoll_ctl(MOD) per wait, i.e. per direction per transaction. Only a single read
     // may be outstanding here: racing it against another operation could lose its bytes.
-    const size_t old = buf.size();
-    buf.resize(old + chunk);
-    auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf.data() + old, chunk), as_result);
-    buf.resize(old + n);
-    if (!ec && n == 0) {
-        ec = asio::error::eof;
-    }
-    co_return ec;
+    auto [ec, n] = co_await sock.async_read_some(read_space(buf, chunk), as_result);
+    co_return read_done(buf, chunk, ec, n);
 }
 
 namespace {

@@ -14,6 +14,22 @@ namespace pgwarden::net {
 // operation_aborted unless the read had already completed.
 awaitable<error_code> read_some_into(StreamSocket& sock, Bytes& buf, size_t chunk);
 
+// read_some_into's two halves, for hot loops that cannot afford its coroutine frame:
+//   auto [ec, n] = co_await sock.async_read_some(read_space(buf, chunk), as_result);
+//   ec = read_done(buf, chunk, ec, n);
+inline asio::mutable_buffer read_space(Bytes& buf, size_t chunk) {
+    const size_t old = buf.size();
+    buf.resize(old + chunk);
+    return asio::buffer(buf.data() + old, chunk);
+}
+inline error_code read_done(Bytes& buf, size_t chunk, error_code ec, size_t n) {
+    buf.resize(buf.size() - chunk + n);
+    if (!ec && n == 0) {
+        ec = asio::error::eof;
+    }
+    return ec;
+}
+
 // Same, with a deadline; on expiry returns asio::error::timed_out. Implemented as a race of
 // "readable" against the timer followed by a non-blocking read, so a read completing at the
 // same moment as the timer can never be discarded with its bytes.

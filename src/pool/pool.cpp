@@ -505,6 +505,72 @@ net::awaitable<common::Result<std::unique_ptr<ServerConn>>> PoolManager::open(
     co_return conn;
 }
 
+std::unique_ptr<ServerConn> PoolManager::checkout_idle_locked(
+    Pool& pool, size_t cls, int worker, Clock::time_point now,
+    std::vector<std::unique_ptr<ServerConn>>& to_close) {
+    auto conn = take_idle_locked(pool, worker);
+    if (!conn) {
+        return nullptr;
+    }
+    if (expired(pool, *conn, now)) {
+        count_open_locked(pool, -1);
+        to_close.push_back(std::move(conn));
+        return nullptr;
+    }
+    auto& slot = pool.classes_[cls];
+    ++pool.active_;
+    ++slot.held;
+    ++slot.granted;
+    slot.admission_wait.observe(0);
+    return conn;
+}
+
+void PoolManager::discard_dead(Pool& pool, size_t cls, std::unique_ptr<ServerConn> conn) {
+    // Killed backend, restarted server: PostgreSQL's goodbye (or EOF) sits unread on an idle
+    // connection. Never hand that to a client.
+    spdlog::info("server conn={} {} died while idle; discarding", conn->id, conn->remote);
+    std::vector<std::shared_ptr<Waiter>> woken;
+    std::vector<std::unique_ptr<ServerConn>> evicted;
+    {
+        std::lock_guard lock(mu_);
+        --pool.active_;
+        unhold_locked(pool, cls);
+        count_open_locked(pool, -1);
+        grant_waiters_locked(woken, evicted);
+    }
+    close_server(std::move(conn));
+    close_all(evicted);
+    wake(woken);
+}
+
+std::optional<Lease> PoolManager::try_acquire(const std::shared_ptr<Pool>& pool, size_t cls,
+                                              int worker, const net::Executor& exec,
+                                              Clock::time_point now) {
+    for (;;) {
+        std::unique_ptr<ServerConn> conn;
+        std::vector<std::unique_ptr<ServerConn>> to_close;
+        {
+            std::lock_guard lock(mu_);
+            if (pool->idle_count_ == 0 ||
+                !admission::may_enter(pool->classes_, cls, pool->settings_.pool_size,
+                                      pool->active_ + pool->connecting_)) {
+                return std::nullopt;
+            }
+            conn = checkout_idle_locked(*pool, cls, worker, now, to_close);
+        }
+        close_all(to_close);
+        if (!conn) {
+            continue;  // an expired one was closed (or none was left): look again
+        }
+        if (!server_alive(*conn)) {
+            discard_dead(*pool, cls, std::move(conn));
+            continue;
+        }
+        rehome(*conn, exec, worker);
+        return Lease(this, pool, std::move(conn), cls);
+    }
+}
+
 net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool> pool, size_t cls,
                                                            int worker, Clock::time_point now,
                                                            Clock::time_point deadline,
@@ -520,17 +586,8 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
             auto& slot = pool->classes_[cls];
             if (admission::may_enter(pool->classes_, cls, pool->settings_.pool_size,
                                      pool->active_ + pool->connecting_)) {
-                conn = take_idle_locked(*pool, worker);
-                if (conn && expired(*pool, *conn, now)) {
-                    count_open_locked(*pool, -1);
-                    // exchange, not move: `conn` is tested again below and must be empty.
-                    to_close.push_back(std::exchange(conn, nullptr));
-                } else if (conn) {
-                    ++pool->active_;
-                    ++slot.held;
-                    ++slot.granted;
-                    slot.admission_wait.observe(0);
-                } else if (try_open_locked(*pool, to_close)) {
+                conn = checkout_idle_locked(*pool, cls, worker, now, to_close);
+                if (!conn && to_close.empty() && try_open_locked(*pool, to_close)) {
                     may_open = true;
                     ++slot.held;
                     ++slot.granted;
@@ -559,21 +616,7 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
         }
         close_all(to_close);
         if (conn && !server_alive(*conn)) {
-            // Killed backend, restarted server: PostgreSQL's goodbye (or EOF) sits unread on
-            // an idle connection. Never hand that to a client.
-            spdlog::info("server conn={} {} died while idle; discarding", conn->id, conn->remote);
-            std::vector<std::shared_ptr<Waiter>> woken;
-            std::vector<std::unique_ptr<ServerConn>> evicted;
-            {
-                std::lock_guard lock(mu_);
-                --pool->active_;
-                unhold_locked(*pool, cls);
-                count_open_locked(*pool, -1);
-                grant_waiters_locked(woken, evicted);
-            }
-            close_server(std::move(conn));
-            close_all(evicted);
-            wake(woken);
+            discard_dead(*pool, cls, std::move(conn));
             now = Clock::now();
             continue;
         }

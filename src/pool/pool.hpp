@@ -213,6 +213,13 @@ public:
     // Checks out a server connection for a session of class `cls` running on event loop
     // `worker`, waiting until `deadline` at most. Errors: 53300 (timed out; the message
     // names the pool and the class), 08006 (cannot connect) or the server's login error.
+    // The synchronous half of acquire: a live idle connection when admission lets class
+    // `cls` take one right now; nothing (and no state changed) when the caller would have to
+    // wait or open a connection, i.e. must co_await acquire. Saves the coroutine on the
+    // common path.
+    std::optional<Lease> try_acquire(const std::shared_ptr<Pool>& pool, size_t cls, int worker,
+                                     const net::Executor& exec, Clock::time_point now);
+
     // `now` is the caller's clock reading (it asked just now). `waiter`: the session's own
     // queue entry and timer, created on first use and reused for every later wait, so a
     // checkout that has to queue allocates nothing.
@@ -293,6 +300,14 @@ private:
     net::awaitable<bool> probe_budget(std::shared_ptr<Pool> pool, ServerConn& conn, int margin);
     static void wake(std::vector<std::shared_ptr<Waiter>>& woken);
     static void close_all(std::vector<std::unique_ptr<ServerConn>>& conns);
+    // Under mu_: takes an idle connection for class `cls` when admission allows it, counting
+    // the checkout; an expired one goes to `to_close` instead (the caller looks again).
+    std::unique_ptr<ServerConn> checkout_idle_locked(Pool& pool, size_t cls, int worker,
+                                                     Clock::time_point now,
+                                                     std::vector<std::unique_ptr<ServerConn>>& to_close);
+    // A checked-out connection found dead (the peer's goodbye or EOF unread): uncount and
+    // close it, and let a waiter have the freed slot.
+    void discard_dead(Pool& pool, size_t cls, std::unique_ptr<ServerConn> conn);
 
     int workers_;
     std::mutex mu_;

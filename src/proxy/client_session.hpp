@@ -94,7 +94,12 @@ private:
                                                   bool passthrough, bool fake);
     net::awaitable<common::Result<std::string>> read_password_message();
     net::awaitable<CloseReason> main_loop();
+    // Borrows a server connection when one is idle and admission allows it, without a
+    // coroutine (the common case); false when attach() must wait for one.
+    bool attach_now();
     net::awaitable<common::Status> attach();
+    // The lease is ours: visible state, relay state and the session's parameters.
+    void attached(pool::Lease lease, pool::Clock::time_point now, pool::Clock::duration waited);
     void detach(pool::Clock::time_point now);
     // Answers the client's pending request (up to its Query or Sync) with an ERROR and
     // ReadyForQuery, keeping the connection; returns a reason when the session must end.
