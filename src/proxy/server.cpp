@@ -43,10 +43,15 @@ int worker_count(const config::Config& cfg) {
 
 Server::Server(std::string config_path, const std::shared_ptr<const config::Config>& config)
     : config_path_(std::move(config_path)), runtime_(config, worker_count(*config)) {
+    // One thread runs each loop, so Asio skips waking other threads after each handler;
+    // posting from other threads stays safe (the scheduler keeps its lock). With a single
+    // loop every socket operation also runs on that thread (other threads only post to it),
+    // so the reactor's per-socket locks (taken for each read start and each readiness
+    // event) are dropped too. Several loops keep them: a server connection moves between
+    // loops and the janitor closes idle ones that another loop registered.
+    const int hint = runtime_.workers() == 1 ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO : 1;
     for (int i = 0; i < runtime_.workers(); ++i) {
-        // Hint 1: exactly one thread runs each loop, so Asio skips waking other threads
-        // after each handler. Posting from other threads stays safe (locking is kept).
-        loops_.push_back(std::make_unique<asio::io_context>(1));
+        loops_.push_back(std::make_unique<asio::io_context>(hint));
         guards_.push_back(asio::make_work_guard(*loops_.back()));
     }
 }
