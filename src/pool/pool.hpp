@@ -302,9 +302,9 @@ private:
     static void close_all(std::vector<std::unique_ptr<ServerConn>>& conns);
     // Under mu_: takes an idle connection for class `cls` when admission allows it, counting
     // the checkout; an expired one goes to `to_close` instead (the caller looks again).
-    std::unique_ptr<ServerConn> checkout_idle_locked(Pool& pool, size_t cls, int worker,
-                                                     Clock::time_point now,
-                                                     std::vector<std::unique_ptr<ServerConn>>& to_close);
+    std::unique_ptr<ServerConn> checkout_idle_locked(
+        Pool& pool, size_t cls, int worker, Clock::time_point now,
+        std::vector<std::unique_ptr<ServerConn>>& to_close);
     // A checked-out connection found dead (the peer's goodbye or EOF unread): uncount and
     // close it, and let a waiter have the freed slot.
     void discard_dead(Pool& pool, size_t cls, std::unique_ptr<ServerConn> conn);

@@ -86,8 +86,7 @@ bool ClientSession::attach_now() {
         return false;
     }
     const auto now = Clock::now();
-    auto lease =
-        rt_.pools.try_acquire(pool_, class_index_, worker_, client_.get_executor(), now);
+    auto lease = rt_.pools.try_acquire(pool_, class_index_, worker_, client_.get_executor(), now);
     if (!lease) {
         return false;
     }
@@ -103,8 +102,8 @@ net::awaitable<common::Status> ClientSession::attach() {
     const auto asked = Clock::now();
     const auto wait = class_->query_wait_timeout.value_or(cfg_->settings.query_wait_timeout);
     observe_waiting(asked);
-    auto lease = co_await rt_.pools.acquire(pool_, class_index_, worker_, asked, asked + wait,
-                                            waiter_);
+    auto lease =
+        co_await rt_.pools.acquire(pool_, class_index_, worker_, asked, asked + wait, waiter_);
     const auto now = Clock::now();
     if (!lease) {
         observe_detached(now);
@@ -593,8 +592,8 @@ net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
                                  client_stream_left_ > 0;
         auto& sin = lease_->in;
         if (!need_client) {
-            auto [rec, n] = co_await server.async_read_some(net::read_space(sin, kReadChunk),
-                                                            net::as_result);
+            auto [rec, n] =
+                co_await server.async_read_some(net::read_space(sin, kReadChunk), net::as_result);
             if (net::read_done(sin, kReadChunk, rec, n)) {
                 lease_.mark_dirty();
                 co_await send_fatal(sqlstate::kConnectionFailure,
