@@ -95,8 +95,11 @@ std::string default_config_text(const PgwardenLayout& layout, const PgwardenOpti
     text += fmt::format("pool_mode = {}\n", toml_string(options.pool_mode));
     text += fmt::format("default_pool_size = {}\n", options.pool_size);
     text += "max_client_conn = 200\n";
-    // Two loops whatever the machine: the tests must cover cross-loop hand-offs.
-    text += "workers = 2\n";
+    // Two loops whatever the machine: the tests must cover cross-loop hand-offs. The
+    // "OneLoop." copies of the proxy tests set PGWARDEN_TEST_WORKERS=1: the default on small
+    // machines, where the loop runs without Asio's per-socket locks.
+    const char* workers = std::getenv("PGWARDEN_TEST_WORKERS");
+    text += fmt::format("workers = {}\n", workers != nullptr && *workers != '\0' ? workers : "2");
     text += "query_wait_timeout = \"30s\"\n";
     text += "server_connect_timeout = \"5s\"\n";
     text += "server_login_retry = \"1s\"\n";
