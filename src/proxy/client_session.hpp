@@ -95,9 +95,10 @@ private:
     net::awaitable<common::Result<std::string>> read_password_message();
     net::awaitable<CloseReason> main_loop();
     // Borrows a server connection when one is idle and admission allows it, without a
-    // coroutine (the common case); false when attach() must wait for one.
+    // coroutine (the common case); false when main_loop must wait for one.
     bool attach_now();
-    net::awaitable<common::Status> attach();
+    // The outcome of a waiting checkout that began at `asked`.
+    common::Status attach_result(common::Result<pool::Lease> lease, pool::Clock::time_point asked);
     // The lease is ours: visible state, relay state and the session's parameters.
     void attached(pool::Lease lease, pool::Clock::time_point now, pool::Clock::duration waited);
     void detach(pool::Clock::time_point now);

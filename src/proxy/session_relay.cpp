@@ -94,23 +94,15 @@ bool ClientSession::attach_now() {
     return true;
 }
 
-net::awaitable<common::Status> ClientSession::attach() {
-    co_await wait_while_paused();
-    if (killed_) {
-        co_return common::make_error(sqlstate::kAdminShutdown, "killed by the admin console");
-    }
-    const auto asked = Clock::now();
-    const auto wait = class_->query_wait_timeout.value_or(cfg_->settings.query_wait_timeout);
-    observe_waiting(asked);
-    auto lease =
-        co_await rt_.pools.acquire(pool_, class_index_, worker_, asked, asked + wait, waiter_);
+common::Status ClientSession::attach_result(common::Result<pool::Lease> lease,
+                                            Clock::time_point asked) {
     const auto now = Clock::now();
     if (!lease) {
         observe_detached(now);
-        co_return std::move(lease).error();
+        return std::move(lease).error();
     }
     attached(std::move(*lease), now, now - asked);
-    co_return common::ok_status();
+    return common::ok_status();
 }
 
 void ClientSession::attached(pool::Lease lease, Clock::time_point now, Clock::duration waited) {
@@ -207,7 +199,22 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             co_return CloseReason::ClientTerminate;
         }
         if (!lease_ && !attach_now()) {
-            auto attached = co_await attach();
+            // The waiting checkout, inline: a coroutine call costs a frame even when it does
+            // not suspend, and this runs once per transaction whenever the pool is busy.
+            if (rt_.pause.paused(database_)) {
+                co_await wait_while_paused();
+            }
+            common::Status attached =
+                common::make_error(sqlstate::kAdminShutdown, "killed by the admin console");
+            if (!killed_) {
+                const auto asked = Clock::now();
+                observe_waiting(asked);
+                attached = attach_result(
+                    co_await rt_.pools.acquire(
+                        pool_, class_index_, worker_, asked,
+                        asked + class_->query_wait_timeout.value_or(s.query_wait_timeout), waiter_),
+                    asked);
+            }
             if (!attached) {
                 const auto& err = attached.error();
                 spdlog::warn("conn={} client={} db={} user={}: {}", id_, peer_, database_, user_,
