@@ -50,6 +50,26 @@ total_failed=0
 total_skipped=0
 summaries=()
 
+# count_ctest NAME LOG: adds ctest's summary line in LOG to the totals (a missing line is a
+# failure: ctest crashed or never ran).
+count_ctest() {
+    local name=$1 out=$2 line
+    line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -n 1)
+    if [[ -z $line ]]; then
+        summaries+=("[$name] ctest printed no summary (see $out)")
+        total_failed=$((total_failed + 1))
+        return
+    fi
+    local failed total skipped
+    failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+    total=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")
+    skipped=$(grep -cE '\(Skipped\)$' "$out" || true)
+    total_passed=$((total_passed + total - failed - skipped))
+    total_failed=$((total_failed + failed))
+    total_skipped=$((total_skipped + skipped))
+    summaries+=("[$name] $line ($skipped skipped)")
+}
+
 # run_suite NAME BUILD_DIR CMAKE_FLAGS...: builds and runs ctest, adding to the totals.
 run_suite() {
     local name=$1 dir=$2
@@ -66,22 +86,7 @@ run_suite() {
     local out=$log_dir/$name-ctest.log
     (cd "$dir" && ctest --output-on-failure --timeout 600 -j "${PGWARDEN_TEST_JOBS:-2}") \
         2>&1 | tee "$out"
-    local line
-    line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -n 1)
-    if [[ -z $line ]]; then
-        summaries+=("[$name] ctest printed no summary (see $out)")
-        total_failed=$((total_failed + 1))
-        return
-    fi
-    local failed total skipped
-    failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
-    total=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")
-    skipped=$(grep -cE '\(Skipped\)$' "$out" || true)
-    local passed=$((total - failed - skipped))
-    total_passed=$((total_passed + passed))
-    total_failed=$((total_failed + failed))
-    total_skipped=$((total_skipped + skipped))
-    summaries+=("[$name] $line ($skipped skipped)")
+    count_ctest "$name" "$out"
 }
 
 werror_flags=(-DPGWARDEN_WERROR=ON)
@@ -96,8 +101,8 @@ run_suite sanitize "$root/build-sanitize" "${werror_flags[@]}" "${quick_flags[@]
     -DPGWARDEN_SANITIZE=ON -DPGWARDEN_BUILD_BENCH=OFF
 
 # ThreadSanitizer for the multi-threaded proxy: only the pgwarden binary is built with TSan;
-# the proxy, governance, observability, admin and scheduler integration tests (from the
-# sanitized build) drive it. halt_on_error makes the first
+# the proxy (two loops, and OneLoop.* on one), governance, observability, admin and scheduler
+# integration tests (from the sanitized build) drive it. halt_on_error makes the first
 # race kill the proxy, which fails the test that provoked it.
 echo "=== [tsan] build pgwarden with -fsanitize=thread in $root/build-tsan"
 if cmake -S "$root" -B "$root/build-tsan" -G Ninja "${werror_flags[@]}" "${quick_flags[@]}" -DPGWARDEN_TSAN=ON \
@@ -110,17 +115,7 @@ if cmake -S "$root" -B "$root/build-tsan" -G Ninja "${werror_flags[@]}" "${quick
         ctest --output-on-failure --timeout 600 -j "${PGWARDEN_TEST_JOBS:-2}" \
             -R 'ProxyTest\.|GovernanceTest\.|ObserveTest\.|AdminTest\.|SchedulerTest\.') \
         2>&1 | tee "$tsan_out"
-    line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$tsan_out" | tail -n 1)
-    if [[ -z $line ]]; then
-        summaries+=("[tsan] ctest printed no summary (see $tsan_out)")
-        total_failed=$((total_failed + 1))
-    else
-        failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
-        total=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")
-        total_passed=$((total_passed + total - failed))
-        total_failed=$((total_failed + failed))
-        summaries+=("[tsan] $line")
-    fi
+    count_ctest tsan "$tsan_out"
 else
     tail -n 60 "$log_dir/tsan-build.log"
     summaries+=("[tsan] build failed")
