@@ -49,5 +49,9 @@ using SteadyTimer = asio::steady_timer;
 // `co_await op(..., as_result)` yields std::tuple<error_code, ...> instead of throwing:
 // environment failures are values on the data path, never exceptions.
 inline constexpr auto as_result = asio::as_tuple(asio::use_awaitable);
+// The same result for the data path's per-transaction operations: a deferred operation
+// co_awaited directly skips the initiating coroutine frame use_awaitable allocates (and
+// pumps) for every operation. Not usable with the awaitable operators (||, &&).
+inline constexpr auto as_result_direct = asio::as_tuple(asio::deferred);
 
 }  // namespace pgwarden::net

@@ -12,7 +12,7 @@ awaitable<error_code> read_some_into(StreamSocket& sock, Bytes& buf, size_t chun
     // reactor without any system call. Waiting for readiness with async_wait instead would
     // cost an epoll_ctl(MOD) per wait, i.e. per direction per transaction. Only a single read
     // may be outstanding here: racing it against another operation could lose its bytes.
-    auto [ec, n] = co_await sock.async_read_some(read_space(buf, chunk), as_result);
+    auto [ec, n] = co_await sock.async_read_some(read_space(buf, chunk), as_result_direct);
     co_return read_done(buf, chunk, ec, n);
 }
 
@@ -89,7 +89,7 @@ bool write_now(StreamSocket& sock, std::string& data, error_code& ec) {
 }
 
 awaitable<error_code> write_all(StreamSocket& sock, std::string& data) {
-    auto [ec, n] = co_await asio::async_write(sock, asio::buffer(data), as_result);
+    auto [ec, n] = co_await asio::async_write(sock, asio::buffer(data), as_result_direct);
     data.clear();
     co_return ec;
 }

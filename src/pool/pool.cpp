@@ -137,7 +137,7 @@ std::shared_ptr<Pool> PoolManager::get_pool(const std::string& database, const s
         }
         apply_classes_locked(*slot, settings);
         // New limits may admit someone who was waiting.
-        std::vector<std::shared_ptr<Waiter>> woken;
+        WakeList woken;
         std::vector<std::unique_ptr<ServerConn>> evicted;
         while (grant_one_locked(*slot, woken, evicted)) {
         }
@@ -292,7 +292,7 @@ bool PoolManager::expired(const Pool& pool, const ServerConn& conn, Clock::time_
     return s.server_idle_timeout.count() > 0 && now - conn.last_used >= s.server_idle_timeout;
 }
 
-bool PoolManager::grant_one_locked(Pool& pool, std::vector<std::shared_ptr<Waiter>>& woken,
+bool PoolManager::grant_one_locked(Pool& pool, WakeList& woken,
                                    std::vector<std::unique_ptr<ServerConn>>& evicted) {
     if (pool.waiting_ == 0) {
         return false;
@@ -324,7 +324,7 @@ bool PoolManager::grant_one_locked(Pool& pool, std::vector<std::shared_ptr<Waite
     return true;
 }
 
-void PoolManager::grant_waiters_locked(std::vector<std::shared_ptr<Waiter>>& woken,
+void PoolManager::grant_waiters_locked(WakeList& woken,
                                        std::vector<std::unique_ptr<ServerConn>>& evicted) {
     // A freed slot in a shared limit (database, user, server budget) may unblock another
     // pool's waiters.
@@ -337,7 +337,7 @@ void PoolManager::grant_waiters_locked(std::vector<std::shared_ptr<Waiter>>& wok
     }
 }
 
-void PoolManager::wake(std::vector<std::shared_ptr<Waiter>>& woken) {
+void PoolManager::wake(WakeList& woken) {
     for (auto& w : woken) {
         // dispatch: inline when the waiter lives on the releasing loop (always with one
         // loop), saving a post and an event-loop round trip per hand-off; posted otherwise.
@@ -362,7 +362,7 @@ std::deque<std::shared_ptr<Waiter>>::iterator PoolManager::pick_waiter_locked(
 }
 
 void PoolManager::release(Pool& pool, size_t cls, std::unique_ptr<ServerConn> conn, bool reusable) {
-    std::vector<std::shared_ptr<Waiter>> woken;
+    WakeList woken;
     std::vector<std::unique_ptr<ServerConn>> to_close;
     {
         std::lock_guard lock(mu_);
@@ -421,7 +421,7 @@ net::awaitable<bool> PoolManager::probe_budget(std::shared_ptr<Pool> pool, Serve
         " - current_setting('superuser_reserved_connections')::int"
         " - coalesce(current_setting('reserved_connections', true)::int, 0)",
         Clock::now() + std::chrono::seconds(5));
-    std::vector<std::shared_ptr<Waiter>> woken;
+    WakeList woken;
     std::vector<std::unique_ptr<ServerConn>> evicted;
     {
         std::lock_guard lock(mu_);
@@ -481,7 +481,7 @@ net::awaitable<common::Result<std::unique_ptr<ServerConn>>> PoolManager::open(
         conn = common::make_error(sqlstate::kConnectionFailure,
                                   "server connection broke while reading max_connections");
     }
-    std::vector<std::shared_ptr<Waiter>> woken;
+    WakeList woken;
     std::vector<std::unique_ptr<ServerConn>> evicted;
     {
         std::lock_guard lock(mu_);
@@ -529,7 +529,7 @@ void PoolManager::discard_dead(Pool& pool, size_t cls, std::unique_ptr<ServerCon
     // Killed backend, restarted server: PostgreSQL's goodbye (or EOF) sits unread on an idle
     // connection. Never hand that to a client.
     spdlog::info("server conn={} {} died while idle; discarding", conn->id, conn->remote);
-    std::vector<std::shared_ptr<Waiter>> woken;
+    WakeList woken;
     std::vector<std::unique_ptr<ServerConn>> evicted;
     {
         std::lock_guard lock(mu_);
@@ -622,7 +622,7 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
         }
         while (queued) {
             waiter->timer.expires_at(deadline);
-            co_await waiter->timer.async_wait(net::as_result);
+            co_await waiter->timer.async_wait(net::as_result_direct);
             std::lock_guard lock(mu_);
             if (!waiter->queued) {
                 queued = false;
@@ -689,7 +689,7 @@ void PoolManager::set_password(Pool& pool, const std::string& password) {
 std::vector<std::pair<std::shared_ptr<Pool>, int>> PoolManager::janitor(Clock::time_point now) {
     std::vector<std::unique_ptr<ServerConn>> to_close;
     std::vector<std::pair<std::shared_ptr<Pool>, int>> deficits;
-    std::vector<std::shared_ptr<Waiter>> woken;
+    WakeList woken;
     {
         std::lock_guard lock(mu_);
         for (auto& [key, pool] : pools_) {

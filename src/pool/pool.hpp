@@ -6,6 +6,8 @@
 #include "pool/admission.hpp"
 #include "pool/server_conn.hpp"
 
+#include <boost/container/small_vector.hpp>
+
 #include <array>
 #include <deque>
 #include <iterator>
@@ -61,6 +63,9 @@ struct Waiter {
     bool queued = true;
     Clock::time_point since = Clock::now();
 };
+
+// The waiters one release (or failure) wakes: nearly always zero or one, so no allocation.
+using WakeList = boost::container::small_vector<std::shared_ptr<Waiter>, 2>;
 
 // Upper bounds (seconds) of the admission-wait histogram buckets; one more bucket counts
 // the waits above the last bound.
@@ -282,9 +287,8 @@ private:
     void unhold_locked(Pool& pool, size_t cls);
     // Grants free connections to waiters, best class first; connections evicted for the
     // server budget land in `evicted`, to be closed once the lock is released.
-    void grant_waiters_locked(std::vector<std::shared_ptr<Waiter>>& woken,
-                              std::vector<std::unique_ptr<ServerConn>>& evicted);
-    bool grant_one_locked(Pool& pool, std::vector<std::shared_ptr<Waiter>>& woken,
+    void grant_waiters_locked(WakeList& woken, std::vector<std::unique_ptr<ServerConn>>& evicted);
+    bool grant_one_locked(Pool& pool, WakeList& woken,
                           std::vector<std::unique_ptr<ServerConn>>& evicted);
     std::unique_ptr<ServerConn> take_idle_locked(Pool& pool, int worker);
     bool expired(const Pool& pool, const ServerConn& conn, Clock::time_point now) const;
@@ -298,7 +302,7 @@ private:
     // Reads the server's connection limit on a fresh connection (the first to that server).
     // Returns false when the connection broke on the way.
     net::awaitable<bool> probe_budget(std::shared_ptr<Pool> pool, ServerConn& conn, int margin);
-    static void wake(std::vector<std::shared_ptr<Waiter>>& woken);
+    static void wake(WakeList& woken);
     static void close_all(std::vector<std::unique_ptr<ServerConn>>& conns);
     // Under mu_: takes an idle connection for class `cls` when admission allows it, counting
     // the checkout; an expired one goes to `to_close` instead (the caller looks again).

@@ -93,12 +93,12 @@ ClientSession::~ClientSession() {
 }
 
 std::optional<CancelTarget> ClientSession::cancel_target() {
-    std::lock_guard lock(shared_mu_);
+    auto lock = shared_lock();
     return shared_.activity.server;
 }
 
 SessionActivity ClientSession::activity() {
-    std::lock_guard lock(shared_mu_);
+    auto lock = shared_lock();
     return shared_.activity;
 }
 

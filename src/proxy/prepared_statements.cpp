@@ -183,7 +183,17 @@ std::string deallocate_target(std::string_view q) {
         return s;
     };
     size_t i = skip_ws(0);
-    if (lower(word(i)) != "deallocate") {
+    // Nearly every query is something else: reject it without copying or folding a word.
+    constexpr std::string_view kKeyword = "deallocate";
+    if (q.size() - i < kKeyword.size()) {
+        return {};
+    }
+    for (size_t k = 0; k < kKeyword.size(); ++k) {
+        if (std::tolower(static_cast<unsigned char>(q[i + k])) != kKeyword[k]) {
+            return {};
+        }
+    }
+    if (lower(word(i)) != kKeyword) {
         return {};
     }
     i = skip_ws(i);

@@ -51,7 +51,7 @@ SessionInfo ClientSession::info() {
     SessionActivity a;
     SteadyClock::time_point state_since;
     {
-        std::lock_guard lock(shared_mu_);
+        auto lock = shared_lock();
         i = shared_.info;
         a = shared_.activity;
         state_since = shared_.state_since;

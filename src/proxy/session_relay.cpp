@@ -170,7 +170,7 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             } else {
                 // read_some_into, inlined: one coroutine frame less per transaction.
                 auto [rec, n] = co_await client_.async_read_some(
-                    net::read_space(client_in_, kIdleReadChunk), net::as_result);
+                    net::read_space(client_in_, kIdleReadChunk), net::as_result_direct);
                 ec = net::read_done(client_in_, kIdleReadChunk, rec, n);
             }
             if (!ec && client_in_.size() - before == kIdleReadChunk) {
@@ -204,9 +204,11 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             if (rt_.pause.paused(database_)) {
                 co_await wait_while_paused();
             }
-            common::Status attached =
-                common::make_error(sqlstate::kAdminShutdown, "killed by the admin console");
-            if (!killed_) {
+            common::Status attached = common::ok_status();
+            if (killed_) {
+                attached =
+                    common::make_error(sqlstate::kAdminShutdown, "killed by the admin console");
+            } else {
                 const auto asked = Clock::now();
                 observe_waiting(asked);
                 attached = attach_result(
@@ -599,8 +601,8 @@ net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
                                  client_stream_left_ > 0;
         auto& sin = lease_->in;
         if (!need_client) {
-            auto [rec, n] =
-                co_await server.async_read_some(net::read_space(sin, kReadChunk), net::as_result);
+            auto [rec, n] = co_await server.async_read_some(net::read_space(sin, kReadChunk),
+                                                            net::as_result_direct);
             if (net::read_done(sin, kReadChunk, rec, n)) {
                 lease_.mark_dirty();
                 co_await send_fatal(sqlstate::kConnectionFailure,
