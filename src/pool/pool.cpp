@@ -543,105 +543,85 @@ void PoolManager::discard_dead(Pool& pool, size_t cls, std::unique_ptr<ServerCon
     wake(woken);
 }
 
-std::optional<Lease> PoolManager::try_acquire(const std::shared_ptr<Pool>& pool, size_t cls,
-                                              int worker, const net::Executor& exec,
-                                              Clock::time_point now) {
+PoolManager::CheckoutStep PoolManager::begin_checkout(const std::shared_ptr<Pool>& pool, size_t cls,
+                                                      int worker, const net::Executor& exec,
+                                                      Clock::time_point now,
+                                                      std::shared_ptr<Waiter>* waiter,
+                                                      std::optional<Lease>& out) {
     for (;;) {
         std::unique_ptr<ServerConn> conn;
         std::vector<std::unique_ptr<ServerConn>> to_close;
-        {
-            std::lock_guard lock(mu_);
-            if (pool->idle_count_ == 0 ||
-                !admission::may_enter(pool->classes_, cls, pool->settings_.pool_size,
-                                      pool->active_ + pool->connecting_)) {
-                return std::nullopt;
-            }
-            conn = checkout_idle_locked(*pool, cls, worker, now, to_close);
-        }
-        close_all(to_close);
-        if (!conn) {
-            continue;  // an expired one was closed (or none was left): look again
-        }
-        if (!server_alive(*conn)) {
-            discard_dead(*pool, cls, std::move(conn));
-            continue;
-        }
-        rehome(*conn, exec, worker);
-        return Lease(this, pool, std::move(conn), cls);
-    }
-}
-
-net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool> pool, size_t cls,
-                                                           int worker, Clock::time_point now,
-                                                           Clock::time_point deadline,
-                                                           std::shared_ptr<Waiter>& waiter) {
-    const auto exec = co_await net::asio::this_coro::executor;
-    for (;;) {
-        std::unique_ptr<ServerConn> conn;
-        std::vector<std::unique_ptr<ServerConn>> to_close;
-        bool may_open = false;
-        bool queued = false;
+        auto step = CheckoutStep::Busy;
         {
             std::lock_guard lock(mu_);
             auto& slot = pool->classes_[cls];
             if (admission::may_enter(pool->classes_, cls, pool->settings_.pool_size,
                                      pool->active_ + pool->connecting_)) {
                 conn = checkout_idle_locked(*pool, cls, worker, now, to_close);
-                if (!conn && to_close.empty() && try_open_locked(*pool, to_close)) {
-                    may_open = true;
+                if (conn) {
+                    step = CheckoutStep::Leased;
+                } else if (to_close.empty() && waiter != nullptr &&
+                           try_open_locked(*pool, to_close)) {
                     ++slot.held;
                     ++slot.granted;
                     slot.admission_wait.observe(0);
+                    step = CheckoutStep::Open;
                 }
             }
-            if (!conn && !may_open && to_close.empty()) {
-                if (!waiter) {
-                    waiter = std::make_shared<Waiter>(exec, worker);
+            if (step == CheckoutStep::Busy && to_close.empty() && waiter != nullptr) {
+                if (!*waiter) {
+                    *waiter = std::make_shared<Waiter>(exec, worker);
                 }
-                waiter->cls = cls;
-                waiter->conn.reset();
-                waiter->may_open = false;
-                waiter->queued = true;
-                waiter->since = now;
-                slot.waiters.push_back(waiter);
+                auto& w = **waiter;
+                w.cls = cls;
+                w.conn.reset();
+                w.may_open = false;
+                w.queued = true;
+                w.since = now;
+                slot.waiters.push_back(*waiter);
                 ++pool->waiting_;
                 ++total_waiting_;
-                queued = true;
+                step = CheckoutStep::Queued;
             }
-        }
-        if (!conn && !may_open && !queued) {
-            close_all(to_close);  // an expired idle connection: look again
-            now = Clock::now();
-            continue;
         }
         close_all(to_close);
-        if (conn && !server_alive(*conn)) {
-            discard_dead(*pool, cls, std::move(conn));
-            now = Clock::now();
+        if (step == CheckoutStep::Leased) {
+            if (!server_alive(*conn)) {
+                discard_dead(*pool, cls, std::move(conn));
+                now = Clock::now();
+                continue;
+            }
+            rehome(*conn, exec, worker);
+            out = Lease(this, pool, std::move(conn), cls);
+            return step;
+        }
+        if (step == CheckoutStep::Busy && !to_close.empty()) {
+            now = Clock::now();  // an expired idle connection was closed: look again
             continue;
         }
-        while (queued) {
-            waiter->timer.expires_at(deadline);
-            co_await waiter->timer.async_wait(net::as_result_direct);
-            std::lock_guard lock(mu_);
-            if (!waiter->queued) {
-                queued = false;
-                conn = std::move(waiter->conn);
-                may_open = waiter->may_open;
-                break;
-            }
+        return step;
+    }
+}
+
+common::Result<PoolManager::CheckoutStep> PoolManager::end_wait(
+    const std::shared_ptr<Pool>& pool, size_t cls, int worker, const net::Executor& exec,
+    Clock::time_point deadline, Waiter& waiter, std::optional<Lease>& out) {
+    std::unique_ptr<ServerConn> conn;
+    {
+        std::lock_guard lock(mu_);
+        if (waiter.queued) {
             if (Clock::now() < deadline) {
                 // Woken but not granted: a hand-off to this waiter's previous wait that
                 // raced with its timeout (another loop's cancel landed late). Wait on.
-                continue;
+                return CheckoutStep::Queued;
             }
             auto& slot = pool->classes_[cls];
-            std::erase(slot.waiters, waiter);
+            std::erase_if(slot.waiters, [&](const auto& w) { return w.get() == &waiter; });
             --pool->waiting_;
             --total_waiting_;
             ++slot.wait_timeouts;
-            waiter->queued = false;
-            co_return common::make_error(
+            waiter.queued = false;
+            return common::make_error(
                 sqlstate::kTooManyConnections,
                 fmt::format("query_wait_timeout: no server connection for class \"{}\" in "
                             "pool {}/{} in time ({} of {} server connections in use, {} "
@@ -650,20 +630,65 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
                             pool->active_ + pool->connecting_, pool->settings_.pool_size,
                             slot.held));
         }
-        if (may_open) {
-            auto opened = co_await open(pool, cls, worker);
-            if (!opened) {
-                co_return std::move(opened).error();
+        if (waiter.may_open) {
+            return CheckoutStep::Open;
+        }
+        conn = std::move(waiter.conn);
+    }
+    if (!conn) {
+        return CheckoutStep::Busy;  // woken without a grant (shutdown, reload): start over
+    }
+    rehome(*conn, exec, worker);
+    out = Lease(this, pool, std::move(conn), cls);
+    return CheckoutStep::Leased;
+}
+
+net::awaitable<common::Result<Lease>> PoolManager::open_lease(std::shared_ptr<Pool> pool,
+                                                              size_t cls, int worker) {
+    auto opened = co_await open(pool, cls, worker);
+    if (!opened) {
+        co_return std::move(opened).error();
+    }
+    {
+        std::lock_guard lock(mu_);
+        ++pool->active_;
+    }
+    rehome(**opened, co_await net::asio::this_coro::executor, worker);
+    co_return Lease(this, pool, std::move(*opened), cls);
+}
+
+std::optional<Lease> PoolManager::try_acquire(const std::shared_ptr<Pool>& pool, size_t cls,
+                                              int worker, const net::Executor& exec,
+                                              Clock::time_point now) {
+    std::optional<Lease> out;
+    (void)begin_checkout(pool, cls, worker, exec, now, nullptr, out);
+    return out;
+}
+
+net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool> pool, size_t cls,
+                                                           int worker, Clock::time_point now,
+                                                           Clock::time_point deadline,
+                                                           std::shared_ptr<Waiter>& waiter) {
+    const auto exec = co_await net::asio::this_coro::executor;
+    std::optional<Lease> out;
+    for (;;) {
+        auto step = begin_checkout(pool, cls, worker, exec, now, &waiter, out);
+        while (step == CheckoutStep::Queued) {
+            waiter->timer.expires_at(deadline);
+            co_await waiter->timer.async_wait(net::as_result_direct);
+            auto waited = end_wait(pool, cls, worker, exec, deadline, *waiter, out);
+            if (!waited) {
+                co_return std::move(waited).error();
             }
-            conn = std::move(*opened);
-            std::lock_guard lock(mu_);
-            ++pool->active_;
+            step = *waited;
         }
-        if (conn) {
-            rehome(*conn, exec, worker);
-            co_return Lease(this, pool, std::move(conn), cls);
+        if (step == CheckoutStep::Leased) {
+            co_return std::move(*out);
         }
-        now = Clock::now();
+        if (step == CheckoutStep::Open) {
+            co_return co_await open_lease(pool, cls, worker);
+        }
+        now = Clock::now();  // woken without a grant: look again
     }
 }
 

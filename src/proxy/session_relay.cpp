@@ -209,13 +209,40 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
                 attached =
                     common::make_error(sqlstate::kAdminShutdown, "killed by the admin console");
             } else {
+                // PoolManager::acquire's steps, inline for the same reason.
+                using Step = pool::PoolManager::CheckoutStep;
                 const auto asked = Clock::now();
+                const auto deadline =
+                    asked + class_->query_wait_timeout.value_or(s.query_wait_timeout);
+                const auto exec = client_.get_executor();
                 observe_waiting(asked);
-                attached = attach_result(
-                    co_await rt_.pools.acquire(
-                        pool_, class_index_, worker_, asked,
-                        asked + class_->query_wait_timeout.value_or(s.query_wait_timeout), waiter_),
-                    asked);
+                std::optional<pool::Lease> got;
+                auto step = rt_.pools.begin_checkout(pool_, class_index_, worker_, exec, asked,
+                                                     &waiter_, got);
+                while (attached && (step == Step::Queued || step == Step::Busy)) {
+                    if (step == Step::Busy) {
+                        step = rt_.pools.begin_checkout(pool_, class_index_, worker_, exec,
+                                                        Clock::now(), &waiter_, got);
+                        continue;
+                    }
+                    waiter_->timer.expires_at(deadline);
+                    co_await waiter_->timer.async_wait(net::as_result_direct);
+                    auto waited = rt_.pools.end_wait(pool_, class_index_, worker_, exec, deadline,
+                                                     *waiter_, got);
+                    if (waited) {
+                        step = *waited;
+                    } else {
+                        attached = std::move(waited).error();
+                    }
+                }
+                if (attached && step == Step::Open) {
+                    attached = attach_result(
+                        co_await rt_.pools.open_lease(pool_, class_index_, worker_), asked);
+                } else if (attached) {
+                    attached = attach_result(std::move(*got), asked);
+                } else {
+                    observe_detached(Clock::now());
+                }
             }
             if (!attached) {
                 const auto& err = attached.error();
