@@ -38,7 +38,7 @@ size_t read_available(StreamSocket& sock, Bytes& buf, size_t chunk, error_code& 
     buf.resize(old + chunk);
     const size_t n = sock.read_some(asio::buffer(buf.data() + old, chunk), ec);
     buf.resize(old + n);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    if (ec && (ec == asio::error::would_block || ec == asio::error::try_again)) {
         ec.clear();
     }
     return n;
@@ -73,7 +73,7 @@ bool write_now(StreamSocket& sock, std::string& data, error_code& ec) {
     size_t sent = 0;
     while (sent < data.size()) {
         const size_t n = sock.write_some(asio::buffer(data.data() + sent, data.size() - sent), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        if (ec && (ec == asio::error::would_block || ec == asio::error::try_again)) {
             ec.clear();
             data.erase(0, sent);
             return false;

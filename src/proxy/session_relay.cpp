@@ -176,17 +176,18 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             if (!ec && client_in_.size() - before == kIdleReadChunk) {
                 net::read_available(client_, client_in_, kReadChunk, ec);  // a large request
             }
-            if (ec == net::asio::error::operation_aborted && (rt_.draining.load() || terminate_)) {
-                terminate_.reset();  // the suspected leak ended before the request landed
-                continue;
-            }
-            if (ec == net::asio::error::timed_out) {
-                observe_timeout(observe::TimeoutKind::ClientIdle);
-                co_await send_fatal(sqlstate::kIdleSessionTimeout,
-                                    "client_idle_timeout: closing idle connection");
-                co_return CloseReason::IdleTimeout;
-            }
             if (ec) {
+                if (ec == net::asio::error::operation_aborted &&
+                    (rt_.draining.load() || terminate_)) {
+                    terminate_.reset();  // the suspected leak ended before the request landed
+                    continue;
+                }
+                if (ec == net::asio::error::timed_out) {
+                    observe_timeout(observe::TimeoutKind::ClientIdle);
+                    co_await send_fatal(sqlstate::kIdleSessionTimeout,
+                                        "client_idle_timeout: closing idle connection");
+                    co_return CloseReason::IdleTimeout;
+                }
                 co_return CloseReason::ClientGone;
             }
             rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(client_in_.size() - before),
