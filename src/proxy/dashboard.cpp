@@ -1,5 +1,5 @@
 // The dashboard's view of the proxy: pool snapshots as for /metrics, and the sessions that
-// hold a server connection (from their SessionStatus snapshots).
+// hold a server connection (from their `info()` snapshots).
 #include "proxy/client_session.hpp"
 #include "proxy/server.hpp"
 
