@@ -8,49 +8,6 @@ namespace pgwarden::pgwire {
 
 namespace {
 
-// Every type byte a frontend or backend may send in protocol 3.0. Anything else is a
-// corrupt or foreign stream and must not be forwarded.
-bool known_type(uint8_t t) {
-    switch (t) {
-    // frontend
-    case 'B':
-    case 'C':
-    case 'd':
-    case 'c':
-    case 'f':
-    case 'D':
-    case 'E':
-    case 'H':
-    case 'F':
-    case 'P':
-    case 'p':
-    case 'Q':
-    case 'S':
-    case 'X':
-    // backend (those not already listed)
-    case 'R':
-    case 'K':
-    case '2':
-    case '3':
-    case 'G':
-    case 'W':
-    case 'I':
-    case 'V':
-    case 'v':
-    case 'n':
-    case 'N':
-    case 'A':
-    case 't':
-    case 's':
-    case '1':
-    case 'Z':
-    case 'T':
-        return true;
-    default:
-        return false;
-    }
-}
-
 FrameHeader error_frame(const char* code, std::string message) {
     FrameHeader h;
     h.status = DecodeStatus::Error;
@@ -61,14 +18,14 @@ FrameHeader error_frame(const char* code, std::string message) {
 
 }  // namespace
 
-FrameHeader decode_header(std::span<const uint8_t> bytes, uint64_t max_packet_size) {
+FrameHeader detail::decode_header_slow(std::span<const uint8_t> bytes, uint64_t max_packet_size) {
     FrameHeader h;
     if (bytes.size() < kHeaderSize) {
         h.need = kHeaderSize - bytes.size();
         return h;
     }
     const uint8_t type = bytes[0];
-    if (!known_type(type)) {
+    if (!kKnownType[type]) {
         return error_frame(sqlstate::kProtocolViolation,
                            fmt::format("invalid message type 0x{:02x}", type));
     }

@@ -1,5 +1,6 @@
 #include "proxy/prepared_statements.hpp"
 
+#include "common/ascii.hpp"
 #include "pgwire/messages.hpp"
 #include "pgwire/sqlstate.hpp"
 
@@ -8,7 +9,6 @@
 #include <algorithm>
 
 #include <fmt/format.h>
-#include <cctype>
 
 namespace pgwarden::proxy {
 
@@ -155,7 +155,7 @@ namespace {
 // "ALL". Empty when the query is anything else.
 std::string deallocate_target(std::string_view q) {
     auto skip_ws = [&](size_t i) {
-        while (i < q.size() && std::isspace(static_cast<unsigned char>(q[i]))) {
+        while (i < q.size() && common::ascii_space(q[i])) {
             ++i;
         }
         return i;
@@ -170,7 +170,7 @@ std::string deallocate_target(std::string_view q) {
             i = end + 1;
             return std::string(q.substr(start + 1, end - start - 1));
         }
-        while (i < q.size() && (std::isalnum(static_cast<unsigned char>(q[i])) || q[i] == '_')) {
+        while (i < q.size() && (common::ascii_alnum(q[i]) || q[i] == '_')) {
             ++i;
         }
         std::string w(q.substr(start, i - start));
@@ -178,7 +178,7 @@ std::string deallocate_target(std::string_view q) {
     };
     auto lower = [](std::string s) {
         for (auto& c : s) {
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            c = common::ascii_lower(c);
         }
         return s;
     };
@@ -189,7 +189,7 @@ std::string deallocate_target(std::string_view q) {
         return {};
     }
     for (size_t k = 0; k < kKeyword.size(); ++k) {
-        if (std::tolower(static_cast<unsigned char>(q[i + k])) != kKeyword[k]) {
+        if (common::ascii_lower(q[i + k]) != kKeyword[k]) {
             return {};
         }
     }

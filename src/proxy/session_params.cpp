@@ -1,7 +1,8 @@
 #include "proxy/session_params.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "common/ascii.hpp"
 
 namespace pgwarden::proxy {
 
@@ -13,16 +14,9 @@ const std::vector<std::string>& tracked_parameters() {
     return names;
 }
 
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-}  // namespace
+using common::ascii_alnum;
+using common::ascii_space;
+using common::iequals;
 
 bool is_tracked(std::string_view name) {
     const auto& names = tracked_parameters();
@@ -111,28 +105,38 @@ std::shared_ptr<const ParamSet> ParamSetCache::intern(ParamSet set) {
 bool parse_set_search_path(std::string_view query, std::string& value) {
     size_t i = 0;
     auto skip_ws = [&] {
-        while (i < query.size() && std::isspace(static_cast<unsigned char>(query[i]))) {
+        while (i < query.size() && ascii_space(query[i])) {
             ++i;
         }
     };
     auto keyword = [&](std::string_view kw) {
         skip_ws();
-        if (query.size() - i >= kw.size() && iequals(query.substr(i, kw.size()), kw) &&
-            (i + kw.size() == query.size() ||
-             !std::isalnum(static_cast<unsigned char>(query[i + kw.size()])))) {
+        if (query.size() - i >= kw.size() &&
+            common::iequals_lower(query.substr(i, kw.size()), kw) &&
+            (i + kw.size() == query.size() || !ascii_alnum(query[i + kw.size()]))) {
             i += kw.size();
             return true;
         }
         return false;
     };
+    // Every query passes through here: reject all that cannot start with SET, RESET or
+    // DISCARD (SELECT among them) by their first three letters before the full parse.
+    skip_ws();
+    if (query.size() - i < 3) {
+        return false;
+    }
+    const std::string_view head = query.substr(i, 3);
+    if (!common::iequals_lower(head, "set") && !common::iequals_lower(head, "res") &&
+        !common::iequals_lower(head, "dis")) {
+        return false;
+    }
     if (keyword("reset") || keyword("discard")) {
         // RESET search_path, RESET ALL and DISCARD ALL all return it to the default.
         if (!keyword("search_path") && !keyword("all")) {
             return false;
         }
         skip_ws();
-        while (i < query.size() &&
-               (query[i] == ';' || std::isspace(static_cast<unsigned char>(query[i])))) {
+        while (i < query.size() && (query[i] == ';' || ascii_space(query[i]))) {
             ++i;
         }
         if (i != query.size()) {
@@ -160,8 +164,7 @@ bool parse_set_search_path(std::string_view query, std::string& value) {
     }
     skip_ws();
     std::string_view rest = query.substr(i);
-    while (!rest.empty() &&
-           (std::isspace(static_cast<unsigned char>(rest.back())) || rest.back() == ';')) {
+    while (!rest.empty() && (ascii_space(rest.back()) || rest.back() == ';')) {
         rest.remove_suffix(1);
     }
     // Only a single statement without further semicolons or comments is understood; a
@@ -170,7 +173,7 @@ bool parse_set_search_path(std::string_view query, std::string& value) {
         rest.find("--") != std::string_view::npos || rest.find("/*") != std::string_view::npos) {
         return false;
     }
-    value = iequals(rest, "default") ? std::string() : std::string(rest);
+    value = common::iequals_lower(rest, "default") ? std::string() : std::string(rest);
     return true;
 }
 

@@ -108,7 +108,9 @@ common::Status ClientSession::attach_result(common::Result<pool::Lease> lease,
 void ClientSession::attached(pool::Lease lease, Clock::time_point now, Clock::duration waited) {
     lease_ = std::move(lease);
     observe_attached(now, waited);
-    spdlog::debug("conn={} attached server conn={}", id_, lease_->id);
+    if (spdlog::should_log(spdlog::level::debug)) {  // per transaction: skip the call
+        spdlog::debug("conn={} attached server conn={}", id_, lease_->id);
+    }
     pending_rfq_ = 0;
     batch_open_ = false;
     copy_in_ = false;
@@ -140,7 +142,7 @@ void ClientSession::params_changed() {
 }
 
 void ClientSession::detach(Clock::time_point now) {
-    if (lease_) {
+    if (lease_ && spdlog::should_log(spdlog::level::debug)) {
         spdlog::debug("conn={} releases server conn={}", id_, lease_->id);
     }
     lease_.reset();

@@ -208,6 +208,15 @@ TEST(ParseSetSearchPath, Table) {
         {"SELECT 1", std::nullopt},
         {"", std::nullopt},
         {"SET", std::nullopt},
+        // The first-letter fast reject must not change any answer:
+        {"   ", std::nullopt},
+        {"\v\fSET search_path TO a", "a"},
+        {"  ReSeT  SEARCH_PATH ;", ""},
+        {"DISCARD ALL", ""},
+        {"discarded all", std::nullopt},
+        {"rollback", std::nullopt},
+        {"delete from t", std::nullopt},
+        {"select set search_path", std::nullopt},
     };
     for (const auto& [query, want] : cases) {
         SCOPED_TRACE(query);
