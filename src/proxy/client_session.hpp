@@ -51,6 +51,19 @@ struct SessionActivity {
 };
 const char* to_string(CloseReason reason);
 
+// What the relay awaits before its next step (ClientSession::main_loop drives it).
+enum class RelayAwait : uint8_t {
+    None,           // step again: a complete client message is buffered
+    Released,       // the transaction ended and the server connection went back
+    ServerRead,     // only the server can make progress
+    EitherRead,     // the client may have to send more too
+    ServerWrite,    // to_server_ did not go out whole
+    ClientWrite,    // to_client_ did not go out whole
+    Fatal,          // send relay_error_, then end with relay_close_
+    Close,          // end with relay_close_
+    LeakTerminate,  // terminate_ is set: reclaim the server, say why, end
+};
+
 // One client connection: startup, authentication, then the relay loop that borrows a server
 // connection per transaction (or per session). Runs entirely on one event loop (`worker`);
 // only cancel_target() and request_close() are called from other threads.
@@ -105,9 +118,18 @@ private:
     // Answers the client's pending request (up to its Query or Sync) with an ERROR and
     // ReadyForQuery, keeping the connection; returns a reason when the session must end.
     net::awaitable<std::optional<CloseReason>> fail_request(const common::Error& error);
-    // Relays while attached; returns a reason to end the session, or nothing when the
-    // server was released (transaction pooling) and the session goes idle.
-    net::awaitable<std::optional<CloseReason>> relay();
+    // The relay while attached, as steps that return what main_loop must await next.
+    // relay_forward: client bytes to the server; relay_reply: once they are out, server
+    // bytes to the client; relay_next(sent): once those are out (or failed), what next.
+    RelayAwait relay_forward();
+    RelayAwait relay_reply();
+    RelayAwait relay_next(bool sent);
+    RelayAwait relay_server_read(const net::error_code& ec, size_t n);
+    RelayAwait relay_server_write_failed(const net::error_code& ec);
+    net::awaitable<RelayAwait> relay_read_either();  // rare: COPY IN, open batches
+    // The relay ends the session: with relay_error_ sent to the client first (Fatal), or not.
+    RelayAwait relay_fail(std::string_view code, std::string message, CloseReason reason);
+    RelayAwait relay_close(CloseReason reason);
     // Session pooling (or server_reset_query_always): runs server_reset_query before the
     // connection goes back, and discards it when the reset does not end cleanly.
     net::awaitable<void> reset_server();
@@ -195,6 +217,8 @@ private:
     bool server_stream_drop_ = false;
     PreparedStatements statements_;
     InjectedResponses injected_;
+    common::Error relay_error_;  // with RelayAwait::Fatal
+    CloseReason relay_close_ = CloseReason::ClientGone;
 
     const config::WorkloadClass* class_ = nullptr;  // points into cfg_
     size_t class_index_ = 0;                        // in pool_

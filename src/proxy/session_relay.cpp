@@ -266,9 +266,43 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
                 continue;
             }
         }
-        const auto reason = co_await relay();
-        if (reason) {
-            co_return *reason;
+        // The relay, driven here rather than by a coroutine of its own: its steps are plain
+        // functions that say what to await next, and a coroutine call per transaction cost
+        // a ~2 KiB frame allocation (callgrind: ~500 instructions of 10k).
+        for (auto next = relay_forward(); next != RelayAwait::Released;) {
+            switch (next) {
+            case RelayAwait::None:
+                next = relay_forward();
+                break;
+            case RelayAwait::ServerRead: {
+                auto [rec, n] = co_await lease_->socket.async_read_some(
+                    net::read_space(lease_->in, kReadChunk), net::as_result_direct);
+                next = relay_server_read(rec, n);
+                break;
+            }
+            case RelayAwait::EitherRead:
+                next = co_await relay_read_either();
+                break;
+            case RelayAwait::ServerWrite:
+                if (auto ec = co_await net::write_all(lease_->socket, to_server_); ec) {
+                    next = relay_server_write_failed(ec);
+                } else {
+                    next = relay_reply();
+                }
+                break;
+            case RelayAwait::ClientWrite:
+                next = relay_next(!co_await net::write_all(client_, to_client_));
+                break;
+            case RelayAwait::Fatal:
+                co_await send_fatal(relay_error_.code, relay_error_.message);
+                co_return relay_close_;
+            case RelayAwait::Close:
+                co_return relay_close_;
+            case RelayAwait::LeakTerminate:
+                co_return co_await terminate_for_leak();
+            case RelayAwait::Released:
+                break;
+            }
         }
     }
 }
@@ -551,122 +585,140 @@ common::Status ClientSession::process_server() {
     return result;
 }
 
-net::awaitable<std::optional<CloseReason>> ClientSession::relay() {
-    auto& server = lease_->socket;
-    for (;;) {
-        if (terminate_) {
-            co_return co_await terminate_for_leak();
-        }
-        bool terminate = false;
-        if (auto st = process_client(terminate); !st) {
-            rt_.count_protocol_error();
-            spdlog::warn("conn={} client={} protocol error: {}", id_, peer_, st.error().message);
-            lease_.mark_dirty();
-            co_await send_fatal(st.error().code, st.error().message);
-            co_return CloseReason::ProtocolError;
-        }
-        if (client_pos_ == client_in_.size()) {
-            client_in_.clear();
-            client_pos_ = 0;
-        } else if (client_pos_ > kReadChunk) {
-            client_in_.erase(client_in_.begin(),
-                             client_in_.begin() + static_cast<std::ptrdiff_t>(client_pos_));
-            client_pos_ = 0;
-        }
-        if (terminate) {
-            if (!transaction_done() || !to_server_.empty()) {
-                lease_.mark_dirty();
-            }
-            co_return CloseReason::ClientTerminate;
-        }
-        if (!to_server_.empty()) {
-            net::error_code ec;
-            if (!net::write_now(server, to_server_, ec)) {
-                ec = co_await net::write_all(server, to_server_);
-            }
-            if (ec) {
-                lease_.mark_dirty();
-                co_await send_fatal(sqlstate::kConnectionFailure,
-                                    "server connection lost: " + ec.message());
-                co_return CloseReason::ServerGone;
-            }
-        }
-        if (auto st = process_server(); !st) {
-            lease_.mark_dirty();
-            co_await send_fatal(st.error().code, st.error().message);
-            co_return CloseReason::ServerGone;
-        }
-        bool sent = true;
-        if (!flush_client_now(sent)) {
-            sent = !co_await net::write_all(client_, to_client_);
-        }
-        if (!sent) {
-            lease_.mark_dirty();
-            co_return CloseReason::ClientGone;
-        }
-        if (transaction_done() && lease_->in.empty() &&
-            settings_.mode != config::PoolMode::Session) {
-            detach(ready_at_);  // the ReadyForQuery just processed: no second clock read
-            co_return std::nullopt;
-        }
-        if (settings_.mode == config::PoolMode::Statement && pending_rfq_ == 0 &&
-            txn_status_ != 'I') {
-            lease_.mark_dirty();
-            co_await send_fatal(sqlstate::kFeatureNotSupported,
-                                "transaction blocks are not allowed in statement pooling mode");
-            co_return CloseReason::StatementMode;
-        }
-        if (client_pos_ < client_in_.size() && client_stream_left_ == 0) {
-            const size_t avail = client_in_.size() - client_pos_;
-            const auto h = pgwire::decode_header({client_in_.data() + client_pos_, avail},
-                                                 cfg_->settings.max_packet_size);
-            if (h.status == pgwire::DecodeStatus::Frame && avail >= h.length) {
-                continue;  // a complete client message is already buffered
-            }
-        }
+RelayAwait ClientSession::relay_fail(std::string_view code, std::string message,
+                                     CloseReason reason) {
+    relay_error_.code.assign(code);
+    relay_error_.message = std::move(message);
+    relay_close_ = reason;
+    return RelayAwait::Fatal;
+}
 
-        // Waiting for a reply: only the server can make progress, unless the client must
-        // send more (COPY FROM STDIN, an open extended-protocol batch, a partial message).
-        const bool need_client = pending_rfq_ == 0 || copy_in_ || client_pos_ < client_in_.size() ||
-                                 client_stream_left_ > 0;
-        auto& sin = lease_->in;
-        if (!need_client) {
-            auto [rec, n] = co_await server.async_read_some(net::read_space(sin, kReadChunk),
-                                                            net::as_result_direct);
-            if (net::read_done(sin, kReadChunk, rec, n)) {
-                lease_.mark_dirty();
-                co_await send_fatal(sqlstate::kConnectionFailure,
-                                    "server closed the connection unexpectedly");
-                co_return CloseReason::ServerGone;
-            }
-            continue;
-        }
-        // Wait until either side is readable, then read what both have. Racing two reads
-        // instead would lose the bytes of the one cancelled after it had already completed.
-        auto which =
-            co_await (client_.async_wait(net::asio::socket_base::wait_read, net::as_result) ||
-                      server.async_wait(net::asio::socket_base::wait_read, net::as_result));
-        (void)which;
-        net::error_code server_ec;
-        net::read_available(server, sin, kReadChunk, server_ec);
-        net::error_code client_ec;
-        const size_t n = net::read_available(client_, client_in_, kReadChunk, client_ec);
-        rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
-        observe_bytes_in(n);
-        if (server_ec) {
+RelayAwait ClientSession::relay_close(CloseReason reason) {
+    relay_close_ = reason;
+    return RelayAwait::Close;
+}
+
+RelayAwait ClientSession::relay_forward() {
+    if (terminate_) {
+        return RelayAwait::LeakTerminate;
+    }
+    bool terminate = false;
+    if (auto st = process_client(terminate); !st) {
+        rt_.count_protocol_error();
+        spdlog::warn("conn={} client={} protocol error: {}", id_, peer_, st.error().message);
+        lease_.mark_dirty();
+        return relay_fail(st.error().code, std::move(st.error().message),
+                          CloseReason::ProtocolError);
+    }
+    if (client_pos_ == client_in_.size()) {
+        client_in_.clear();
+        client_pos_ = 0;
+    } else if (client_pos_ > kReadChunk) {
+        client_in_.erase(client_in_.begin(),
+                         client_in_.begin() + static_cast<std::ptrdiff_t>(client_pos_));
+        client_pos_ = 0;
+    }
+    if (terminate) {
+        if (!transaction_done() || !to_server_.empty()) {
             lease_.mark_dirty();
-            if (auto st = process_server(); st && !co_await flush_client()) {
-                co_return CloseReason::ClientGone;
-            }
-            co_await send_fatal(sqlstate::kConnectionFailure,
-                                "server closed the connection unexpectedly");
-            co_return CloseReason::ServerGone;
         }
-        if (client_ec) {
-            lease_.mark_dirty();
-            co_return CloseReason::ClientGone;
+        return relay_close(CloseReason::ClientTerminate);
+    }
+    if (!to_server_.empty()) {
+        net::error_code ec;
+        if (!net::write_now(lease_->socket, to_server_, ec)) {
+            return RelayAwait::ServerWrite;
+        }
+        if (ec) {
+            return relay_server_write_failed(ec);
         }
     }
+    return relay_reply();
+}
+
+RelayAwait ClientSession::relay_server_write_failed(const net::error_code& ec) {
+    lease_.mark_dirty();
+    return relay_fail(sqlstate::kConnectionFailure, "server connection lost: " + ec.message(),
+                      CloseReason::ServerGone);
+}
+
+RelayAwait ClientSession::relay_reply() {
+    if (auto st = process_server(); !st) {
+        lease_.mark_dirty();
+        return relay_fail(st.error().code, std::move(st.error().message), CloseReason::ServerGone);
+    }
+    bool sent = true;
+    if (!flush_client_now(sent)) {
+        return RelayAwait::ClientWrite;
+    }
+    return relay_next(sent);
+}
+
+RelayAwait ClientSession::relay_next(bool sent) {
+    if (!sent) {
+        lease_.mark_dirty();
+        return relay_close(CloseReason::ClientGone);
+    }
+    if (transaction_done() && lease_->in.empty() && settings_.mode != config::PoolMode::Session) {
+        detach(ready_at_);  // the ReadyForQuery just processed: no second clock read
+        return RelayAwait::Released;
+    }
+    if (settings_.mode == config::PoolMode::Statement && pending_rfq_ == 0 && txn_status_ != 'I') {
+        lease_.mark_dirty();
+        return relay_fail(sqlstate::kFeatureNotSupported,
+                          "transaction blocks are not allowed in statement pooling mode",
+                          CloseReason::StatementMode);
+    }
+    if (client_pos_ < client_in_.size() && client_stream_left_ == 0) {
+        const size_t avail = client_in_.size() - client_pos_;
+        const auto h = pgwire::decode_header({client_in_.data() + client_pos_, avail},
+                                             cfg_->settings.max_packet_size);
+        if (h.status == pgwire::DecodeStatus::Frame && avail >= h.length) {
+            return RelayAwait::None;  // a complete client message is already buffered
+        }
+    }
+    // Waiting for a reply: only the server can make progress, unless the client must send
+    // more (COPY FROM STDIN, an open extended-protocol batch, a partial message).
+    const bool need_client =
+        pending_rfq_ == 0 || copy_in_ || client_pos_ < client_in_.size() || client_stream_left_ > 0;
+    return need_client ? RelayAwait::EitherRead : RelayAwait::ServerRead;
+}
+
+RelayAwait ClientSession::relay_server_read(const net::error_code& ec, size_t n) {
+    if (net::read_done(lease_->in, kReadChunk, ec, n)) {
+        lease_.mark_dirty();
+        return relay_fail(sqlstate::kConnectionFailure, "server closed the connection unexpectedly",
+                          CloseReason::ServerGone);
+    }
+    return relay_forward();
+}
+
+net::awaitable<RelayAwait> ClientSession::relay_read_either() {
+    // Wait until either side is readable, then read what both have. Racing two reads
+    // instead would lose the bytes of the one cancelled after it had already completed.
+    auto& server = lease_->socket;
+    auto which = co_await (client_.async_wait(net::asio::socket_base::wait_read, net::as_result) ||
+                           server.async_wait(net::asio::socket_base::wait_read, net::as_result));
+    (void)which;
+    net::error_code server_ec;
+    net::read_available(server, lease_->in, kReadChunk, server_ec);
+    net::error_code client_ec;
+    const size_t n = net::read_available(client_, client_in_, kReadChunk, client_ec);
+    rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
+    observe_bytes_in(n);
+    if (server_ec) {
+        lease_.mark_dirty();
+        if (auto st = process_server(); st && !co_await flush_client()) {
+            co_return relay_close(CloseReason::ClientGone);
+        }
+        co_return relay_fail(sqlstate::kConnectionFailure,
+                             "server closed the connection unexpectedly", CloseReason::ServerGone);
+    }
+    if (client_ec) {
+        lease_.mark_dirty();
+        co_return relay_close(CloseReason::ClientGone);
+    }
+    co_return relay_forward();
 }
 
 net::awaitable<CloseReason> ClientSession::terminate_for_leak() {
