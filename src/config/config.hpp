@@ -65,6 +65,9 @@ struct Settings {
     int max_prepared_statements = 200;  // per server connection; 0 = no tracking
     Duration server_lifetime{std::chrono::seconds(3600)};
     Duration server_idle_timeout{std::chrono::seconds(600)};
+    // A connection released less than this long ago is reused without the liveness check
+    // (PgBouncer's name and meaning; 0 = always check). See PoolSettings.
+    Duration server_check_delay{100};
     Duration server_connect_timeout{std::chrono::seconds(15)};
     Duration server_login_retry{std::chrono::seconds(15)};
     Duration query_wait_timeout{std::chrono::seconds(120)};

@@ -130,6 +130,7 @@ const std::vector<Field<Settings>>& settings_fields() {
         int_field("max_prepared_statements", &Settings::max_prepared_statements, 0, kMaxInt),
         duration_field("server_lifetime", &Settings::server_lifetime),
         duration_field("server_idle_timeout", &Settings::server_idle_timeout),
+        duration_field("server_check_delay", &Settings::server_check_delay),
         duration_field("server_connect_timeout", &Settings::server_connect_timeout),
         duration_field("server_login_retry", &Settings::server_login_retry),
         duration_field("query_wait_timeout", &Settings::query_wait_timeout),

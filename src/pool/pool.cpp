@@ -552,6 +552,7 @@ PoolManager::CheckoutStep PoolManager::begin_checkout(const std::shared_ptr<Pool
         std::unique_ptr<ServerConn> conn;
         std::vector<std::unique_ptr<ServerConn>> to_close;
         auto step = CheckoutStep::Busy;
+        bool check = true;
         {
             std::lock_guard lock(mu_);
             auto& slot = pool->classes_[cls];
@@ -560,6 +561,7 @@ PoolManager::CheckoutStep PoolManager::begin_checkout(const std::shared_ptr<Pool
                 conn = checkout_idle_locked(*pool, cls, worker, now, to_close);
                 if (conn) {
                     step = CheckoutStep::Leased;
+                    check = now - conn->last_used >= pool->settings_.server_check_delay;
                 } else if (to_close.empty() && waiter != nullptr &&
                            try_open_locked(*pool, to_close)) {
                     ++slot.held;
@@ -586,7 +588,7 @@ PoolManager::CheckoutStep PoolManager::begin_checkout(const std::shared_ptr<Pool
         }
         close_all(to_close);
         if (step == CheckoutStep::Leased) {
-            if (!server_alive(*conn)) {
+            if (check && !server_alive(*conn)) {
                 discard_dead(*pool, cls, std::move(conn));
                 now = Clock::now();
                 continue;

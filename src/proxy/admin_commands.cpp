@@ -508,6 +508,7 @@ void show_config(Runtime& rt, std::string& out) {
          "yes"},
         {"server_lifetime", dur(s.server_lifetime), dur(d.server_lifetime), "yes"},
         {"server_idle_timeout", dur(s.server_idle_timeout), dur(d.server_idle_timeout), "yes"},
+        {"server_check_delay", dur(s.server_check_delay), dur(d.server_check_delay), "yes"},
         {"server_connect_timeout", dur(s.server_connect_timeout), dur(d.server_connect_timeout),
          "yes"},
         {"server_login_retry", dur(s.server_login_retry), dur(d.server_login_retry), "yes"},

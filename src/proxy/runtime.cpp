@@ -98,6 +98,7 @@ pool::PoolSettings Runtime::pool_settings(const config::Config& cfg,
     p.max_prepared_statements = s.max_prepared_statements;
     p.server_lifetime = s.server_lifetime;
     p.server_idle_timeout = s.server_idle_timeout;
+    p.server_check_delay = s.server_check_delay;
     p.server_connect_timeout = s.server_connect_timeout;
     p.server_reset_query = s.server_reset_query;
     p.server_reset_query_always = s.server_reset_query_always;

@@ -410,12 +410,66 @@ TEST_F(ProxyTest, PostgresRestartWhileClientsConnected) {
     auto c2 = connect();
     ASSERT_EQ(c1.exec("SELECT 1").scalar(), "1");
     ASSERT_EQ(c2.exec("SELECT 1").scalar(), "1");
+    // Idle past the default server_check_delay (100ms), so each checkout checks its server
+    // connection (a restart itself takes longer than that too).
+    std::this_thread::sleep_for(150ms);
     ASSERT_TRUE(PostgresEnvironment::pg().restart().ok());
     // Idle pooled connections died with the restart; the next transaction gets a fresh one.
     auto r1 = c1.exec("SELECT 11");
     EXPECT_TRUE(r1.ok) << r1.error;
     EXPECT_EQ(r1.scalar(), "11");
     EXPECT_EQ(c2.exec("SELECT 12").scalar(), "12");
+}
+
+// Ends the idle server backend whose last statement was `marker` (no quotes in it), and
+// waits until it is gone.
+void terminate_idle_backend(const std::string& marker) {
+    auto killed = PostgresEnvironment::pg().run_sql(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE state = 'idle' "
+        "AND query = '" +
+            marker + "'",
+        "postgres");
+    ASSERT_TRUE(killed.ok());
+    ASSERT_EQ(*killed, "1");
+    for (int i = 0; i < 50; ++i) {
+        auto left = PostgresEnvironment::pg().run_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE query = '" + marker + "'", "postgres");
+        if (left.ok() && *left == "0") {
+            return;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    FAIL() << "backend did not exit";
+}
+
+// server_check_delay = 0: every checkout checks, so a backend killed while idle costs no
+// client an error.
+TEST_F(ProxyTest, IdleBackendKilledIsReplacedWhenChecked) {
+    start({.pool_size = 1}, {{"server_check_delay", "\"0\""}});
+    auto c = connect();
+    ASSERT_EQ(c.exec("SELECT 4101").scalar(), "4101");
+    terminate_idle_backend("SELECT 4101");
+    auto r = c.exec("SELECT 2");
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.scalar(), "2");
+}
+
+// Within server_check_delay the connection is reused unchecked: the client whose
+// transaction lands on the dead backend gets PostgreSQL's error and a closed connection,
+// the connection is discarded, and the next client is served.
+TEST_F(ProxyTest, IdleBackendKilledWithinCheckDelayFailsOneRequest) {
+    start({.pool_size = 1}, {{"server_check_delay", "\"1h\""}});
+    auto c = connect();
+    ASSERT_EQ(c.exec("SELECT 4102").scalar(), "4102");
+    terminate_idle_backend("SELECT 4102");
+    auto r = c.exec("SELECT 2");
+    EXPECT_FALSE(r.ok);
+    const std::string error = PQerrorMessage(c.raw());
+    EXPECT_TRUE(error.find("terminating connection") != std::string::npos ||
+                error.find("server closed the connection") != std::string::npos ||
+                error.find("server connection lost") != std::string::npos)
+        << error;
+    EXPECT_EQ(connect().exec("SELECT 3").scalar(), "3");
 }
 
 TEST_F(ProxyTest, ClientVanishingMidTransactionNeverLeaksState) {

@@ -85,6 +85,7 @@ TEST(Loader, DefaultsMatchTheStruct) {
     EXPECT_EQ(s.max_client_conn, 100);
     EXPECT_EQ(s.server_lifetime, 3600s);
     EXPECT_EQ(s.server_idle_timeout, 600s);
+    EXPECT_EQ(s.server_check_delay, 100ms);
     EXPECT_EQ(s.query_wait_timeout, 120s);
     EXPECT_EQ(s.client_idle_timeout, 0s);
     EXPECT_EQ(s.server_reset_query, "DISCARD ALL");
@@ -121,6 +122,7 @@ TEST(Loader, EveryKey) {
                                        "max_prepared_statements = 0",
                                        "server_lifetime = \"1h30m\"",
                                        "server_idle_timeout = 300",
+                                       "server_check_delay = \"0\"",
                                        "server_connect_timeout = \"5s\"",
                                        "server_login_retry = 2.5",
                                        "query_wait_timeout = \"250ms\"",
@@ -173,6 +175,7 @@ TEST(Loader, EveryKey) {
     EXPECT_EQ(s.max_prepared_statements, 0);
     EXPECT_EQ(s.server_lifetime, 90min);
     EXPECT_EQ(s.server_idle_timeout, 300s);
+    EXPECT_EQ(s.server_check_delay, 0ms);
     EXPECT_EQ(s.server_connect_timeout, 5s);
     EXPECT_EQ(s.server_login_retry, 2500ms);
     EXPECT_EQ(s.query_wait_timeout, 250ms);
@@ -203,13 +206,13 @@ TEST(Loader, EveryKey) {
     EXPECT_EQ(app.min_pool_size, 2);
     EXPECT_EQ(app.pool_mode, PoolMode::Statement);
     EXPECT_EQ(app.max_db_connections, 12);
-    EXPECT_EQ(app.config_line, 36);
+    EXPECT_EQ(app.config_line, 37);
     const auto& any = r.config->databases.at("*");
     EXPECT_EQ(any.host, "/var/run/postgresql");
     EXPECT_EQ(any.port, 5432);
     EXPECT_FALSE(any.pool_size.has_value());
     EXPECT_FALSE(any.pool_mode.has_value());
-    EXPECT_EQ(any.config_line, 47);
+    EXPECT_EQ(any.config_line, 48);
 
     ASSERT_EQ(r.config->users.size(), 2u);
     EXPECT_EQ(r.config->users.at("alice").secret, "pw");
