@@ -546,7 +546,7 @@ void PoolManager::discard_dead(Pool& pool, size_t cls, std::unique_ptr<ServerCon
 PoolManager::CheckoutStep PoolManager::begin_checkout(const std::shared_ptr<Pool>& pool, size_t cls,
                                                       int worker, const net::Executor& exec,
                                                       Clock::time_point now,
-                                                      std::shared_ptr<Waiter>* waiter,
+                                                      std::shared_ptr<Waiter>& waiter,
                                                       std::optional<Lease>& out) {
     for (;;) {
         std::unique_ptr<ServerConn> conn;
@@ -562,25 +562,24 @@ PoolManager::CheckoutStep PoolManager::begin_checkout(const std::shared_ptr<Pool
                 if (conn) {
                     step = CheckoutStep::Leased;
                     check = now - conn->last_used >= pool->settings_.server_check_delay;
-                } else if (to_close.empty() && waiter != nullptr &&
-                           try_open_locked(*pool, to_close)) {
+                } else if (to_close.empty() && try_open_locked(*pool, to_close)) {
                     ++slot.held;
                     ++slot.granted;
                     slot.admission_wait.observe(0);
                     step = CheckoutStep::Open;
                 }
             }
-            if (step == CheckoutStep::Busy && to_close.empty() && waiter != nullptr) {
-                if (!*waiter) {
-                    *waiter = std::make_shared<Waiter>(exec, worker);
+            if (step == CheckoutStep::Busy && to_close.empty()) {
+                if (!waiter) {
+                    waiter = std::make_shared<Waiter>(exec, worker);
                 }
-                auto& w = **waiter;
+                auto& w = *waiter;
                 w.cls = cls;
                 w.conn.reset();
                 w.may_open = false;
                 w.queued = true;
                 w.since = now;
-                slot.waiters.push_back(*waiter);
+                slot.waiters.push_back(waiter);
                 ++pool->waiting_;
                 ++total_waiting_;
                 step = CheckoutStep::Queued;
@@ -659,14 +658,6 @@ net::awaitable<common::Result<Lease>> PoolManager::open_lease(std::shared_ptr<Po
     co_return Lease(this, pool, std::move(*opened), cls);
 }
 
-std::optional<Lease> PoolManager::try_acquire(const std::shared_ptr<Pool>& pool, size_t cls,
-                                              int worker, const net::Executor& exec,
-                                              Clock::time_point now) {
-    std::optional<Lease> out;
-    (void)begin_checkout(pool, cls, worker, exec, now, nullptr, out);
-    return out;
-}
-
 net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool> pool, size_t cls,
                                                            int worker, Clock::time_point now,
                                                            Clock::time_point deadline,
@@ -674,7 +665,7 @@ net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool>
     const auto exec = co_await net::asio::this_coro::executor;
     std::optional<Lease> out;
     for (;;) {
-        auto step = begin_checkout(pool, cls, worker, exec, now, &waiter, out);
+        auto step = begin_checkout(pool, cls, worker, exec, now, waiter, out);
         while (step == CheckoutStep::Queued) {
             waiter->timer.expires_at(deadline);
             co_await waiter->timer.async_wait(net::as_result_direct);

@@ -224,13 +224,13 @@ public:
     // A checkout in steps, so that a session can run it inline in its own coroutine (a
     // coroutine call costs a frame per transaction): begin_checkout takes a live idle
     // connection (Leased, `out` set), reserves a new one (Open: co_await open_lease), or
-    // queues `*waiter` (Queued: wait on its timer, then end_wait). With `waiter` null it
-    // never opens or queues and says Busy instead, changing nothing. acquire() runs the same
+    // queues `waiter` (Queued: wait on its timer, then end_wait; created on first use).
+    // Only end_wait says Busy (woken without a grant: begin again). acquire() runs the same
     // steps as one coroutine.
     enum class CheckoutStep { Leased, Open, Queued, Busy };
     CheckoutStep begin_checkout(const std::shared_ptr<Pool>& pool, size_t cls, int worker,
                                 const net::Executor& exec, Clock::time_point now,
-                                std::shared_ptr<Waiter>* waiter, std::optional<Lease>& out);
+                                std::shared_ptr<Waiter>& waiter, std::optional<Lease>& out);
     // After the waiter's timer completed: Leased or Open when granted; Queued when woken
     // early (wait again); Busy when woken without a grant (look again with begin_checkout);
     // 53300 once `deadline` has passed.
@@ -240,9 +240,6 @@ public:
     // Opens the connection a checkout reserved (Open).
     net::awaitable<common::Result<Lease>> open_lease(std::shared_ptr<Pool> pool, size_t cls,
                                                      int worker);
-    // A live idle connection when admission lets class `cls` take one right now.
-    std::optional<Lease> try_acquire(const std::shared_ptr<Pool>& pool, size_t cls, int worker,
-                                     const net::Executor& exec, Clock::time_point now);
 
     // Checks out a server connection for a session of class `cls` running on event loop
     // `worker`, waiting until `deadline` at most. Errors: 53300 (timed out; the message

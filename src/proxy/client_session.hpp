@@ -107,9 +107,6 @@ private:
                                                   bool passthrough, bool fake);
     net::awaitable<common::Result<std::string>> read_password_message();
     net::awaitable<CloseReason> main_loop();
-    // Borrows a server connection when one is idle and admission allows it, without a
-    // coroutine (the common case); false when main_loop must wait for one.
-    bool attach_now();
     // The outcome of a waiting checkout that began at `asked`.
     common::Status attach_result(common::Result<pool::Lease> lease, pool::Clock::time_point asked);
     // The lease is ours: visible state, relay state and the session's parameters.

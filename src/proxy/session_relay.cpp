@@ -81,19 +81,6 @@ void ClientSession::note_ready(char status, Clock::time_point now) {
     });
 }
 
-bool ClientSession::attach_now() {
-    if (killed_ || rt_.pause.paused(database_)) {
-        return false;
-    }
-    const auto now = Clock::now();
-    auto lease = rt_.pools.try_acquire(pool_, class_index_, worker_, client_.get_executor(), now);
-    if (!lease) {
-        return false;
-    }
-    attached(std::move(*lease), now, {});
-    return true;
-}
-
 common::Status ClientSession::attach_result(common::Result<pool::Lease> lease,
                                             Clock::time_point asked) {
     const auto now = Clock::now();
@@ -201,31 +188,37 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
         if (!lease_ && client_in_.size() - client_pos_ >= 5 && client_in_[client_pos_] == 'X') {
             co_return CloseReason::ClientTerminate;
         }
-        if (!lease_ && !attach_now()) {
-            // The waiting checkout, inline: a coroutine call costs a frame even when it does
-            // not suspend, and this runs once per transaction whenever the pool is busy.
-            if (rt_.pause.paused(database_)) {
-                co_await wait_while_paused();
+        if (!lease_) {
+            // The checkout, inline: a coroutine call costs a frame even when it does not
+            // suspend. One locked step either leases an idle connection (the common case) or
+            // queues this session; the wait is PoolManager::acquire's steps, inline too.
+            using Step = pool::PoolManager::CheckoutStep;
+            const auto exec = client_.get_executor();
+            std::optional<pool::Lease> got;
+            auto asked = Clock::now();
+            auto step = Step::Busy;
+            const bool begun = !killed_ && !rt_.pause.paused(database_);
+            if (begun) {
+                step = rt_.pools.begin_checkout(pool_, class_index_, worker_, exec, asked, waiter_,
+                                                got);
             }
-            common::Status attached = common::ok_status();
-            if (killed_) {
-                attached =
+            common::Status outcome = common::ok_status();
+            if (step == Step::Leased) {
+                attached(std::move(*got), asked, {});
+            } else if (!begun && rt_.pause.paused(database_)) {
+                co_await wait_while_paused();
+                continue;  // resumed (or killed, or draining): look again from the top
+            } else if (!begun) {
+                outcome =
                     common::make_error(sqlstate::kAdminShutdown, "killed by the admin console");
             } else {
-                // PoolManager::acquire's steps, inline for the same reason.
-                using Step = pool::PoolManager::CheckoutStep;
-                const auto asked = Clock::now();
                 const auto deadline =
                     asked + class_->query_wait_timeout.value_or(s.query_wait_timeout);
-                const auto exec = client_.get_executor();
                 observe_waiting(asked);
-                std::optional<pool::Lease> got;
-                auto step = rt_.pools.begin_checkout(pool_, class_index_, worker_, exec, asked,
-                                                     &waiter_, got);
-                while (attached && (step == Step::Queued || step == Step::Busy)) {
+                while (outcome && (step == Step::Queued || step == Step::Busy)) {
                     if (step == Step::Busy) {
                         step = rt_.pools.begin_checkout(pool_, class_index_, worker_, exec,
-                                                        Clock::now(), &waiter_, got);
+                                                        Clock::now(), waiter_, got);
                         continue;
                     }
                     waiter_->timer.expires_at(deadline);
@@ -235,20 +228,20 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
                     if (waited) {
                         step = *waited;
                     } else {
-                        attached = std::move(waited).error();
+                        outcome = std::move(waited).error();
                     }
                 }
-                if (attached && step == Step::Open) {
-                    attached = attach_result(
+                if (outcome && step == Step::Open) {
+                    outcome = attach_result(
                         co_await rt_.pools.open_lease(pool_, class_index_, worker_), asked);
-                } else if (attached) {
-                    attached = attach_result(std::move(*got), asked);
+                } else if (outcome) {
+                    outcome = attach_result(std::move(*got), asked);
                 } else {
                     observe_detached(Clock::now());
                 }
             }
-            if (!attached) {
-                const auto& err = attached.error();
+            if (!outcome) {
+                const auto& err = outcome.error();
                 spdlog::warn("conn={} client={} db={} user={}: {}", id_, peer_, database_, user_,
                              err.message);
                 if (err.code != sqlstate::kTooManyConnections) {
