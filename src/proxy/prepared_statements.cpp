@@ -182,17 +182,12 @@ std::string deallocate_target(std::string_view q) {
         }
         return s;
     };
-    size_t i = skip_ws(0);
     // Nearly every query is something else: reject it without copying or folding a word.
-    constexpr std::string_view kKeyword = "deallocate";
-    if (q.size() - i < kKeyword.size()) {
+    if (!PreparedStatements::may_deallocate(q)) {
         return {};
     }
-    for (size_t k = 0; k < kKeyword.size(); ++k) {
-        if (common::ascii_lower(q[i + k]) != kKeyword[k]) {
-            return {};
-        }
-    }
+    constexpr std::string_view kKeyword = "deallocate";
+    size_t i = skip_ws(0);
     if (lower(word(i)) != kKeyword) {
         return {};
     }
@@ -221,6 +216,16 @@ std::string deallocate_target(std::string_view q) {
 }
 
 }  // namespace
+
+bool PreparedStatements::may_deallocate(std::string_view query) {
+    size_t i = 0;
+    while (i < query.size() && common::ascii_space(query[i])) {
+        ++i;
+    }
+    constexpr std::string_view kKeyword = "deallocate";
+    return query.size() - i >= kKeyword.size() &&
+           common::iequals_lower(query.substr(i, kKeyword.size()), kKeyword);
+}
 
 common::Status PreparedStatements::rewrite_query(std::string_view body,
                                                  pool::ServerStatements& server,

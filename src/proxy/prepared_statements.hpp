@@ -68,6 +68,9 @@ private:
 
 class PreparedStatements {
 public:
+    // Whether a simple Query's text may be a DEALLOCATE, the only Query rewrite() changes:
+    // any other goes to the server byte for byte. Cheap: the first word only.
+    static bool may_deallocate(std::string_view query);
     // Rewrites one complete client message ('P', 'B', 'D', 'C' or 'Q'; body without header)
     // for `server`, appending what to send to `out`. Errors are protocol violations.
     common::Status rewrite(char type, std::string_view body, pool::ServerStatements& server,

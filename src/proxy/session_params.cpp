@@ -125,9 +125,9 @@ bool parse_set_search_path(std::string_view query, std::string& value) {
     if (query.size() - i < 3) {
         return false;
     }
-    const std::string_view head = query.substr(i, 3);
-    if (!common::iequals_lower(head, "set") && !common::iequals_lower(head, "res") &&
-        !common::iequals_lower(head, "dis")) {
+    const char first = common::ascii_lower(query[i]);
+    const std::string_view head = first == 's' ? "set" : first == 'r' ? "res" : "dis";
+    if (!common::iequals_lower(query.substr(i, 3), head)) {
         return false;
     }
     if (keyword("reset") || keyword("discard")) {

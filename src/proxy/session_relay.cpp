@@ -95,9 +95,6 @@ common::Status ClientSession::attach_result(common::Result<pool::Lease> lease,
 void ClientSession::attached(pool::Lease lease, Clock::time_point now, Clock::duration waited) {
     lease_ = std::move(lease);
     observe_attached(now, waited);
-    if (spdlog::should_log(spdlog::level::debug)) {  // per transaction: skip the call
-        spdlog::debug("conn={} attached server conn={}", id_, lease_->id);
-    }
     pending_rfq_ = 0;
     batch_open_ = false;
     copy_in_ = false;
@@ -129,9 +126,6 @@ void ClientSession::params_changed() {
 }
 
 void ClientSession::detach(Clock::time_point now) {
-    if (lease_ && spdlog::should_log(spdlog::level::debug)) {
-        spdlog::debug("conn={} releases server conn={}", id_, lease_->id);
-    }
     lease_.reset();
     observe_detached(now);
 }
@@ -394,7 +388,7 @@ common::Status ClientSession::process_client(bool& terminate) {
                 lease_->params["search_path"] = path;
                 params_changed();
             }
-            if (rewrite) {
+            if (rewrite && PreparedStatements::may_deallocate(*q)) {
                 if (auto st = statements_.rewrite('Q', body, lease_->statements, injected_,
                                                   settings_.max_prepared_statements, to_server_);
                     !st) {

@@ -516,6 +516,19 @@ TEST(PreparedStatements, BindOfAnUnknownNamePassesThrough) {
     EXPECT_EQ(c.sent[0], bind_msg("p", "never_prepared"));
 }
 
+// The relay sends every Query that may_deallocate rejects byte for byte, past rewrite():
+// it must accept every spelling rewrite() acts on, and reject everything else cheaply.
+TEST(PreparedStatements, MayDeallocateIsTheFirstWordOnly) {
+    for (std::string_view q : {"DEALLOCATE s1", "deallocate ALL", "  \t\nDeAlLoCaTe PREPARE x",
+                               "DEALLOCATE \"S\";", "deallocatex", "deallocate"}) {
+        EXPECT_TRUE(PreparedStatements::may_deallocate(q)) << q;
+    }
+    for (std::string_view q : {"SELECT 1", "", "   ", "dealloc", "DEALLOCAT s1", "EXECUTE s1",
+                               "/* c */ DEALLOCATE s1", "PREPARE s1 AS SELECT 1"}) {
+        EXPECT_FALSE(PreparedStatements::may_deallocate(q)) << q;
+    }
+}
+
 TEST(PreparedStatements, DeallocateQueries) {
     struct Case {
         const char* sql;
