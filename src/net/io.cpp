@@ -65,27 +65,35 @@ awaitable<error_code> read_some_until(StreamSocket& sock, Bytes& buf, size_t chu
     }
 }
 
-bool write_now(StreamSocket& sock, std::string& data, error_code& ec) {
+size_t write_some_now(StreamSocket& sock, std::span<const uint8_t> data, error_code& ec) {
     ec.clear();
     if (!ensure_non_blocking(sock, ec)) {
-        return true;
+        return 0;
     }
     size_t sent = 0;
     while (sent < data.size()) {
         const size_t n = sock.write_some(asio::buffer(data.data() + sent, data.size() - sent), ec);
         if (ec && (ec == asio::error::would_block || ec == asio::error::try_again)) {
             ec.clear();
-            data.erase(0, sent);
-            return false;
+            break;
         }
         if (ec) {
-            data.clear();
-            return true;
+            break;
         }
         sent += n;
     }
-    data.clear();
-    return true;
+    return sent;
+}
+
+bool write_now(StreamSocket& sock, std::string& data, error_code& ec) {
+    const size_t sent =
+        write_some_now(sock, {reinterpret_cast<const uint8_t*>(data.data()), data.size()}, ec);
+    if (ec || sent == data.size()) {
+        data.clear();
+        return true;
+    }
+    data.erase(0, sent);
+    return false;
 }
 
 awaitable<error_code> write_all(StreamSocket& sock, std::string& data) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ awaitable<error_code> write_all(StreamSocket& sock, std::string& data);
 // for write_all. The relay's replies nearly always fit the socket buffer, and a direct send
 // skips the async operation, its completion post and a coroutine frame per message batch.
 bool write_now(StreamSocket& sock, std::string& data, error_code& ec);
+
+// Sends as much of `data` as the socket takes without blocking; returns how much. `ec` is
+// set only on a real error (not when the socket buffer is full).
+size_t write_some_now(StreamSocket& sock, std::span<const uint8_t> data, error_code& ec);
 
 // Resolves and connects to host:port (or a Unix socket when host starts with '/'), with a
 // deadline. On success `sock` is open on `exec`.

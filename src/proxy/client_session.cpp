@@ -216,16 +216,19 @@ net::awaitable<void> ClientSession::send_fatal(std::string_view code, std::strin
     co_await flush_client();
 }
 
+void ClientSession::count_bytes_sent(size_t n) {
+    rt_.counters.bytes_sent.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
+    if (metrics_ != nullptr) {
+        metrics_->sent_bytes.inc(n);
+    }
+}
+
 bool ClientSession::flush_client_now(bool& ok) {
     ok = true;
     if (to_client_.empty()) {
         return true;
     }
-    rt_.counters.bytes_sent.fetch_add(static_cast<int64_t>(to_client_.size()),
-                                      std::memory_order_relaxed);
-    if (metrics_ != nullptr) {
-        metrics_->sent_bytes.inc(to_client_.size());
-    }
+    count_bytes_sent(to_client_.size());
     net::error_code ec;
     const bool done = net::write_now(client_, to_client_, ec);
     ok = !ec;

@@ -145,7 +145,13 @@ private:
     // Parses buffered client bytes into server-bound bytes; sets `terminate` on 'X'.
     common::Status process_client(bool& terminate);
     // Parses buffered server bytes into client-bound bytes, tracking transaction state.
-    common::Status process_server();
+    // `direct_ok`: when every byte is forwarded unchanged and to_client_ is empty, leave them
+    // in the server buffer (server_direct_) for write_server_direct instead of copying them.
+    common::Status process_server(bool direct_ok = false);
+    // Writes the server_direct_ bytes to the client without blocking and drops them from the
+    // server buffer; like flush_client_now, false when a rest (now in to_client_) must follow.
+    bool write_server_direct(bool& ok);
+    void count_bytes_sent(size_t n);
     bool transaction_done() const;
     // True when the buffered client bytes start a request worth borrowing a server for.
     bool client_request_ready() const;
@@ -211,6 +217,7 @@ private:
     char txn_status_ = 'I';
     uint32_t client_stream_left_ = 0;  // bytes of a client message still to forward
     uint32_t server_stream_left_ = 0;  // bytes of a server message still to forward (or drop)
+    size_t server_direct_ = 0;         // bytes at the front of lease_->in to write as they are
     bool server_stream_drop_ = false;
     PreparedStatements statements_;
     InjectedResponses injected_;

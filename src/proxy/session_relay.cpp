@@ -462,16 +462,33 @@ common::Status ClientSession::process_client(bool& terminate) {
     return common::ok_status();
 }
 
-common::Status ClientSession::process_server() {
+common::Status ClientSession::process_server(bool direct_ok) {
     auto& in = lease_->in;
     size_t pos = 0;
     common::Status result = common::ok_status();
+    // Direct: everything consumed so far, in[0, pos), goes to the client as it is, so it can
+    // be written from `in` without copying it into to_client_ first (the usual reply). The
+    // first byte not forwarded (a reply to pgwarden's own request) ends that.
+    bool direct = direct_ok && to_client_.empty();
+    const auto forward_bytes = [&](size_t from, size_t n) {
+        if (!direct) {
+            to_client_.append(view(in, from, n));
+        }
+    };
+    const auto drop_bytes = [&](size_t from) {
+        if (direct) {
+            to_client_.append(view(in, 0, from));
+            direct = false;
+        }
+    };
     while (pos < in.size()) {
         const size_t avail = in.size() - pos;
         if (server_stream_left_ > 0) {
             const size_t n = std::min<size_t>(server_stream_left_, avail);
             if (!server_stream_drop_) {
-                to_client_.append(view(in, pos, n));
+                forward_bytes(pos, n);
+            } else {
+                drop_bytes(pos);
             }
             pos += n;
             server_stream_left_ -= static_cast<uint32_t>(n);
@@ -560,7 +577,9 @@ common::Status ClientSession::process_server() {
         }
         if (inspect) {
             if (forward) {
-                to_client_.append(view(in, pos, h.length));
+                forward_bytes(pos, h.length);
+            } else {
+                drop_bytes(pos);
             }
             pos += h.length;
         } else {
@@ -568,8 +587,29 @@ common::Status ClientSession::process_server() {
             server_stream_drop_ = !forward;
         }
     }
+    if (direct && result) {
+        server_direct_ = pos;  // the caller writes and erases them (write_server_direct)
+        return result;
+    }
+    if (direct) {
+        to_client_.append(view(in, 0, pos));
+    }
     in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(pos));
     return result;
+}
+
+bool ClientSession::write_server_direct(bool& ok) {
+    auto& in = lease_->in;
+    const size_t n = std::exchange(server_direct_, 0);
+    count_bytes_sent(n);
+    net::error_code ec;
+    const size_t written = net::write_some_now(client_, {in.data(), n}, ec);
+    ok = !ec;
+    if (ok && written < n) {
+        to_client_.append(view(in, written, n - written));  // the rest goes out asynchronously
+    }
+    in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(n));
+    return !ok || written == n;
 }
 
 RelayAwait ClientSession::relay_fail(std::string_view code, std::string message,
@@ -630,12 +670,13 @@ RelayAwait ClientSession::relay_server_write_failed(const net::error_code& ec) {
 }
 
 RelayAwait ClientSession::relay_reply() {
-    if (auto st = process_server(); !st) {
+    if (auto st = process_server(true); !st) {
         lease_.mark_dirty();
         return relay_fail(st.error().code, std::move(st.error().message), CloseReason::ServerGone);
     }
     bool sent = true;
-    if (!flush_client_now(sent)) {
+    const bool done = server_direct_ > 0 ? write_server_direct(sent) : flush_client_now(sent);
+    if (!done) {
         return RelayAwait::ClientWrite;
     }
     return relay_next(sent);

@@ -472,6 +472,38 @@ TEST_F(ProxyTest, IdleBackendKilledWithinCheckDelayFailsOneRequest) {
     EXPECT_EQ(connect().exec("SELECT 3").scalar(), "3");
 }
 
+// A reply far larger than the socket buffers, to a client that reads nothing for a while:
+// pgwarden writes straight from the server buffer until the client's socket is full, then
+// the rest asynchronously, and reads the server again only after that. Every row must
+// arrive, in order, and the connection stay usable.
+TEST_F(ProxyTest, LargeResultToASlowReaderArrivesWholeAndInOrder) {
+    start({.pool_size = 1});
+    auto c = connect();
+    ASSERT_EQ(
+        PQsendQuery(c.raw(), "SELECT g, repeat(md5(g::text), 32) FROM generate_series(1, 20000) g"),
+        1);
+    std::this_thread::sleep_for(1s);  // 40 MB on the way, and the socket buffers fill up
+    size_t rows = 0;
+    size_t out_of_order = 0;
+    while (PGresult* res = PQgetResult(c.raw())) {
+        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+            for (int i = 0; i < PQntuples(res); ++i) {
+                ++rows;
+                if (std::string(PQgetvalue(res, i, 0)) != std::to_string(rows) ||
+                    PQgetlength(res, i, 1) != 32 * 32) {
+                    ++out_of_order;
+                }
+            }
+        } else {
+            ADD_FAILURE() << PQresultErrorMessage(res);
+        }
+        PQclear(res);
+    }
+    EXPECT_EQ(rows, 20000u);
+    EXPECT_EQ(out_of_order, 0u);
+    EXPECT_EQ(c.exec("SELECT 7").scalar(), "7");
+}
+
 TEST_F(ProxyTest, ClientVanishingMidTransactionNeverLeaksState) {
     start({.pool_size = 1});
     ASSERT_TRUE(connect().exec("CREATE TABLE IF NOT EXISTS vanish(v int); TRUNCATE vanish").ok);
