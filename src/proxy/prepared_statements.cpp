@@ -280,7 +280,7 @@ common::Status PreparedStatements::rewrite(char type, std::string_view body,
             return std::move(m).error();
         }
         if (m->name.empty()) {
-            pgwire::encode_parse(out, m->name, m->query, m->rest);
+            pgwire::encode_raw(out, 'P', body);
             injected.expect('1', false, {});
             return common::ok_status();
         }
@@ -311,7 +311,7 @@ common::Status PreparedStatements::rewrite(char type, std::string_view body,
         }
         auto it = m->statement.empty() ? by_name_.end() : by_name_.find(std::string(m->statement));
         if (it == by_name_.end()) {
-            pgwire::encode_bind(out, m->portal, m->statement, m->rest);
+            pgwire::encode_raw(out, 'B', body);
             return common::ok_status();
         }
         ensure_on_server(it->second, server, injected, max_per_server, out);
@@ -327,7 +327,7 @@ common::Status PreparedStatements::rewrite(char type, std::string_view body,
         auto it = (m->kind != 'S' || m->name.empty()) ? by_name_.end()
                                                       : by_name_.find(std::string(m->name));
         if (it == by_name_.end()) {
-            pgwire::encode_target(out, type, m->kind, m->name);
+            pgwire::encode_raw(out, type, body);
             if (type == 'C') {
                 injected.expect('3', false, {});
             }
