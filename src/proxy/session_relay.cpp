@@ -634,8 +634,8 @@ RelayAwait ClientSession::relay_forward() {
         rt_.count_protocol_error();
         spdlog::warn("conn={} client={} protocol error: {}", id_, peer_, st.error().message);
         lease_.mark_dirty();
-        return relay_fail(st.error().code, std::move(st.error().message),
-                          CloseReason::ProtocolError);
+        auto err = std::move(st).error();
+        return relay_fail(err.code, std::move(err.message), CloseReason::ProtocolError);
     }
     if (client_pos_ == client_in_.size()) {
         client_in_.clear();
@@ -672,7 +672,8 @@ RelayAwait ClientSession::relay_server_write_failed(const net::error_code& ec) {
 RelayAwait ClientSession::relay_reply() {
     if (auto st = process_server(true); !st) {
         lease_.mark_dirty();
-        return relay_fail(st.error().code, std::move(st.error().message), CloseReason::ServerGone);
+        auto err = std::move(st).error();
+        return relay_fail(err.code, std::move(err.message), CloseReason::ServerGone);
     }
     bool sent = true;
     const bool done = server_direct_ > 0 ? write_server_direct(sent) : flush_client_now(sent);
