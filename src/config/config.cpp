@@ -1,8 +1,7 @@
 #include "config/config.hpp"
 
+#include "common/ascii.hpp"
 #include "config/reader.hpp"
-
-#include <cctype>
 
 namespace pgwarden::config {
 
@@ -11,17 +10,7 @@ namespace {
 template <typename E, size_t N>
 std::optional<E> lookup(std::string_view text, const std::pair<std::string_view, E> (&table)[N]) {
     for (const auto& [name, value] : table) {
-        if (name.size() != text.size()) {
-            continue;
-        }
-        bool same = true;
-        for (size_t i = 0; i < name.size(); ++i) {
-            if (std::tolower(static_cast<unsigned char>(text[i])) != name[i]) {
-                same = false;
-                break;
-            }
-        }
-        if (same) {
+        if (common::iequals_lower(text, name)) {
             return value;
         }
     }
