@@ -5,12 +5,13 @@
 # 3% change in the data path's cost. It does not see kernel time (system calls, wake-ups).
 #
 # Usage: bench/instructions_per_txn.sh [PGWARDEN_BINARY]     (root; loopback only)
-# Knobs: CLIENTS ["16 64"], TX [transactions per client, 100]
+# Knobs: CLIENTS ["16 64"], TX [transactions per client, 100], MODE [simple|extended|prepared]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PGW=${1:-$root/build/pgwarden}
 CLIENTS=${CLIENTS:-"16 64"}
 TX=${TX:-100}
+MODE=${MODE:-simple}
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_PORT=44680
 POOL_PORT=44681
@@ -81,8 +82,8 @@ instructions() {
         pg_isready -q -h 127.0.0.1 -p $POOL_PORT -U postgres && break
         sleep 0.1
     done
-    pgbench -S -n -c "$c" -j 2 -t 20 -h 127.0.0.1 -p $POOL_PORT -U postgres postgres >/dev/null 2>&1
-    pgbench -S -n -c "$c" -j 2 -t "$tx" -h 127.0.0.1 -p $POOL_PORT -U postgres postgres \
+    pgbench -S -M "$MODE" -n -c "$c" -j 2 -t 20 -h 127.0.0.1 -p $POOL_PORT -U postgres postgres >/dev/null 2>&1
+    pgbench -S -M "$MODE" -n -c "$c" -j 2 -t "$tx" -h 127.0.0.1 -p $POOL_PORT -U postgres postgres \
         >"$work/pgbench.out" 2>&1
     grep -q "number of failed transactions: 0" "$work/pgbench.out" ||
         { cat "$work/pgbench.out" >&2; exit 1; }
@@ -106,4 +107,4 @@ for c in $CLIENTS; do
     printf '%-8s %-10s %-10s %.2f\n' "$c" "${per[pgbouncer]}" "${per[pgwarden]}" \
         "$(awk -v a="${per[pgwarden]}" -v b="${per[pgbouncer]}" 'BEGIN{print a/b}')"
 done
-echo "(user-space instructions per transaction, callgrind, pgbench -S, $TX and $((3 * TX)) transactions per client)"
+echo "(user-space instructions per transaction, callgrind, pgbench -S -M $MODE, $TX and $((3 * TX)) transactions per client)"

@@ -298,10 +298,6 @@ void encode_target(std::string& out, char type, char kind, std::string_view name
     MessageWriter(out).begin(type).byte(static_cast<uint8_t>(kind)).cstring(name).end();
 }
 
-void encode_raw(std::string& out, char type, std::string_view body) {
-    MessageWriter(out).begin(type).bytes(body).end();
-}
-
 void encode_row_description(std::string& out, const std::vector<std::string>& columns) {
     MessageWriter w(out);
     w.begin('T').int16(static_cast<int16_t>(columns.size()));

@@ -115,9 +115,6 @@ void encode_parse(std::string& out, std::string_view name, std::string_view quer
 void encode_bind(std::string& out, std::string_view portal, std::string_view statement,
                  std::string_view rest);
 void encode_target(std::string& out, char type, char kind, std::string_view name);
-// A message of `type` whose body is `body`, as it is: what the relay forwards when a parsed
-// message needs no change (re-encoding it from its fields gives the same bytes, slower).
-void encode_raw(std::string& out, char type, std::string_view body);
 
 // Result sets for the admin console and synthetic replies.
 void encode_row_description(std::string& out, const std::vector<std::string>& columns);

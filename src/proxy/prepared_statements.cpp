@@ -1,6 +1,7 @@
 #include "proxy/prepared_statements.hpp"
 
 #include "common/ascii.hpp"
+#include "pgwire/frame.hpp"
 #include "pgwire/messages.hpp"
 #include "pgwire/sqlstate.hpp"
 
@@ -269,40 +270,49 @@ common::Status PreparedStatements::rewrite_query(std::string_view body,
     return common::ok_status();
 }
 
-common::Status PreparedStatements::rewrite(char type, std::string_view body,
-                                           pool::ServerStatements& server,
+common::Status PreparedStatements::rewrite_parse(std::string_view frame,
+                                                 const pgwire::ParseMessage& m,
+                                                 pool::ServerStatements& server,
+                                                 InjectedResponses& injected, size_t max_per_server,
+                                                 std::string& out) {
+    if (m.name.empty()) {
+        out.append(frame);
+        injected.expect('1', false, {});
+        return common::ok_status();
+    }
+    Statement stmt{server_name_for(m.query, m.rest), std::string(m.query), std::string(m.rest)};
+    if (server.contains(stmt.server_name)) {
+        // Already there under the shared name. The client still needs its ParseComplete
+        // (or its error) in order: parse into a scratch statement of pgwarden's, never
+        // the unnamed one, which the client may be using itself.
+        server.touch(stmt.server_name);
+        pgwire::encode_target(out, 'C', 'S', kScratchStatement);
+        injected.expect('3', true, {});
+        pgwire::encode_parse(out, kScratchStatement, m.query, m.rest);
+        injected.expect('1', false, {});
+    } else {
+        evict_if_full(server, injected, max_per_server, out);
+        pgwire::encode_parse(out, stmt.server_name, m.query, m.rest);
+        server.add(stmt.server_name);
+        injected.expect('1', false, stmt.server_name);
+    }
+    by_name_[std::string(m.name)] = std::move(stmt);
+    return common::ok_status();
+}
+
+common::Status PreparedStatements::rewrite(std::string_view frame, pool::ServerStatements& server,
                                            InjectedResponses& injected, size_t max_per_server,
                                            std::string& out) {
+    const char type = frame.empty() ? '\0' : frame[0];
+    const std::string_view body =
+        frame.size() < pgwire::kHeaderSize ? std::string_view() : frame.substr(pgwire::kHeaderSize);
     switch (type) {
     case 'P': {
         auto m = pgwire::parse_parse(body);
         if (!m) {
             return std::move(m).error();
         }
-        if (m->name.empty()) {
-            pgwire::encode_raw(out, 'P', body);
-            injected.expect('1', false, {});
-            return common::ok_status();
-        }
-        Statement stmt{server_name_for(m->query, m->rest), std::string(m->query),
-                       std::string(m->rest)};
-        if (server.contains(stmt.server_name)) {
-            // Already there under the shared name. The client still needs its ParseComplete
-            // (or its error) in order: parse into a scratch statement of pgwarden's, never
-            // the unnamed one, which the client may be using itself.
-            server.touch(stmt.server_name);
-            pgwire::encode_target(out, 'C', 'S', kScratchStatement);
-            injected.expect('3', true, {});
-            pgwire::encode_parse(out, kScratchStatement, m->query, m->rest);
-            injected.expect('1', false, {});
-        } else {
-            evict_if_full(server, injected, max_per_server, out);
-            pgwire::encode_parse(out, stmt.server_name, m->query, m->rest);
-            server.add(stmt.server_name);
-            injected.expect('1', false, stmt.server_name);
-        }
-        by_name_[std::string(m->name)] = std::move(stmt);
-        return common::ok_status();
+        return rewrite_parse(frame, *m, server, injected, max_per_server, out);
     }
     case 'B': {
         auto m = pgwire::parse_bind(body);
@@ -311,7 +321,7 @@ common::Status PreparedStatements::rewrite(char type, std::string_view body,
         }
         auto it = m->statement.empty() ? by_name_.end() : by_name_.find(std::string(m->statement));
         if (it == by_name_.end()) {
-            pgwire::encode_raw(out, 'B', body);
+            out.append(frame);
             return common::ok_status();
         }
         ensure_on_server(it->second, server, injected, max_per_server, out);
@@ -327,7 +337,7 @@ common::Status PreparedStatements::rewrite(char type, std::string_view body,
         auto it = (m->kind != 'S' || m->name.empty()) ? by_name_.end()
                                                       : by_name_.find(std::string(m->name));
         if (it == by_name_.end()) {
-            pgwire::encode_raw(out, type, body);
+            out.append(frame);
             if (type == 'C') {
                 injected.expect('3', false, {});
             }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.hpp"
+#include "pgwire/messages.hpp"
 #include "pool/server_conn.hpp"
 
 #include <cstdint>
@@ -71,10 +72,15 @@ public:
     // Whether a simple Query's text may be a DEALLOCATE, the only Query rewrite() changes:
     // any other goes to the server byte for byte. Cheap: the first word only.
     static bool may_deallocate(std::string_view query);
-    // Rewrites one complete client message ('P', 'B', 'D', 'C' or 'Q'; body without header)
-    // for `server`, appending what to send to `out`. Errors are protocol violations.
-    common::Status rewrite(char type, std::string_view body, pool::ServerStatements& server,
+    // Rewrites one complete, framed client message ('P', 'B', 'D', 'C' or 'Q': type byte,
+    // length, body) for `server`, appending what to send to `out`; a message that needs no
+    // change is appended as it came. Errors are protocol violations.
+    common::Status rewrite(std::string_view frame, pool::ServerStatements& server,
                            InjectedResponses& injected, size_t max_per_server, std::string& out);
+    // rewrite() of a Parse the caller has already parsed from `frame`.
+    common::Status rewrite_parse(std::string_view frame, const pgwire::ParseMessage& parse,
+                                 pool::ServerStatements& server, InjectedResponses& injected,
+                                 size_t max_per_server, std::string& out);
     size_t size() const { return by_name_.size(); }
 
     // pgwarden's server-side name for a Parse body: "pgw_" + 32 hex digits of its SHA-256.

@@ -389,7 +389,8 @@ common::Status ClientSession::process_client(bool& terminate) {
                 params_changed();
             }
             if (rewrite && PreparedStatements::may_deallocate(*q)) {
-                if (auto st = statements_.rewrite('Q', body, lease_->statements, injected_,
+                if (auto st = statements_.rewrite(view(client_in_, client_pos_, h.length),
+                                                  lease_->statements, injected_,
                                                   settings_.max_prepared_statements, to_server_);
                     !st) {
                     return st;
@@ -411,19 +412,28 @@ common::Status ClientSession::process_client(bool& terminate) {
             observe_request(type, clock());
             batch_open_ = true;
             if (type == 'P' && avail >= h.length) {
-                // Parse: statement name, then the query text.
-                std::string_view body = view(client_in_, client_pos_ + pgwire::kHeaderSize,
-                                             h.length - pgwire::kHeaderSize);
-                const auto name_end = body.find('\0');
-                if (name_end != std::string_view::npos) {
-                    const auto rest = body.substr(name_end + 1);
-                    note_request(rest.substr(0, rest.find('\0')), clock());
+                // Parsed once, for the leak report's statement text and for the rewrite.
+                const auto frame = view(client_in_, client_pos_, h.length);
+                auto m = pgwire::parse_parse(frame.substr(pgwire::kHeaderSize));
+                if (m) {
+                    note_request(m->query, clock());
                 }
-            }
-            if (rewrite) {
-                std::string_view body = view(client_in_, client_pos_ + pgwire::kHeaderSize,
-                                             h.length - pgwire::kHeaderSize);
-                if (auto st = statements_.rewrite(type, body, lease_->statements, injected_,
+                if (rewrite) {
+                    if (!m) {
+                        return std::move(m).error();
+                    }
+                    if (auto st = statements_.rewrite_parse(
+                            frame, *m, lease_->statements, injected_,
+                            settings_.max_prepared_statements, to_server_);
+                        !st) {
+                        return st;
+                    }
+                    client_pos_ += h.length;
+                    continue;
+                }
+            } else if (rewrite) {
+                if (auto st = statements_.rewrite(view(client_in_, client_pos_, h.length),
+                                                  lease_->statements, injected_,
                                                   settings_.max_prepared_statements, to_server_);
                     !st) {
                     return st;

@@ -277,9 +277,15 @@ int pgwarden_fuzz_prepared_statements(const uint8_t* data, size_t size) {
         // One time in eight the body is raw input bytes, so the parsers see anything.
         const std::string b =
             (op & 0xe0) == 0xe0 ? std::string(in.bytes(in.byte() % 32)) : encoded_body(type, in);
+        std::string frame(1, type);
+        const auto len = static_cast<uint32_t>(b.size() + 4);
+        for (int shift : {24, 16, 8, 0}) {
+            frame.push_back(static_cast<char>(len >> shift));
+        }
+        frame += b;
         std::string out = "keep";  // a rewrite must append, never replace
         const auto st =
-            clients[client].rewrite(type, b, c.statements, c.injected, max_per_server, out);
+            clients[client].rewrite(frame, c.statements, c.injected, max_per_server, out);
         check(out.substr(0, 4) == "keep");
         if (!st) {
             check(out.size() == 4 && !st.error().code.empty());

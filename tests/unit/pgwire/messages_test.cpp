@@ -467,34 +467,6 @@ TEST(ParseTarget, RoundTripForDescribeAndClose) {
     }
 }
 
-// The relay forwards unchanged Parse/Bind/Describe/Close with encode_raw instead of
-// re-encoding their parsed fields: both must give the same bytes.
-TEST(EncodeRaw, SameBytesAsReencodingTheParsedFields) {
-    std::string parse;
-    encode_parse(parse, "", "SELECT $1::int", std::string("\0\1\0\0\0\x17", 6));
-    auto p = parse_parse(only_body(parse, 'P'));
-    ASSERT_TRUE(p);
-    std::string raw;
-    encode_raw(raw, 'P', only_body(parse, 'P'));
-    EXPECT_EQ(raw, parse);
-    std::string bind;
-    encode_bind(bind, "", "s1",
-                std::string("\0\0\0\1\0\0\0\1"
-                            "7\0\0",
-                            11));
-    raw.clear();
-    encode_raw(raw, 'B', only_body(bind, 'B'));
-    EXPECT_EQ(raw, bind);
-    std::string describe;
-    encode_target(describe, 'D', 'P', "");
-    raw.clear();
-    encode_raw(raw, 'D', only_body(describe, 'D'));
-    EXPECT_EQ(raw, describe);
-    raw.clear();
-    encode_raw(raw, 'H', "");
-    EXPECT_EQ(raw, std::string("H\0\0\0\4", 5));
-}
-
 TEST(ParseTarget, Malformed) {
     const std::pair<const char*, std::string> cases[] = {
         {"empty", ""},

@@ -68,6 +68,13 @@ void append_raw(std::string& out, const Msg& m) {
     out += m.body;
 }
 
+// A message as the relay hands it to rewrite(): type byte, length, body.
+std::string framed(const Msg& m) {
+    std::string out;
+    append_raw(out, m);
+    return out;
+}
+
 // The body of the single message an encoder produced.
 template <typename Encode>
 std::string body_of(Encode encode) {
@@ -252,7 +259,7 @@ struct Client {
             case 'C':
             case 'Q': {
                 const auto st =
-                    ps.rewrite(m.type, m.body, conn.statements, conn.injected, max_per_server, out);
+                    ps.rewrite(framed(m), conn.statements, conn.injected, max_per_server, out);
                 EXPECT_TRUE(st) << st.error().message;
                 if (m.type == 'Q') {
                     conn.injected.on_sync_sent();
@@ -329,7 +336,7 @@ TEST(PreparedStatements, InjectedParseCompleteIsSwallowedAndBindCompleteForwarde
     Conn b;
     ASSERT_EQ(c.run(a, {parse_msg("s1", kQ1, kTypes), sync()}), "1Z");
     std::string out;
-    ASSERT_TRUE(c.ps.rewrite('B', bind_msg("", "s1").body, b.statements, b.injected, 0, out));
+    ASSERT_TRUE(c.ps.rewrite(framed(bind_msg("", "s1")), b.statements, b.injected, 0, out));
     b.injected.on_sync_sent();
     EXPECT_TRUE(b.injected.on_server_message('1', b.statements));   // injected: hidden
     EXPECT_FALSE(b.injected.on_server_message('2', b.statements));  // the client's
@@ -379,7 +386,7 @@ TEST(PreparedStatements, DescribeAndCloseOfOtherTargetsPassThrough) {
     for (const auto& m : untouched) {
         SCOPED_TRACE(testing::Message() << m);
         std::string out;
-        ASSERT_TRUE(c.ps.rewrite(m.type, m.body, a.statements, a.injected, 0, out));
+        ASSERT_TRUE(c.ps.rewrite(framed(m), a.statements, a.injected, 0, out));
         EXPECT_EQ(split(out), std::vector<Msg>{m});
     }
     EXPECT_EQ(c.ps.size(), 1u);
@@ -456,7 +463,7 @@ TEST(PreparedStatements, ErrorAbortedInjectionIsForgotten) {
     // On b, the injected Parse fails (say the table was dropped): the server sends only
     // ErrorResponse and ReadyForQuery, never the ParseComplete.
     std::string out;
-    ASSERT_TRUE(c.ps.rewrite('B', bind_msg("", "s1").body, b.statements, b.injected, 0, out));
+    ASSERT_TRUE(c.ps.rewrite(framed(bind_msg("", "s1")), b.statements, b.injected, 0, out));
     b.injected.on_sync_sent();
     EXPECT_TRUE(b.statements.contains(pgw(kQ1)));  // recorded optimistically
     EXPECT_FALSE(b.injected.on_server_message('E', b.statements));
@@ -465,7 +472,7 @@ TEST(PreparedStatements, ErrorAbortedInjectionIsForgotten) {
     EXPECT_TRUE(b.injected.empty());
     // So the next Bind injects it again.
     out.clear();
-    ASSERT_TRUE(c.ps.rewrite('B', bind_msg("", "s1").body, b.statements, b.injected, 0, out));
+    ASSERT_TRUE(c.ps.rewrite(framed(bind_msg("", "s1")), b.statements, b.injected, 0, out));
     const auto msgs = split(out);
     ASSERT_EQ(msgs.size(), 2u);
     EXPECT_EQ(msgs[0], parse_msg(pgw(kQ1), kQ1, kTypes));
@@ -565,7 +572,7 @@ TEST(PreparedStatements, DeallocateQueries) {
         ASSERT_EQ(cl.run(a, {parse_msg("s1", kQ1, kTypes), parse_msg("s2x", kQ2, kTypes), sync()}),
                   "11Z");
         std::string out;
-        ASSERT_TRUE(cl.ps.rewrite('Q', query_msg(c.sql).body, a.statements, a.injected, 0, out));
+        ASSERT_TRUE(cl.ps.rewrite(framed(query_msg(c.sql)), a.statements, a.injected, 0, out));
         const auto msgs = split(out);
         ASSERT_EQ(msgs.size(), 1u);
         if (c.deallocates_s1) {
@@ -618,11 +625,38 @@ TEST(PreparedStatements, MalformedBodiesAreProtocolViolations) {
         pool::ServerStatements server;
         InjectedResponses injected;
         std::string out;
-        const auto st = ps.rewrite(m.type, m.body, server, injected, 0, out);
+        const auto st = ps.rewrite(framed(m), server, injected, 0, out);
         ASSERT_FALSE(st);
         EXPECT_EQ(st.error().code, pgwire::sqlstate::kProtocolViolation);
         EXPECT_TRUE(out.empty());  // nothing half-written for the session to send
         EXPECT_TRUE(injected.empty());
+    }
+}
+
+// What needs no rewrite (the unnamed statement, portals, a statement the client never
+// prepared through pgwarden) goes out as the very bytes that came in.
+TEST(PreparedStatements, UnchangedMessagesAreForwardedByteForByte) {
+    const Msg cases[] = {
+        parse_msg("", kQ1, kTypes),
+        bind_msg("", ""),
+        bind_msg("portal", "",
+                 std::string("\0\0\0\1\0\0\0\1"
+                             "7\0\0",
+                             11)),
+        bind_msg("", "never_prepared"),
+        describe_msg('P', ""),
+        describe_msg('S', ""),
+        describe_msg('S', "never_prepared"),
+        close_msg('P', "portal"),
+    };
+    for (const auto& m : cases) {
+        SCOPED_TRACE(testing::Message() << m);
+        PreparedStatements ps;
+        pool::ServerStatements server;
+        InjectedResponses injected;
+        std::string out = "keep";
+        ASSERT_TRUE(ps.rewrite(framed(m), server, injected, 0, out));
+        EXPECT_EQ(out, "keep" + framed(m));
     }
 }
 
@@ -631,7 +665,7 @@ TEST(PreparedStatements, MessagesWithoutRewriteAreAnInternalError) {
     pool::ServerStatements server;
     InjectedResponses injected;
     std::string out;
-    const auto st = ps.rewrite('E', "\0\0\0\0\0"s, server, injected, 0, out);
+    const auto st = ps.rewrite(framed(Msg{'E', "\0\0\0\0\0"s}), server, injected, 0, out);
     ASSERT_FALSE(st);
     EXPECT_EQ(st.error().code, pgwire::sqlstate::kInternalError);
 }
@@ -681,8 +715,8 @@ TEST(PreparedStatementsRegression, DeallocatePrepareAllForgetsEveryName) {
     Conn a;
     ASSERT_EQ(c.run(a, {parse_msg("s1", kQ1, kTypes), sync()}), "1Z");
     std::string out;
-    ASSERT_TRUE(c.ps.rewrite('Q', query_msg("deallocate prepare all").body, a.statements,
-                             a.injected, 0, out));
+    ASSERT_TRUE(c.ps.rewrite(framed(query_msg("deallocate prepare all")), a.statements, a.injected,
+                             0, out));
     EXPECT_EQ(c.ps.size(), 0u);
 }
 
