@@ -12,6 +12,12 @@ PGW=${1:-$root/build/pgwarden}
 CLIENTS=${CLIENTS:-"16 64"}
 TX=${TX:-100}
 MODE=${MODE:-simple}
+# CACHE_SIM=1 also simulates the caches and prints first-level data-cache misses per
+# transaction: on this VM pgwarden runs at well under one instruction per cycle, so what it
+# touches matters as much as how much it executes.
+CACHE_SIM=${CACHE_SIM:-0}
+sim=()
+[[ $CACHE_SIM == 1 ]] && sim=(--cache-sim=yes)
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_PORT=44680
 POOL_PORT=44681
@@ -71,10 +77,10 @@ chown -R postgres "$work"
 instructions() {
     local name=$1 c=$2 tx=$3 out=$work/cg.$1.$2.$3
     if [[ $name == pgwarden ]]; then
-        valgrind --tool=callgrind --callgrind-out-file="$out" "$PGW" serve -c "$work/pgwarden.toml" \
+        valgrind --tool=callgrind "${sim[@]}" --callgrind-out-file="$out" "$PGW" serve -c "$work/pgwarden.toml" \
             >"$work/$name.valgrind.log" 2>&1 &
     else
-        runuser -u postgres -- valgrind --tool=callgrind --callgrind-out-file="$out" \
+        runuser -u postgres -- valgrind --tool=callgrind "${sim[@]}" --callgrind-out-file="$out" \
             pgbouncer "$work/pgbouncer.ini" >"$work/$name.valgrind.log" 2>&1 &
     fi
     pooler_pid=$!
@@ -93,18 +99,29 @@ instructions() {
     wait "$pooler_pid" 2>/dev/null || true
     sleep 0.5
     pooler_pid=
-    sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$out" | head -n 1
+    # Instructions, and with CACHE_SIM the D1 read + write misses (events Ir Dr Dw I1mr
+    # D1mr D1mw ...).
+    sed -nE 's/^(summary|totals): (.*)/\2/p' "$out" | head -n 1 |
+        awk -v sim="$CACHE_SIM" '{ print (sim == 1 ? $1 " " $5 + $6 : $1 " 0") }'
 }
 
-printf '%-8s %-10s %-10s %s\n' clients pgbouncer pgwarden pgwarden/pgbouncer
+printf '%-8s %-10s %-10s %-20s' clients pgbouncer pgwarden pgwarden/pgbouncer
+[[ $CACHE_SIM == 1 ]] && printf '%-14s %-14s %s' "D1miss bouncer" "D1miss pgwarden" ratio
+echo
 for c in $CLIENTS; do
-    declare -A per
+    declare -A per miss
     for name in pgbouncer pgwarden; do
-        small=$(instructions $name "$c" "$TX")
-        large=$(instructions $name "$c" $((3 * TX)))
-        per[$name]=$(((large - small) / (c * 2 * TX)))
+        read -r small_ir small_miss < <(instructions $name "$c" "$TX")
+        read -r large_ir large_miss < <(instructions $name "$c" $((3 * TX)))
+        per[$name]=$(((large_ir - small_ir) / (c * 2 * TX)))
+        miss[$name]=$(((large_miss - small_miss) / (c * 2 * TX)))
     done
-    printf '%-8s %-10s %-10s %.2f\n' "$c" "${per[pgbouncer]}" "${per[pgwarden]}" \
+    printf '%-8s %-10s %-10s %-20.2f' "$c" "${per[pgbouncer]}" "${per[pgwarden]}" \
         "$(awk -v a="${per[pgwarden]}" -v b="${per[pgbouncer]}" 'BEGIN{print a/b}')"
+    if [[ $CACHE_SIM == 1 ]]; then
+        printf '%-14s %-14s %.2f' "${miss[pgbouncer]}" "${miss[pgwarden]}" \
+            "$(awk -v a="${miss[pgwarden]}" -v b="${miss[pgbouncer]}" 'BEGIN{print (b > 0 ? a/b : 0)}')"
+    fi
+    echo
 done
 echo "(user-space instructions per transaction, callgrind, pgbench -S -M $MODE, $TX and $((3 * TX)) transactions per client)"

@@ -339,9 +339,16 @@ void PoolManager::grant_waiters_locked(WakeList& woken,
 
 void PoolManager::wake(WakeList& woken) {
     for (auto& w : woken) {
-        // dispatch: inline when the waiter lives on the releasing loop (always with one
-        // loop), saving a post and an event-loop round trip per hand-off; posted otherwise.
-        net::asio::dispatch(w->timer.get_executor(), [w] { w->timer.cancel(); });
+        // Inline when the waiter lives on the releasing loop (always with one loop): a timer
+        // may only be touched from its own loop, and asking the concrete executor costs a
+        // thread-local lookup where dispatch through the type-erased one cost ~200
+        // instructions per hand-off (callgrind). Posted otherwise.
+        const auto* loop = w->timer.get_executor().target<net::asio::io_context::executor_type>();
+        if (loop != nullptr && loop->running_in_this_thread()) {
+            w->timer.cancel();
+        } else {
+            net::asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+        }
     }
 }
 
