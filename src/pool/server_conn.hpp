@@ -54,23 +54,24 @@ struct ServerEndpoint {
 struct ServerConn {
     explicit ServerConn(const net::Executor& exec) : socket(exec) {}
 
+    // What a transaction touches first, together (see ClientSession's member order).
     net::StreamSocket socket;
     uint64_t id = 0;
     int worker = 0;  // index of the event loop the socket is registered with
     int32_t backend_pid = 0;
     int32_t backend_key = 0;
+    net::Bytes in;  // unread bytes from the server; empty when idle
+    // The parameter set (a proxy::ParamSet, shared by the sessions that want it) this
+    // connection was last made to match; null when its parameters changed since.
+    std::shared_ptr<const void> params_synced;
+    Clock::time_point created = Clock::now();
+    Clock::time_point last_used = Clock::now();
+    std::string remote;                         // "host:port" for logs
     std::map<std::string, std::string> params;  // latest ParameterStatus values
     // Startup parameters PostgreSQL does not report back (e.g. extra_float_digits) that
     // pgwarden SET on this connection for some client, so the next client gets them RESET.
     std::map<std::string, std::string> extra_params;
     ServerStatements statements;
-    // The parameter set (a proxy::ParamSet, shared by the sessions that want it) this
-    // connection was last made to match; null when its parameters changed since.
-    std::shared_ptr<const void> params_synced;
-    net::Bytes in;  // unread bytes from the server; empty when idle
-    Clock::time_point created = Clock::now();
-    Clock::time_point last_used = Clock::now();
-    std::string remote;  // "host:port" for logs
 };
 
 // Reads one whole message (type, body) from a server connection, with a deadline.

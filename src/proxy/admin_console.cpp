@@ -74,8 +74,8 @@ net::awaitable<CloseReason> ClientSession::admin_session(const pgwire::StartupMe
         i.user = user_;
         i.application_name = app;
         i.admin = true;
-        i.state = ClientState::Idle;
         i.connect_time = std::chrono::system_clock::now();
+        sh.state = ClientState::Idle;
         sh.state_since = pool::Clock::now();
     });
     if (!co_await flush_client()) {

@@ -94,12 +94,16 @@ ClientSession::~ClientSession() {
 
 std::optional<CancelTarget> ClientSession::cancel_target() {
     auto lock = shared_lock();
-    return shared_.activity.server;
+    if (!shared_.attached) {
+        return std::nullopt;
+    }
+    return CancelTarget{shared_.server_host, shared_.server_port, shared_.server_pid,
+                        shared_.server_key};
 }
 
 SessionActivity ClientSession::activity() {
     auto lock = shared_lock();
-    return shared_.activity;
+    return activity_locked();
 }
 
 void ClientSession::request_terminate(std::string sqlstate, std::string message) {
@@ -110,7 +114,8 @@ void ClientSession::request_terminate(std::string sqlstate, std::string message)
         if (!self->lease_ || self->terminate_) {
             return;
         }
-        self->terminate_.emplace(std::move(code), std::move(text));
+        self->terminate_ =
+            std::make_unique<std::pair<std::string, std::string>>(std::move(code), std::move(text));
         net::error_code ec;
         self->client_.cancel(ec);  // wakes the relay if it waits for the client
     });
@@ -608,6 +613,9 @@ net::awaitable<std::optional<CloseReason>> ClientSession::login() {
     }
 
     settings_ = Runtime::pool_settings(*cfg_, *db, database_, user_);
+    pool_mode_ = settings_.mode;
+    max_prepared_ = settings_.max_prepared_statements;
+    max_packet_ = cfg_->settings.max_packet_size;
     pool_ = rt_.pools.get_pool(database_, user_, settings_);
     class_index_ = rt_.pools.class_index(*pool_, class_->name);
     if (auto auth = co_await authenticate(*cfg_); !auth) {
@@ -643,7 +651,7 @@ net::awaitable<std::optional<CloseReason>> ClientSession::login() {
     }
     update_shared([&](Shared& sh) {
         auto app = wanted_params_.find("application_name");
-        sh.activity.application_name = app != wanted_params_.end() ? app->second : "";
+        sh.application_name = app != wanted_params_.end() ? app->second : "";
     });
     auto [pid, key] = rt_.cancels.add(shared_from_this());
     cancel_pid_ = pid;

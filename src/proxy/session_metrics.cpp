@@ -53,7 +53,14 @@ SessionInfo ClientSession::info() {
     {
         auto lock = shared_lock();
         i = shared_.info;
-        a = shared_.activity;
+        i.state = shared_.state;
+        if (shared_.attached) {
+            i.checkout_since = shared_.checkout_since;
+            i.server_id = shared_.server_id;
+            i.server_pid = shared_.server_pid;
+            i.server_addr = shared_.server_addr;
+        }
+        a = activity_locked();
         state_since = shared_.state_since;
     }
     // The hot path keeps steady-clock times only; wall-clock time is derived here, for the
@@ -83,6 +90,24 @@ SessionInfo ClientSession::info() {
     return i;
 }
 
+SessionActivity ClientSession::activity_locked() const {
+    const auto& sh = shared_;
+    SessionActivity a;
+    a.attached = sh.attached;
+    a.checkout_seq = sh.checkout_seq;
+    a.checkout_since = sh.checkout_since;
+    a.query_since = sh.query_since;
+    a.query_seq = sh.query_seq;
+    a.idle_since = sh.idle_since;
+    a.transaction_state = sh.transaction_state;
+    a.application_name = sh.application_name;
+    a.last_statement = sh.last_statement;
+    if (sh.attached) {
+        a.server = CancelTarget{sh.server_host, sh.server_port, sh.server_pid, sh.server_key};
+    }
+    return a;
+}
+
 bool is_admin_database(std::string_view name) {
     return name == "pgbouncer" || name == "pgwarden";
 }
@@ -104,8 +129,8 @@ void ClientSession::observe_login() {
         i.database = database_;
         i.user = user_;
         i.application_name = app == wanted_params_.end() ? std::string() : app->second;
-        i.state = ClientState::Idle;
         i.connect_time = SystemClock::now();
+        sh.state = ClientState::Idle;
         sh.state_since = now;
     });
 }
@@ -119,7 +144,7 @@ void ClientSession::observe_logout() {
 
 void ClientSession::observe_waiting(SteadyClock::time_point now) {
     update_shared([&](Shared& sh) {
-        sh.info.state = ClientState::Waiting;
+        sh.state = ClientState::Waiting;
         sh.state_since = now;
     });
 }
@@ -129,21 +154,24 @@ void ClientSession::observe_attached(SteadyClock::time_point now, SteadyClock::d
         metrics_->admission_wait.observe(seconds(waited));
     }
     update_shared([&](Shared& sh) {
-        auto& i = sh.info;
-        i.state = ClientState::Active;
+        sh.state = ClientState::Active;
         sh.state_since = now;
-        i.checkout_since = now;
-        i.server_id = lease_->id;
-        i.server_pid = lease_->backend_pid;
-        i.server_addr = lease_->remote;
-        auto& a = sh.activity;
-        a.server = CancelTarget{settings_.endpoint.host, settings_.endpoint.port,
-                                lease_->backend_pid, lease_->backend_key};
-        a.attached = true;
-        ++a.checkout_seq;
-        a.checkout_since = now;
-        a.idle_since = now;
-        a.transaction_state = 'I';
+        sh.attached = true;
+        ++sh.checkout_seq;
+        sh.checkout_since = now;
+        sh.idle_since = now;
+        sh.transaction_state = 'I';
+        sh.server_id = lease_->id;
+        sh.server_pid = lease_->backend_pid;
+        sh.server_key = lease_->backend_key;
+        if (sh.server_addr != lease_->remote) {
+            sh.server_addr = lease_->remote;
+        }
+        if (sh.server_port != settings_.endpoint.port ||
+            sh.server_host != settings_.endpoint.host) {
+            sh.server_host = settings_.endpoint.host;
+            sh.server_port = settings_.endpoint.port;
+        }
     });
 }
 
@@ -151,17 +179,12 @@ void ClientSession::observe_detached(SteadyClock::time_point now) {
     txn_running_ = false;
     query_running_ = false;
     update_shared([&](Shared& sh) {
-        auto& i = sh.info;
-        if (i.state == ClientState::Active || i.state == ClientState::Waiting) {
-            i.state = ClientState::Idle;
+        if (sh.state == ClientState::Active || sh.state == ClientState::Waiting) {
+            sh.state = ClientState::Idle;
             sh.state_since = now;
         }
-        i.server_id = 0;
-        i.server_pid = 0;
-        i.server_addr.clear();
-        sh.activity.server.reset();
-        sh.activity.attached = false;
-        sh.activity.query_since = {};
+        sh.attached = false;
+        sh.query_since = {};
     });
 }
 

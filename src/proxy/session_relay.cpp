@@ -39,8 +39,7 @@ std::string_view view(const net::Bytes& buf, size_t pos, size_t len) {
 
 bool ClientSession::client_request_ready() const {
     const size_t avail = client_in_.size() - client_pos_;
-    const auto h = pgwire::decode_header({client_in_.data() + client_pos_, avail},
-                                         cfg_->settings.max_packet_size);
+    const auto h = pgwire::decode_header({client_in_.data() + client_pos_, avail}, max_packet_);
     if (h.status == pgwire::DecodeStatus::Error) {
         return true;  // let the relay report it
     }
@@ -62,22 +61,21 @@ bool ClientSession::transaction_done() const {
 
 void ClientSession::note_request(std::string_view sql, Clock::time_point now) {
     update_shared([&](Shared& sh) {
-        auto& a = sh.activity;
         if (!sql.empty()) {
-            a.last_statement.assign(sql.substr(0, kMaxStatementText));
+            sh.last_statement.assign(sql.substr(0, kMaxStatementText));
         }
-        if (a.query_since == Clock::time_point{}) {
-            a.query_since = now;
-            ++a.query_seq;
+        if (sh.query_since == Clock::time_point{}) {
+            sh.query_since = now;
+            ++sh.query_seq;
         }
     });
 }
 
 void ClientSession::note_ready(char status, Clock::time_point now) {
     update_shared([&](Shared& sh) {
-        sh.activity.query_since = {};
-        sh.activity.idle_since = now;
-        sh.activity.transaction_state = status;
+        sh.query_since = {};
+        sh.idle_since = now;
+        sh.transaction_state = status;
     });
 }
 
@@ -295,7 +293,7 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
 }
 
 net::awaitable<std::optional<CloseReason>> ClientSession::fail_request(const common::Error& error) {
-    const uint64_t max_packet = cfg_->settings.max_packet_size;
+    const uint64_t max_packet = max_packet_;
     for (;;) {
         // Drop the request's messages up to its Query or Sync, then answer once.
         while (client_pos_ < client_in_.size()) {
@@ -336,9 +334,8 @@ net::awaitable<std::optional<CloseReason>> ClientSession::fail_request(const com
 }
 
 common::Status ClientSession::process_client(bool& terminate) {
-    const bool rewrite =
-        settings_.mode != config::PoolMode::Session && settings_.max_prepared_statements > 0;
-    const uint64_t max_packet = cfg_->settings.max_packet_size;
+    const bool rewrite = pool_mode_ != config::PoolMode::Session && max_prepared_ > 0;
+    const uint64_t max_packet = max_packet_;
     Clock::time_point now{};  // read once, at the first request message of this batch
     const auto clock = [&now] {
         if (now == Clock::time_point{}) {
@@ -390,8 +387,8 @@ common::Status ClientSession::process_client(bool& terminate) {
             }
             if (rewrite && PreparedStatements::may_deallocate(*q)) {
                 if (auto st = statements_.rewrite(view(client_in_, client_pos_, h.length),
-                                                  lease_->statements, injected_,
-                                                  settings_.max_prepared_statements, to_server_);
+                                                  lease_->statements, injected_, max_prepared_,
+                                                  to_server_);
                     !st) {
                     return st;
                 }
@@ -422,9 +419,8 @@ common::Status ClientSession::process_client(bool& terminate) {
                     if (!m) {
                         return std::move(m).error();
                     }
-                    if (auto st = statements_.rewrite_parse(
-                            frame, *m, lease_->statements, injected_,
-                            settings_.max_prepared_statements, to_server_);
+                    if (auto st = statements_.rewrite_parse(frame, *m, lease_->statements,
+                                                            injected_, max_prepared_, to_server_);
                         !st) {
                         return st;
                     }
@@ -433,8 +429,8 @@ common::Status ClientSession::process_client(bool& terminate) {
                 }
             } else if (rewrite) {
                 if (auto st = statements_.rewrite(view(client_in_, client_pos_, h.length),
-                                                  lease_->statements, injected_,
-                                                  settings_.max_prepared_statements, to_server_);
+                                                  lease_->statements, injected_, max_prepared_,
+                                                  to_server_);
                     !st) {
                     return st;
                 }
@@ -698,11 +694,11 @@ RelayAwait ClientSession::relay_next(bool sent) {
         lease_.mark_dirty();
         return relay_close(CloseReason::ClientGone);
     }
-    if (transaction_done() && lease_->in.empty() && settings_.mode != config::PoolMode::Session) {
+    if (transaction_done() && lease_->in.empty() && pool_mode_ != config::PoolMode::Session) {
         detach(ready_at_);  // the ReadyForQuery just processed: no second clock read
         return RelayAwait::Released;
     }
-    if (settings_.mode == config::PoolMode::Statement && pending_rfq_ == 0 && txn_status_ != 'I') {
+    if (pool_mode_ == config::PoolMode::Statement && pending_rfq_ == 0 && txn_status_ != 'I') {
         lease_.mark_dirty();
         return relay_fail(sqlstate::kFeatureNotSupported,
                           "transaction blocks are not allowed in statement pooling mode",
@@ -710,8 +706,7 @@ RelayAwait ClientSession::relay_next(bool sent) {
     }
     if (client_pos_ < client_in_.size() && client_stream_left_ == 0) {
         const size_t avail = client_in_.size() - client_pos_;
-        const auto h = pgwire::decode_header({client_in_.data() + client_pos_, avail},
-                                             cfg_->settings.max_packet_size);
+        const auto h = pgwire::decode_header({client_in_.data() + client_pos_, avail}, max_packet_);
         if (h.status == pgwire::DecodeStatus::Frame && avail >= h.length) {
             return RelayAwait::None;  // a complete client message is already buffered
         }
