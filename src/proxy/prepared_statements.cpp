@@ -50,10 +50,6 @@ void InjectedResponses::on_sync_sent(bool injected) {
     }
 }
 
-bool InjectedResponses::in_injected_sync() const {
-    return injected_pending() && injected_syncs_[injected_head_] == syncs_done_ + 1;
-}
-
 bool InjectedResponses::on_server_message(char type, pool::ServerStatements& server) {
     const bool injected = in_injected_sync();
     if (type == 'E') {

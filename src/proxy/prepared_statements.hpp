@@ -35,8 +35,11 @@ public:
     // A Sync or Query was sent. `injected`: pgwarden's own (parameter sync, an injected
     // Parse's Sync); everything the server answers to it is hidden from the client.
     void on_sync_sent(bool injected = false);
-    // True while the server is answering one of pgwarden's own Syncs/Queries.
-    bool in_injected_sync() const;
+    // True while the server is answering one of pgwarden's own Syncs/Queries. Inline: the
+    // relay asks for every server message.
+    bool in_injected_sync() const {
+        return injected_pending() && injected_syncs_[injected_head_] == syncs_done_ + 1;
+    }
     // True until the server has answered all of pgwarden's own Syncs/Queries.
     bool injected_pending() const { return injected_head_ < injected_syncs_.size(); }
     // Called for each ParseComplete ('1'), CloseComplete ('3'), ErrorResponse ('E') and

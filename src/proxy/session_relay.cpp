@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cstring>
 
 namespace pgwarden::proxy {
@@ -30,6 +31,17 @@ constexpr size_t kIdleBufferLimit = size_t{4} * 1024;
 constexpr uint64_t kMaxServerMessage = 1u << 30;
 // Leak reports show this much of the last statement.
 constexpr size_t kMaxStatementText = 1024;
+
+// Server messages the relay reads before forwarding (whole): ReadyForQuery, ParameterStatus,
+// ParseComplete, CloseComplete, CopyInResponse, ErrorResponse; CommandComplete only when its
+// length could be "DISCARD ALL" or "DEALLOCATE ALL".
+constexpr std::array<bool, 256> kInspected = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char c : {'Z', 'S', '1', '3', 'G', 'E'}) {
+        t[c] = true;
+    }
+    return t;
+}();
 
 std::string_view view(const net::Bytes& buf, size_t pos, size_t len) {
     return {reinterpret_cast<const char*>(buf.data()) + pos, len};
@@ -509,17 +521,29 @@ common::Status ClientSession::process_server(bool direct_ok) {
             break;
         }
         const char type = h.type;
-        const bool inspect = type == 'Z' || type == 'S' || type == '1' || type == '3' ||
-                             type == 'G' || type == 'E' ||
-                             (type == 'C' && (h.length == 20 || h.length == 17));
-        if (inspect && avail < h.length) {
-            break;
-        }
         const bool swallowing = injected_.in_injected_sync();
         bool forward = !swallowing;
-        std::string_view body =
-            inspect ? view(in, pos + pgwire::kHeaderSize, h.length - pgwire::kHeaderSize)
-                    : std::string_view();
+        if (!kInspected[static_cast<unsigned char>(type)] &&
+            !(type == 'C' && (h.length == 20 || h.length == 17))) {
+            // Rows, descriptions, most CommandCompletes: forwarded (or dropped) unread, at
+            // once when whole, else as their bytes arrive.
+            if (avail >= h.length) {
+                if (forward) {
+                    forward_bytes(pos, h.length);
+                } else {
+                    drop_bytes(pos);
+                }
+                pos += h.length;
+            } else {
+                server_stream_left_ = h.length;
+                server_stream_drop_ = !forward;
+            }
+            continue;
+        }
+        if (avail < h.length) {
+            break;
+        }
+        std::string_view body = view(in, pos + pgwire::kHeaderSize, h.length - pgwire::kHeaderSize);
         switch (type) {
         case 'Z': {
             const char status = body.empty() ? 'I' : body[0];
@@ -581,17 +605,12 @@ common::Status ClientSession::process_server(bool direct_ok) {
         default:
             break;
         }
-        if (inspect) {
-            if (forward) {
-                forward_bytes(pos, h.length);
-            } else {
-                drop_bytes(pos);
-            }
-            pos += h.length;
+        if (forward) {
+            forward_bytes(pos, h.length);
         } else {
-            server_stream_left_ = h.length;
-            server_stream_drop_ = !forward;
+            drop_bytes(pos);
         }
+        pos += h.length;
     }
     if (direct && result) {
         server_direct_ = pos;  // the caller writes and erases them (write_server_direct)
