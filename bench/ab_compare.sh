@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Interleaved A/B: two pgwarden binaries (or one binary with two extra settings) and PgBouncer
+# in front of one PostgreSQL, `pgbench -S` against each in turn, repetition by repetition, so
+# that the machine's drift (large on a shared 2-core VM) hits all three alike. Prints TPS and
+# the pooler's CPU time per transaction (user + system, from /proc/PID/stat) for each.
+#
+# Usage: bench/ab_compare.sh A_BINARY [B_BINARY]          (root; loopback only)
+# Knobs: CLIENTS ["16 64 256"], REPS [3], DURATION [6 s per run], MODE [simple|extended|prepared],
+#        A_SETTINGS / B_SETTINGS (extra lines for [pgwarden], e.g. "workers = 2")
+set -euo pipefail
+A=${1:?usage: ab_compare.sh A_BINARY [B_BINARY]}
+B=${2:-$A}
+CLIENTS=${CLIENTS:-"16 64 256"}
+REPS=${REPS:-3}
+DURATION=${DURATION:-6}
+MODE=${MODE:-simple}
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_PORT=44380
+A_PORT=44381
+B_PORT=44382
+BOUNCER_PORT=44389
+for binary in "$A" "$B"; do
+    [[ -x $binary ]] || { echo "no pgwarden binary at $binary" >&2; exit 1; }
+done
+command -v pgbouncer >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null
+
+work=$(mktemp -d /tmp/pgw-ab.XXXXXX)
+chown postgres "$work"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill -INT "$pid" 2>/dev/null || true
+    done
+    [[ -f $work/bouncer.pid ]] && kill "$(cat "$work/bouncer.pid")" 2>/dev/null
+    runuser -u postgres -- $PG_BIN/pg_ctl -D "$work/pgdata" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+runuser -u postgres -- $PG_BIN/initdb -D "$work/pgdata" -A trust -U postgres >/dev/null
+runuser -u postgres -- $PG_BIN/pg_ctl -D "$work/pgdata" -l "$work/pg.log" -w \
+    -o "-p $PG_PORT -k $work -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+pgbench -i -s 10 -h 127.0.0.1 -p $PG_PORT -U postgres postgres >/dev/null 2>&1
+
+pgwarden_config() {  # PORT STATS_PORT EXTRA_SETTINGS
+    cat <<TOML
+[pgwarden]
+listen_addr = "127.0.0.1"
+listen_port = $1
+stats_listen = "127.0.0.1:$2"
+auth_type = "trust"
+default_pool_size = 20
+max_client_conn = 1000
+log_connections = false
+log_disconnections = false
+log_level = "warn"
+$3
+[databases.postgres]
+host = "127.0.0.1"
+port = $PG_PORT
+TOML
+}
+pgwarden_config $A_PORT 44391 "${A_SETTINGS:-}" >"$work/a.toml"
+pgwarden_config $B_PORT 44392 "${B_SETTINGS:-}" >"$work/b.toml"
+cat >"$work/bouncer.ini" <<INI
+[databases]
+postgres = host=127.0.0.1 port=$PG_PORT dbname=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BOUNCER_PORT
+auth_type = trust
+auth_file = $work/users.txt
+pool_mode = transaction
+pidfile = $work/bouncer.pid
+logfile = $work/bouncer.log
+default_pool_size = 20
+max_client_conn = 1000
+INI
+echo '"postgres" ""' >"$work/users.txt"
+chown -R postgres "$work"
+
+"$A" serve -c "$work/a.toml" >"$work/a.log" 2>&1 &
+pids+=($!)
+a_pid=$!
+"$B" serve -c "$work/b.toml" >"$work/b.log" 2>&1 &
+pids+=($!)
+b_pid=$!
+runuser -u postgres -- pgbouncer -d "$work/bouncer.ini"
+for port in $A_PORT $B_PORT $BOUNCER_PORT; do
+    for _ in $(seq 100); do
+        pg_isready -q -h 127.0.0.1 -p "$port" -U postgres && break
+        sleep 0.1
+    done
+done
+for pid in "$a_pid" "$b_pid"; do
+    kill -0 "$pid" 2>/dev/null || { cat "$work/a.log" "$work/b.log" >&2; exit 1; }
+done
+bouncer_pid=$(cat "$work/bouncer.pid")
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+ticks_per_second=$(getconf CLK_TCK)
+
+printf '%-6s %-8s %-40s %s\n' clients target "TPS per repetition" "pooler CPU µs per transaction"
+for c in $CLIENTS; do
+    declare -A tps=() cpu=()
+    for _ in $(seq "$REPS"); do
+        for target in "A $A_PORT $a_pid" "B $B_PORT $b_pid" "bouncer $BOUNCER_PORT $bouncer_pid"; do
+            read -r name port pid <<<"$target"
+            before=$(cpu_ticks "$pid")
+            out=$(pgbench -S -n -M "$MODE" -c "$c" -j 2 -T "$DURATION" -h 127.0.0.1 -p "$port" \
+                -U postgres postgres 2>/dev/null || true)
+            after=$(cpu_ticks "$pid")
+            n=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' <<<"$out")
+            rate=$(sed -nE 's/^tps = ([0-9]+).*/\1/p' <<<"$out")
+            tps[$name]+=" ${rate:-fail}"
+            cpu[$name]+=" $(awk -v t=$((after - before)) -v n="${n:-0}" -v hz="$ticks_per_second" \
+                'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')"
+        done
+    done
+    for name in A B bouncer; do
+        printf '%-6s %-8s %-40s %s\n' "$c" "$name" "${tps[$name]}" "${cpu[$name]}"
+    done
+done
