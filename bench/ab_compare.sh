@@ -8,6 +8,8 @@
 # Knobs: CLIENTS ["16 64 256"], REPS [3], DURATION [6 s per run], MODE [simple|extended|prepared],
 #        A_SETTINGS / B_SETTINGS (extra lines for [pgwarden], e.g. "workers = 2")
 set -euo pipefail
+# shellcheck source=bench/poolers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/poolers.sh"
 A=${1:?usage: ab_compare.sh A_BINARY [B_BINARY]}
 B=${2:-$A}
 CLIENTS=${CLIENTS:-"16 64 256"}
@@ -42,41 +44,11 @@ runuser -u postgres -- $PG_BIN/pg_ctl -D "$work/pgdata" -l "$work/pg.log" -w \
     -o "-p $PG_PORT -k $work -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
 pgbench -i -s 10 -h 127.0.0.1 -p $PG_PORT -U postgres postgres >/dev/null 2>&1
 
-pgwarden_config() {  # PORT STATS_PORT EXTRA_SETTINGS
-    cat <<TOML
-[pgwarden]
-listen_addr = "127.0.0.1"
-listen_port = $1
-stats_listen = "127.0.0.1:$2"
-auth_type = "trust"
-default_pool_size = 20
-max_client_conn = 1000
-log_connections = false
-log_disconnections = false
-log_level = "warn"
-$3
-[databases.postgres]
-host = "127.0.0.1"
-port = $PG_PORT
-TOML
-}
-pgwarden_config $A_PORT 44391 "${A_SETTINGS:-}" >"$work/a.toml"
-pgwarden_config $B_PORT 44392 "${B_SETTINGS:-}" >"$work/b.toml"
-cat >"$work/bouncer.ini" <<INI
-[databases]
-postgres = host=127.0.0.1 port=$PG_PORT dbname=postgres
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $BOUNCER_PORT
-auth_type = trust
-auth_file = $work/users.txt
-pool_mode = transaction
-pidfile = $work/bouncer.pid
-logfile = $work/bouncer.log
-default_pool_size = 20
-max_client_conn = 1000
-INI
-echo '"postgres" ""' >"$work/users.txt"
+pgwarden_toml $A_PORT $PG_PORT "stats_listen = \"127.0.0.1:44391\"
+${A_SETTINGS:-}" >"$work/a.toml"
+pgwarden_toml $B_PORT $PG_PORT "stats_listen = \"127.0.0.1:44392\"
+${B_SETTINGS:-}" >"$work/b.toml"
+pgbouncer_ini $BOUNCER_PORT $PG_PORT "$work" >"$work/bouncer.ini"
 chown -R postgres "$work"
 
 "$A" serve -c "$work/a.toml" >"$work/a.log" 2>&1 &

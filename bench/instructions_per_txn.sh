@@ -8,6 +8,8 @@
 # Knobs: CLIENTS ["16 64"], TX [transactions per client, 100], MODE [simple|extended|prepared]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/poolers.sh
+source "$root/bench/poolers.sh"
 PGW=${1:-$root/build/pgwarden}
 CLIENTS=${CLIENTS:-"16 64"}
 TX=${TX:-100}
@@ -40,35 +42,8 @@ runuser -u postgres -- $PG_BIN/pg_ctl -D "$work/pgdata" -l "$work/pg.log" -w \
     -o "-p $PG_PORT -k $work -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
 pgbench -i -s 1 -h 127.0.0.1 -p $PG_PORT -U postgres postgres >/dev/null 2>&1
 
-cat >"$work/pgwarden.toml" <<TOML
-[pgwarden]
-listen_addr = "127.0.0.1"
-listen_port = $POOL_PORT
-auth_type = "trust"
-default_pool_size = 20
-max_client_conn = 1000
-workers = 1
-log_connections = false
-log_disconnections = false
-log_level = "warn"
-[databases.postgres]
-host = "127.0.0.1"
-port = $PG_PORT
-TOML
-cat >"$work/pgbouncer.ini" <<INI
-[databases]
-postgres = host=127.0.0.1 port=$PG_PORT dbname=postgres
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $POOL_PORT
-auth_type = trust
-auth_file = $work/users.txt
-pool_mode = transaction
-default_pool_size = 20
-max_client_conn = 1000
-logfile = $work/pgbouncer.log
-INI
-echo '"postgres" ""' >"$work/users.txt"
+pgwarden_toml $POOL_PORT $PG_PORT "workers = 1" >"$work/pgwarden.toml"
+pgbouncer_ini $POOL_PORT $PG_PORT "$work" >"$work/pgbouncer.ini"
 chown -R postgres "$work"
 
 # instructions NAME CLIENTS TX: the program's total instruction count after a warm-up and
