@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/futex_mutex.hpp"
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "net/asio.hpp"
@@ -334,7 +335,7 @@ private:
     void discard_dead(Pool& pool, size_t cls, std::unique_ptr<ServerConn> conn);
 
     int workers_;
-    std::mutex mu_;
+    common::FutexMutex mu_;  // locked 2-3 times per transaction; see futex_mutex.hpp
     bool shutting_down_ = false;
     std::map<std::pair<std::string, std::string>, std::shared_ptr<Pool>> pools_;
     std::map<std::string, int> per_db_;
