@@ -265,9 +265,10 @@ private:
         pool::Clock::time_point query_since{};  // a request awaits its reply; epoch when none
         pool::Clock::time_point idle_since{};   // the last reply (ReadyForQuery) arrived
         std::string last_statement;             // truncated, as sent
-        // Written when they change: the server fields are compared before they are copied
-        // (every connection of a pool has the same), so a checkout writes no string.
+        // Compared before it is copied (every connection of a pool has the same), so a
+        // checkout writes no string.
         std::string server_addr;
+        // The cancel target's server: the pool's endpoint, set at login.
         std::string server_host;
         uint16_t server_port = 0;
         std::string application_name;  // the current one, SET included

@@ -132,6 +132,9 @@ void ClientSession::observe_login() {
         i.connect_time = SystemClock::now();
         sh.state = ClientState::Idle;
         sh.state_since = now;
+        // Where a CancelRequest goes: the pool's server, fixed for the session.
+        sh.server_host = settings_.endpoint.host;
+        sh.server_port = settings_.endpoint.port;
     });
 }
 
@@ -166,11 +169,6 @@ void ClientSession::observe_attached(SteadyClock::time_point now, SteadyClock::d
         sh.server_key = lease_->backend_key;
         if (sh.server_addr != lease_->remote) {
             sh.server_addr = lease_->remote;
-        }
-        if (sh.server_port != settings_.endpoint.port ||
-            sh.server_host != settings_.endpoint.host) {
-            sh.server_host = settings_.endpoint.host;
-            sh.server_port = settings_.endpoint.port;
         }
     });
 }
