@@ -523,27 +523,21 @@ common::Status ClientSession::process_server(bool direct_ok) {
         const char type = h.type;
         const bool swallowing = injected_.in_injected_sync();
         bool forward = !swallowing;
-        if (!kInspected[static_cast<unsigned char>(type)] &&
-            !(type == 'C' && (h.length == 20 || h.length == 17))) {
-            // Rows, descriptions, most CommandCompletes: forwarded (or dropped) unread, at
-            // once when whole, else as their bytes arrive.
-            if (avail >= h.length) {
-                if (forward) {
-                    forward_bytes(pos, h.length);
-                } else {
-                    drop_bytes(pos);
-                }
-                pos += h.length;
-            } else {
-                server_stream_left_ = h.length;
-                server_stream_drop_ = !forward;
+        const bool inspect = kInspected[static_cast<unsigned char>(type)] ||
+                             (type == 'C' && (h.length == 20 || h.length == 17));
+        if (avail < h.length) {
+            if (inspect) {
+                break;  // read whole: wait for the rest
             }
+            // Rows, descriptions, most CommandCompletes: forwarded (or dropped) unread, as
+            // their bytes arrive.
+            server_stream_left_ = h.length;
+            server_stream_drop_ = !forward;
             continue;
         }
-        if (avail < h.length) {
-            break;
-        }
-        std::string_view body = view(in, pos + pgwire::kHeaderSize, h.length - pgwire::kHeaderSize);
+        const std::string_view body =
+            inspect ? view(in, pos + pgwire::kHeaderSize, h.length - pgwire::kHeaderSize)
+                    : std::string_view();
         switch (type) {
         case 'Z': {
             const char status = body.empty() ? 'I' : body[0];
