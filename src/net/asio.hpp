@@ -39,16 +39,22 @@ struct DefaultInitAllocator : std::allocator<T> {
 using Bytes = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
 
 namespace asio = boost::asio;
-using asio::awaitable;
-using asio::use_awaitable;
 using boost::system::error_code;
-using Executor = asio::any_io_executor;
-using StreamSocket = asio::generic::stream_protocol::socket;
-using SteadyTimer = asio::steady_timer;
+// Every I/O object and coroutine names the concrete io_context executor: the type-erased
+// any_io_executor costs an indirect call (and a work-count update) per operation, several
+// per transaction on the data path.
+using Executor = asio::io_context::executor_type;
+template <typename T = void>
+using awaitable = asio::awaitable<T, Executor>;
+inline constexpr asio::use_awaitable_t<Executor> use_awaitable;
+using StreamSocket = asio::basic_stream_socket<asio::generic::stream_protocol, Executor>;
+using SteadyTimer =
+    asio::basic_waitable_timer<std::chrono::steady_clock,
+                               asio::wait_traits<std::chrono::steady_clock>, Executor>;
 
 // `co_await op(..., as_result)` yields std::tuple<error_code, ...> instead of throwing:
 // environment failures are values on the data path, never exceptions.
-inline constexpr auto as_result = asio::as_tuple(asio::use_awaitable);
+inline constexpr auto as_result = asio::as_tuple(use_awaitable);
 // The same result for the data path's per-transaction operations: a deferred operation
 // co_awaited directly skips the initiating coroutine frame use_awaitable allocates (and
 // pumps) for every operation. Not usable with the awaitable operators (||, &&).

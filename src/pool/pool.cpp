@@ -340,11 +340,8 @@ void PoolManager::grant_waiters_locked(WakeList& woken,
 void PoolManager::wake(WakeList& woken) {
     for (auto& w : woken) {
         // Inline when the waiter lives on the releasing loop (always with one loop): a timer
-        // may only be touched from its own loop, and asking the concrete executor costs a
-        // thread-local lookup where dispatch through the type-erased one cost ~200
-        // instructions per hand-off (callgrind). Posted otherwise.
-        const auto* loop = w->timer.get_executor().target<net::asio::io_context::executor_type>();
-        if (loop != nullptr && loop->running_in_this_thread()) {
+        // may only be touched from its own loop. Posted otherwise.
+        if (w->timer.get_executor().running_in_this_thread()) {
             w->timer.cancel();
         } else {
             net::asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });

@@ -244,7 +244,7 @@ net::awaitable<void> Server::accept_loop(size_t index) {
         const int fd = sock.release(oec);
         start_session(
             worker,
-            net::StreamSocket(acceptor.get_executor(),
+            net::StreamSocket(loops_[static_cast<size_t>(worker)]->get_executor(),
                               asio::generic::stream_protocol(protocol.family(), IPPROTO_TCP), fd),
             std::move(peer));
     }
