@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# How the kernel schedules each pooler under `pgbench -S`: pgwarden and PgBouncer in front of one
+# PostgreSQL, one after the other, each with two windows of RECORD seconds in the middle of its
+# run. The first reads /proc/PID/schedstat: time on a CPU, and time runnable but waiting for one.
+# The second, when `perf sched` works, counts from the scheduler's trace points how often the
+# pooler's threads were preempted, went to sleep, or moved to another CPU. All per transaction,
+# since the two poolers never run at the same TPS.
+#
+# Why: on a 2-core machine shared with PostgreSQL and pgbench, a single-loop pooler under load
+# sleeps less than once per ten transactions: it is runnable nearly all the time and waits for a
+# CPU about as long as it runs. Its TPS is then the CPU time the kernel gives it divided by its
+# CPU time per transaction; this script shows both.
+#
+# Usage: bench/sched_profile.sh [PGWARDEN_BINARY]      (root; loopback only)
+# Knobs: CLIENTS ["64"], DURATION [10 s per run], RECORD [2 s per window], SETTINGS (extra [pgwarden]
+#        lines, e.g. "workers = 2")
+set -euo pipefail
+# shellcheck source=bench/poolers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/poolers.sh"
+PGWARDEN=${1:-$(dirname "${BASH_SOURCE[0]}")/../build-core/pgwarden}
+CLIENTS=${CLIENTS:-64}
+DURATION=${DURATION:-10}
+RECORD=${RECORD:-2}
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_PORT=44480
+PGW_PORT=44481
+BOUNCER_PORT=44489
+[[ -x $PGWARDEN ]] || { echo "no pgwarden binary at $PGWARDEN" >&2; exit 1; }
+((2 * RECORD + 3 <= DURATION)) || { echo "DURATION must be at least 2 x RECORD + 3 s" >&2; exit 1; }
+command -v pgbouncer >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null
+have_perf=0
+if command -v perf >/dev/null && perf sched record -o /dev/null -- true >/dev/null 2>&1; then
+    have_perf=1
+fi
+
+work=$(mktemp -d /tmp/pgw-sched.XXXXXX)
+chown postgres "$work"
+pgw_pid=""
+cleanup() {
+    [[ -n $pgw_pid ]] && kill -INT "$pgw_pid" 2>/dev/null
+    [[ -f $work/bouncer.pid ]] && kill "$(cat "$work/bouncer.pid")" 2>/dev/null
+    runuser -u postgres -- $PG_BIN/pg_ctl -D "$work/pgdata" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+runuser -u postgres -- $PG_BIN/initdb -D "$work/pgdata" -A trust -U postgres >/dev/null
+runuser -u postgres -- $PG_BIN/pg_ctl -D "$work/pgdata" -l "$work/pg.log" -w \
+    -o "-p $PG_PORT -k $work -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+pgbench -i -s 10 -h 127.0.0.1 -p $PG_PORT -U postgres postgres >/dev/null 2>&1
+pgwarden_toml $PGW_PORT $PG_PORT "${SETTINGS:-}" >"$work/pgwarden.toml"
+pgbouncer_ini $BOUNCER_PORT $PG_PORT "$work" >"$work/bouncer.ini"
+chown -R postgres "$work"
+"$PGWARDEN" serve -c "$work/pgwarden.toml" >"$work/pgwarden.log" 2>&1 &
+pgw_pid=$!
+runuser -u postgres -- pgbouncer -d "$work/bouncer.ini"
+for port in $PGW_PORT $BOUNCER_PORT; do
+    for _ in $(seq 100); do
+        pg_isready -q -h 127.0.0.1 -p "$port" -U postgres && break
+        sleep 0.1
+    done
+done
+kill -0 "$pgw_pid" 2>/dev/null || { cat "$work/pgwarden.log" >&2; exit 1; }
+bouncer_pid=$(cat "$work/bouncer.pid")
+
+# schedstat: nanoseconds on a CPU, nanoseconds runnable but waiting, of the process's main
+# thread (the event loop of both poolers with one loop).
+schedstat() { awk '{ print $1, $2 }' "/proc/$1/schedstat"; }
+
+# From a perf sched trace: how often PID's threads were switched out while runnable
+# (preempted), switched out to sleep, and migrated to another CPU.
+switches() {
+    perf script -i "$1" -F event,trace 2>/dev/null | awk -v pid="$2" '
+        /sched_switch/ {
+            match($0, /prev_pid=[0-9]+/); p = substr($0, RSTART + 9, RLENGTH - 9)
+            if (!(p in mine)) next
+            match($0, /prev_state=[^ ]+/); s = substr($0, RSTART + 11, RLENGTH - 11)
+            if (s == "R" || s == "R+") pre++; else slp++
+        }
+        /sched_migrate_task/ {
+            match($0, / pid=[0-9]+/); p = substr($0, RSTART + 5, RLENGTH - 5)
+            if (p in mine) mig++
+        }
+        BEGIN { cmd = "ls /proc/" pid "/task"; while ((cmd | getline t) > 0) mine[t] = 1 }
+        END { printf "%d %d %d\n", pre, slp, mig }'
+}
+
+printf '%-7s %-9s %7s %10s %12s %12s %12s %12s\n' clients pooler TPS "CPU µs/tx" \
+    "wait µs/tx" "preempt/tx" "sleeps/tx" "migr/tx"
+for c in $CLIENTS; do
+    for target in "pgwarden $PGW_PORT $pgw_pid" "pgbouncer $BOUNCER_PORT $bouncer_pid"; do
+        read -r name port pid <<<"$target"
+        pgbench -S -n -c "$c" -j 2 -T "$DURATION" -h 127.0.0.1 -p "$port" -U postgres postgres \
+            >"$work/$name.out" 2>&1 &
+        bench=$!
+        sleep 2
+        # Two windows: the trace's own cost (every context switch is recorded) would inflate
+        # the CPU times, so they come from a window without it.
+        read -r run0 wait0 < <(schedstat "$pid")
+        sleep "$RECORD"
+        read -r run1 wait1 < <(schedstat "$pid")
+        if ((have_perf)); then
+            perf sched record -a -o "$work/$name.data" -- sleep "$RECORD" >/dev/null 2>&1
+        fi
+        wait "$bench" || true
+        tps=$(sed -nE 's/^tps = ([0-9]+).*/\1/p' "$work/$name.out")
+        tx=$((${tps:-0} * RECORD))
+        if ((tx == 0)); then
+            printf '%-7s %-9s %7s\n' "$c" "$name" fail
+            continue
+        fi
+        pre=- slp=- mig=-
+        if ((have_perf)); then
+            read -r pre slp mig < <(switches "$work/$name.data" "$pid")
+            pre=$(awk -v n="$pre" -v t=$tx 'BEGIN { printf "%.3f", n / t }')
+            slp=$(awk -v n="$slp" -v t=$tx 'BEGIN { printf "%.3f", n / t }')
+            mig=$(awk -v n="$mig" -v t=$tx 'BEGIN { printf "%.4f", n / t }')
+        fi
+        awk -v c="$c" -v name="$name" -v tps="$tps" -v t=$tx -v run=$((run1 - run0)) \
+            -v wt=$((wait1 - wait0)) -v pre="$pre" -v slp="$slp" -v mig="$mig" \
+            'BEGIN { printf "%-7s %-9s %7d %10.1f %12.1f %12s %12s %12s\n", c, name, tps,
+                     run / 1000 / t, wt / 1000 / t, pre, slp, mig }'
+    done
+done
+echo "(two ${RECORD} s windows inside ${DURATION} s runs, CPU and wait from the first, the trace counts from the"
+echo " second; transactions in a window estimated from the run's TPS;"
+echo " perf sched $( ((have_perf)) && echo used || echo 'not available: no preemption counts'))"
