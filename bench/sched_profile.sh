@@ -7,8 +7,8 @@
 # since the two poolers never run at the same TPS.
 #
 # Why: on a 2-core machine shared with PostgreSQL and pgbench, a single-loop pooler under load
-# sleeps less than once per ten transactions: it is runnable nearly all the time and waits for a
-# CPU about as long as it runs. Its TPS is then the CPU time the kernel gives it divided by its
+# rarely sleeps (at most once per seven transactions): it is runnable nearly all the time and
+# waits for a CPU about as long as it runs. Its TPS is then the CPU time the kernel gives it divided by its
 # CPU time per transaction; this script shows both.
 #
 # Usage: bench/sched_profile.sh [PGWARDEN_BINARY]      (root; loopback only)
