@@ -16,11 +16,10 @@ CLIENTS=${CLIENTS:-"16 64 256"}
 REPS=${REPS:-3}
 DURATION=${DURATION:-6}
 MODE=${MODE:-simple}
-PG_BIN=/usr/lib/postgresql/15/bin
-PG_PORT=44380
-A_PORT=44381
-B_PORT=44382
-BOUNCER_PORT=44389
+PG_PORT=24380
+A_PORT=24381
+B_PORT=24382
+BOUNCER_PORT=24389
 for binary in "$A" "$B"; do
     [[ -x $binary ]] || { echo "no pgwarden binary at $binary" >&2; exit 1; }
 done
@@ -34,19 +33,16 @@ cleanup() {
         kill -INT "$pid" 2>/dev/null || true
     done
     [[ -f $work/bouncer.pid ]] && kill "$(cat "$work/bouncer.pid")" 2>/dev/null
-    runuser -u postgres -- $PG_BIN/pg_ctl -D "$work/pgdata" -m fast -w stop >/dev/null 2>&1 || true
+    stop_postgres "$work"
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
-runuser -u postgres -- $PG_BIN/initdb -D "$work/pgdata" -A trust -U postgres >/dev/null
-runuser -u postgres -- $PG_BIN/pg_ctl -D "$work/pgdata" -l "$work/pg.log" -w \
-    -o "-p $PG_PORT -k $work -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
-pgbench -i -s 10 -h 127.0.0.1 -p $PG_PORT -U postgres postgres >/dev/null 2>&1
+start_postgres "$work" $PG_PORT 10 200
 
-pgwarden_toml $A_PORT $PG_PORT "stats_listen = \"127.0.0.1:44391\"
+pgwarden_toml $A_PORT $PG_PORT "stats_listen = \"127.0.0.1:24391\"
 ${A_SETTINGS:-}" >"$work/a.toml"
-pgwarden_toml $B_PORT $PG_PORT "stats_listen = \"127.0.0.1:44392\"
+pgwarden_toml $B_PORT $PG_PORT "stats_listen = \"127.0.0.1:24392\"
 ${B_SETTINGS:-}" >"$work/b.toml"
 pgbouncer_ini $BOUNCER_PORT $PG_PORT "$work" >"$work/bouncer.ini"
 chown -R postgres "$work"
@@ -58,12 +54,7 @@ a_pid=$!
 pids+=($!)
 b_pid=$!
 runuser -u postgres -- pgbouncer -d "$work/bouncer.ini"
-for port in $A_PORT $B_PORT $BOUNCER_PORT; do
-    for _ in $(seq 100); do
-        pg_isready -q -h 127.0.0.1 -p "$port" -U postgres && break
-        sleep 0.1
-    done
-done
+wait_for_ports $A_PORT $B_PORT $BOUNCER_PORT
 for pid in "$a_pid" "$b_pid"; do
     kill -0 "$pid" 2>/dev/null || { cat "$work/a.log" "$work/b.log" >&2; exit 1; }
 done

@@ -20,9 +20,8 @@ MODE=${MODE:-simple}
 CACHE_SIM=${CACHE_SIM:-0}
 sim=()
 [[ $CACHE_SIM == 1 ]] && sim=(--cache-sim=yes)
-PG_BIN=/usr/lib/postgresql/15/bin
-PG_PORT=44680
-POOL_PORT=44681
+PG_PORT=24680
+POOL_PORT=24681
 [[ -x $PGW ]] || { echo "no pgwarden binary at $PGW (build first)" >&2; exit 1; }
 for tool in valgrind pgbouncer; do
     command -v "$tool" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null
@@ -33,14 +32,11 @@ chown postgres "$work"
 pooler_pid=
 cleanup() {
     [[ -n $pooler_pid ]] && kill -INT "$pooler_pid" 2>/dev/null && wait "$pooler_pid" 2>/dev/null
-    runuser -u postgres -- $PG_BIN/pg_ctl -D "$work/pgdata" -m fast -w stop >/dev/null 2>&1 || true
+    stop_postgres "$work"
     [[ -n ${KEEP_WORK:-} ]] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-runuser -u postgres -- $PG_BIN/initdb -D "$work/pgdata" -A trust -U postgres >/dev/null
-runuser -u postgres -- $PG_BIN/pg_ctl -D "$work/pgdata" -l "$work/pg.log" -w \
-    -o "-p $PG_PORT -k $work -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
-pgbench -i -s 1 -h 127.0.0.1 -p $PG_PORT -U postgres postgres >/dev/null 2>&1
+start_postgres "$work" $PG_PORT 1 200
 
 pgwarden_toml $POOL_PORT $PG_PORT "workers = 1" >"$work/pgwarden.toml"
 pgbouncer_ini $POOL_PORT $PG_PORT "$work" >"$work/pgbouncer.ini"
@@ -59,10 +55,7 @@ instructions() {
             pgbouncer "$work/pgbouncer.ini" >"$work/$name.valgrind.log" 2>&1 &
     fi
     pooler_pid=$!
-    for _ in $(seq 100); do
-        pg_isready -q -h 127.0.0.1 -p $POOL_PORT -U postgres && break
-        sleep 0.1
-    done
+    wait_for_ports $POOL_PORT
     pgbench -S -M "$MODE" -n -c "$c" -j 2 -t 20 -h 127.0.0.1 -p $POOL_PORT -U postgres postgres >/dev/null 2>&1
     pgbench -S -M "$MODE" -n -c "$c" -j 2 -t "$tx" -h 127.0.0.1 -p $POOL_PORT -U postgres postgres \
         >"$work/pgbench.out" 2>&1
@@ -70,7 +63,8 @@ instructions() {
         { cat "$work/pgbench.out" >&2; exit 1; }
     # Both poolers write their totals on exit; PgBouncer runs under runuser, so signal its
     # child too.
-    kill -INT $(pgrep -P "$pooler_pid" || true) "$pooler_pid" 2>/dev/null || true
+    mapfile -t children < <(pgrep -P "$pooler_pid" || true)
+    kill -INT "${children[@]}" "$pooler_pid" 2>/dev/null || true
     wait "$pooler_pid" 2>/dev/null || true
     sleep 0.5
     pooler_pid=

@@ -21,10 +21,9 @@ PGWARDEN=${1:-$(dirname "${BASH_SOURCE[0]}")/../build-core/pgwarden}
 CLIENTS=${CLIENTS:-64}
 DURATION=${DURATION:-10}
 RECORD=${RECORD:-2}
-PG_BIN=/usr/lib/postgresql/15/bin
-PG_PORT=44480
-PGW_PORT=44481
-BOUNCER_PORT=44489
+PG_PORT=24480
+PGW_PORT=24481
+BOUNCER_PORT=24489
 [[ -x $PGWARDEN ]] || { echo "no pgwarden binary at $PGWARDEN" >&2; exit 1; }
 ((2 * RECORD + 3 <= DURATION)) || { echo "DURATION must be at least 2 x RECORD + 3 s" >&2; exit 1; }
 command -v pgbouncer >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null
@@ -39,27 +38,19 @@ pgw_pid=""
 cleanup() {
     [[ -n $pgw_pid ]] && kill -INT "$pgw_pid" 2>/dev/null
     [[ -f $work/bouncer.pid ]] && kill "$(cat "$work/bouncer.pid")" 2>/dev/null
-    runuser -u postgres -- $PG_BIN/pg_ctl -D "$work/pgdata" -m fast -w stop >/dev/null 2>&1 || true
+    stop_postgres "$work"
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
-runuser -u postgres -- $PG_BIN/initdb -D "$work/pgdata" -A trust -U postgres >/dev/null
-runuser -u postgres -- $PG_BIN/pg_ctl -D "$work/pgdata" -l "$work/pg.log" -w \
-    -o "-p $PG_PORT -k $work -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
-pgbench -i -s 10 -h 127.0.0.1 -p $PG_PORT -U postgres postgres >/dev/null 2>&1
+start_postgres "$work" $PG_PORT 10 300
 pgwarden_toml $PGW_PORT $PG_PORT "${SETTINGS:-}" >"$work/pgwarden.toml"
 pgbouncer_ini $BOUNCER_PORT $PG_PORT "$work" >"$work/bouncer.ini"
 chown -R postgres "$work"
 "$PGWARDEN" serve -c "$work/pgwarden.toml" >"$work/pgwarden.log" 2>&1 &
 pgw_pid=$!
 runuser -u postgres -- pgbouncer -d "$work/bouncer.ini"
-for port in $PGW_PORT $BOUNCER_PORT; do
-    for _ in $(seq 100); do
-        pg_isready -q -h 127.0.0.1 -p "$port" -U postgres && break
-        sleep 0.1
-    done
-done
+wait_for_ports $PGW_PORT $BOUNCER_PORT
 kill -0 "$pgw_pid" 2>/dev/null || { cat "$work/pgwarden.log" >&2; exit 1; }
 bouncer_pid=$(cat "$work/bouncer.pid")
 
@@ -67,26 +58,38 @@ bouncer_pid=$(cat "$work/bouncer.pid")
 # thread (the event loop of both poolers with one loop).
 schedstat() { awk '{ print $1, $2 }' "/proc/$1/schedstat"; }
 
-# From a perf sched trace: how often PID's threads were switched out while runnable
-# (preempted), switched out to sleep, and migrated to another CPU.
-switches() {
-    perf script -i "$1" -F event,trace 2>/dev/null | awk -v pid="$2" '
-        /sched_switch/ {
+# From a perf sched trace, for the pooler PID's threads: switched out while runnable (preempted),
+# switched out to sleep, migrated; and the pgbench threads they woke, how many of those on the
+# pooler's own CPU, and how many times a pgbench thread took the CPU from the pooler.
+trace_counts() {
+    perf script -i "$1" -F pid,cpu,event,trace 2>/dev/null | awk -v pid="$2" '
+        BEGIN { cmd = "ls /proc/" pid "/task"; while ((cmd | getline t) > 0) mine[t] = 1 }
+        / sched:sched_switch: / {
             match($0, /prev_pid=[0-9]+/); p = substr($0, RSTART + 9, RLENGTH - 9)
             if (!(p in mine)) next
             match($0, /prev_state=[^ ]+/); s = substr($0, RSTART + 11, RLENGTH - 11)
-            if (s == "R" || s == "R+") pre++; else slp++
+            if (s == "R" || s == "R+") {
+                pre++
+                if ($0 ~ /next_comm=pgbench /) by_bench++
+            } else {
+                slp++
+            }
         }
-        /sched_migrate_task/ {
+        / sched:sched_migrate_task: / {
             match($0, / pid=[0-9]+/); p = substr($0, RSTART + 5, RLENGTH - 5)
             if (p in mine) mig++
         }
-        BEGIN { cmd = "ls /proc/" pid "/task"; while ((cmd | getline t) > 0) mine[t] = 1 }
-        END { printf "%d %d %d\n", pre, slp, mig }'
+        / sched:sched_waking: / && ($1 in mine) && / comm=pgbench / {
+            wake++
+            cpu = $2; gsub(/[^0-9]/, "", cpu)
+            match($0, /target_cpu=[0-9]+/)
+            if (substr($0, RSTART + 11, RLENGTH - 11) + 0 == cpu + 0) here++
+        }
+        END { printf "%d %d %d %d %d %d\n", pre, by_bench, slp, mig, wake, here }'
 }
 
-printf '%-7s %-9s %7s %10s %12s %12s %12s %12s\n' clients pooler TPS "CPU µs/tx" \
-    "wait µs/tx" "preempt/tx" "sleeps/tx" "migr/tx"
+printf '%-7s %-9s %6s %8s %8s %8s %8s %8s %8s %8s %8s\n' clients pooler TPS "CPU µs" \
+    "wait µs" preempt "by bench" sleeps migr "wakes" "same CPU"
 for c in $CLIENTS; do
     for target in "pgwarden $PGW_PORT $pgw_pid" "pgbouncer $BOUNCER_PORT $bouncer_pid"; do
         read -r name port pid <<<"$target"
@@ -106,22 +109,24 @@ for c in $CLIENTS; do
         tps=$(sed -nE 's/^tps = ([0-9]+).*/\1/p' "$work/$name.out")
         tx=$((${tps:-0} * RECORD))
         if ((tx == 0)); then
-            printf '%-7s %-9s %7s\n' "$c" "$name" fail
+            printf '%-7s %-9s %6s\n' "$c" "$name" fail
             continue
         fi
-        pre=- slp=- mig=-
-        if ((have_perf)); then
-            read -r pre slp mig < <(switches "$work/$name.data" "$pid")
-            pre=$(awk -v n="$pre" -v t=$tx 'BEGIN { printf "%.3f", n / t }')
-            slp=$(awk -v n="$slp" -v t=$tx 'BEGIN { printf "%.3f", n / t }')
-            mig=$(awk -v n="$mig" -v t=$tx 'BEGIN { printf "%.4f", n / t }')
-        fi
+        counts="- - - - - -"
+        ((have_perf)) && counts=$(trace_counts "$work/$name.data" "$pid")
         awk -v c="$c" -v name="$name" -v tps="$tps" -v t=$tx -v run=$((run1 - run0)) \
-            -v wt=$((wait1 - wait0)) -v pre="$pre" -v slp="$slp" -v mig="$mig" \
-            'BEGIN { printf "%-7s %-9s %7d %10.1f %12.1f %12s %12s %12s\n", c, name, tps,
-                     run / 1000 / t, wt / 1000 / t, pre, slp, mig }'
+            -v wt=$((wait1 - wait0)) -v counts="$counts" '
+            function per(x) { return x == "-" ? "-" : sprintf("%.3f", x / t) }
+            BEGIN {
+                split(counts, k, " ")
+                same = k[5] == "-" || k[5] == 0 ? "-" : sprintf("%.0f%%", 100 * k[6] / k[5])
+                printf "%-7s %-9s %6d %8.1f %8.1f %8s %8s %8s %8s %8s %8s\n", c, name, tps,
+                    run / 1000 / t, wt / 1000 / t, per(k[1]), per(k[2]), per(k[3]), per(k[4]),
+                    per(k[5]), same
+            }'
     done
 done
-echo "(two ${RECORD} s windows inside ${DURATION} s runs, CPU and wait from the first, the trace counts from the"
-echo " second; transactions in a window estimated from the run's TPS;"
-echo " perf sched $( ((have_perf)) && echo used || echo 'not available: no preemption counts'))"
+echo "(per transaction; CPU and wait from /proc/PID/schedstat in one ${RECORD} s window, the rest from"
+echo " perf sched in a second one: preemptions, those by a pgbench thread, sleeps, migrations, pgbench"
+echo " threads the pooler woke and the share of those on the pooler's own CPU. Transactions in a"
+echo " window are estimated from the run's TPS; perf sched $( ((have_perf)) && echo used || echo 'not available'))"
