@@ -6,7 +6,8 @@
 #
 # Usage: bench/ab_compare.sh A_BINARY [B_BINARY]          (root; loopback only)
 # Knobs: CLIENTS ["16 64 256"], REPS [3], DURATION [6 s per run], MODE [simple|extended|prepared],
-#        A_SETTINGS / B_SETTINGS (extra lines for [pgwarden], e.g. "workers = 2")
+#        A_SETTINGS / B_SETTINGS (extra lines for [pgwarden], e.g. "workers = 2"),
+#        FLOOR (path to bench/relay_floor: adds it as a fourth target, simple mode only)
 set -euo pipefail
 # shellcheck source=bench/poolers.sh
 source "$(dirname "${BASH_SOURCE[0]}")/poolers.sh"
@@ -20,6 +21,8 @@ PG_PORT=24380
 A_PORT=24381
 B_PORT=24382
 BOUNCER_PORT=24389
+FLOOR_PORT=24383
+FLOOR=${FLOOR:-}
 for binary in "$A" "$B"; do
     [[ -x $binary ]] || { echo "no pgwarden binary at $binary" >&2; exit 1; }
 done
@@ -59,6 +62,13 @@ for pid in "$a_pid" "$b_pid"; do
     kill -0 "$pid" 2>/dev/null || { cat "$work/a.log" "$work/b.log" >&2; exit 1; }
 done
 bouncer_pid=$(cat "$work/bouncer.pid")
+targets=("A $A_PORT $a_pid" "B $B_PORT $b_pid" "bouncer $BOUNCER_PORT $bouncer_pid")
+if [[ -n $FLOOR ]]; then
+    "$FLOOR" $FLOOR_PORT $PG_PORT 20 postgres postgres >"$work/floor.log" 2>&1 &
+    pids+=($!)
+    targets+=("floor $FLOOR_PORT $!")
+    wait_for_ports $FLOOR_PORT
+fi
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 ticks_per_second=$(getconf CLK_TCK)
@@ -67,7 +77,7 @@ printf '%-6s %-8s %-40s %s\n' clients target "TPS per repetition" "pooler CPU µ
 for c in $CLIENTS; do
     declare -A tps=() cpu=()
     for _ in $(seq "$REPS"); do
-        for target in "A $A_PORT $a_pid" "B $B_PORT $b_pid" "bouncer $BOUNCER_PORT $bouncer_pid"; do
+        for target in "${targets[@]}"; do
             read -r name port pid <<<"$target"
             before=$(cpu_ticks "$pid")
             out=$(pgbench -S -n -M "$MODE" -c "$c" -j 2 -T "$DURATION" -h 127.0.0.1 -p "$port" \
@@ -80,7 +90,8 @@ for c in $CLIENTS; do
                 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')"
         done
     done
-    for name in A B bouncer; do
+    for target in "${targets[@]}"; do
+        name=${target%% *}
         printf '%-6s %-8s %-40s %s\n' "$c" "$name" "${tps[$name]}" "${cpu[$name]}"
     done
 done
