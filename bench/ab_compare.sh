@@ -7,7 +7,9 @@
 # Usage: bench/ab_compare.sh A_BINARY [B_BINARY]          (root; loopback only)
 # Knobs: CLIENTS ["16 64 256"], REPS [3], DURATION [6 s per run], MODE [simple|extended|prepared],
 #        A_SETTINGS / B_SETTINGS (extra lines for [pgwarden], e.g. "workers = 2"),
-#        FLOOR (path to bench/relay_floor: adds it as a fourth target, simple mode only)
+#        FLOOR (path to bench/relay_floor: adds it as a fourth target, simple mode only),
+#        PAIRED=1 (every A / B / floor run right after a PgBouncer run of its own; prints the
+#        ratio of each pair, their mean and standard deviation)
 set -euo pipefail
 # shellcheck source=bench/poolers.sh
 source "$(dirname "${BASH_SOURCE[0]}")/poolers.sh"
@@ -73,25 +75,53 @@ fi
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 ticks_per_second=$(getconf CLK_TCK)
 
+# run_one NAME PORT PID CLIENTS: one pgbench run; appends to tps[NAME] and cpu[NAME], leaves the
+# rate in last_rate.
+run_one() {
+    local before after out n
+    before=$(cpu_ticks "$3")
+    out=$(pgbench -S -n -M "$MODE" -c "$4" -j 2 -T "$DURATION" -h 127.0.0.1 -p "$2" \
+        -U postgres postgres 2>/dev/null || true)
+    after=$(cpu_ticks "$3")
+    n=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' <<<"$out")
+    last_rate=$(sed -nE 's/^tps = ([0-9]+).*/\1/p' <<<"$out")
+    tps[$1]+=" ${last_rate:-fail}"
+    cpu[$1]+=" $(awk -v t=$((after - before)) -v n="${n:-0}" -v hz="$ticks_per_second" \
+        'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')"
+}
+
 printf '%-6s %-8s %-40s %s\n' clients target "TPS per repetition" "pooler CPU µs per transaction"
 for c in $CLIENTS; do
-    declare -A tps=() cpu=()
+    declare -A tps=() cpu=() ratio=()
     for _ in $(seq "$REPS"); do
         for target in "${targets[@]}"; do
             read -r name port pid <<<"$target"
-            before=$(cpu_ticks "$pid")
-            out=$(pgbench -S -n -M "$MODE" -c "$c" -j 2 -T "$DURATION" -h 127.0.0.1 -p "$port" \
-                -U postgres postgres 2>/dev/null || true)
-            after=$(cpu_ticks "$pid")
-            n=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' <<<"$out")
-            rate=$(sed -nE 's/^tps = ([0-9]+).*/\1/p' <<<"$out")
-            tps[$name]+=" ${rate:-fail}"
-            cpu[$name]+=" $(awk -v t=$((after - before)) -v n="${n:-0}" -v hz="$ticks_per_second" \
-                'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')"
+            if [[ ${PAIRED:-0} == 1 ]]; then
+                # Each target right after its own PgBouncer run: the machine drifts over
+                # minutes, so a ratio of neighbours is steadier than a ratio of means.
+                [[ $name == bouncer ]] && continue
+                run_one bouncer "$BOUNCER_PORT" "$bouncer_pid" "$c"
+                pair_bouncer=${last_rate:-0}
+                run_one "$name" "$port" "$pid" "$c"
+                ratio[$name]+=" $(awk -v a="${last_rate:-0}" -v b="$pair_bouncer" \
+                    'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
+            else
+                run_one "$name" "$port" "$pid" "$c"
+            fi
         done
     done
     for target in "${targets[@]}"; do
         name=${target%% *}
         printf '%-6s %-8s %-40s %s\n' "$c" "$name" "${tps[$name]}" "${cpu[$name]}"
+    done
+    for target in "${targets[@]}"; do
+        name=${target%% *}
+        [[ -n ${ratio[$name]:-} ]] || continue
+        awk -v c="$c" -v name="$name" -v r="${ratio[$name]}" 'BEGIN {
+            n = split(r, x, " "); s = 0; ss = 0; won = 0
+            for (i = 1; i <= n; i++) { s += x[i]; ss += x[i] * x[i]; won += (x[i] >= 1) }
+            m = s / n; sd = (n > 1 ? sqrt((ss - n * m * m) / (n - 1)) : 0)
+            printf "%-6s %-8s / PgBouncer per pair:%s  mean %.3f sd %.3f, won %d of %d\n",
+                c, name, r, m, sd, won, n }'
     done
 done
