@@ -57,10 +57,10 @@ struct AlertsConfig {
 // Limits of the stats HTTP endpoint. Each exists to keep a misbehaving HTTP client from
 // costing the proxy anything.
 struct HttpConfig {
-    std::string listen = "127.0.0.1:9127";  // host:port; [v6]:port accepted
-    size_t header_limit = 8 * 1024;         // larger request headers: 431
-    size_t body_limit = 16 * 1024;          // larger request bodies: 413
-    Millis read_timeout{5000};              // whole request, from the first byte wait
+    std::string listen = "127.0.0.1:9127";   // host:port; [v6]:port accepted
+    size_t header_limit = size_t{8} * 1024;  // larger request headers: 431
+    size_t body_limit = size_t{16} * 1024;   // larger request bodies: 413
+    Millis read_timeout{5000};               // whole request, from the first byte wait
     Millis write_timeout{10000};
     size_t max_connections = 64;  // beyond: accepted and closed at once
 };

@@ -16,9 +16,8 @@ std::string_view state_name(AlertState state) {
     case AlertState::Pending:
         return "pending";
     case AlertState::Firing:
+    case AlertState::Resolving:  // hysteresis is internal: still firing to consumers
         return "firing";
-    case AlertState::Resolving:
-        return "firing";  // hysteresis is internal: still firing to consumers
     case AlertState::Resolved:
         return "resolved";
     }

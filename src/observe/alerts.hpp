@@ -94,7 +94,8 @@ private:
         std::string database;
         std::string user;
         std::string workload_class;
-        auto operator<=>(const Key&) const = default;
+        // clang-tidy 14 reports the literal 0 inside the synthesized comparison.
+        auto operator<=>(const Key&) const = default;  // NOLINT(modernize-use-nullptr)
     };
     void step(const AlertRuleConfig& rule, Alert& alert, bool seen, double value, SteadyTime now,
               WallTime wall, std::vector<AlertEvent>& events);

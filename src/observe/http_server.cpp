@@ -18,7 +18,7 @@ namespace {
 // kernel send RST, which can destroy the answer before the client reads it; so stop sending,
 // read and discard for a short bounded while, then close.
 constexpr auto kLingerTime = std::chrono::milliseconds(500);
-constexpr size_t kLingerBytes = 64 * 1024;
+constexpr size_t kLingerBytes = size_t{64} * 1024;
 
 using Response = http::response<http::string_body>;
 
@@ -101,7 +101,7 @@ common::Result<std::pair<std::string, uint16_t>> parse_listen_address(const std:
     return std::make_pair(host, static_cast<uint16_t>(std::stoi(port)));
 }
 
-HttpServer::HttpServer(net::Executor executor, HttpConfig config)
+HttpServer::HttpServer(const net::Executor& executor, HttpConfig config)
     : executor_(executor), config_(std::move(config)), acceptor_(executor) {}
 
 void HttpServer::route(std::string path, HttpHandler handler) {

@@ -58,7 +58,7 @@ public:
         uint64_t connections = 0;          // open now
     };
 
-    HttpServer(net::Executor executor, HttpConfig config);
+    HttpServer(const net::Executor& executor, HttpConfig config);
 
     // Exact-path route, e.g. "/metrics".
     void route(std::string path, HttpHandler handler);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <exception>
 #include <limits>
 #include <utility>
 
@@ -78,7 +79,14 @@ void Lease::reset() noexcept {
     if (conn_) {
         // A connection still holding unread bytes is mid-response: never reuse it.
         const bool reusable = !dirty_ && conn_->in.empty();
-        manager_->release(*pool_, cls_, std::move(conn_), reusable);
+        try {
+            manager_->release(*pool_, cls_, std::move(conn_), reusable);
+        } catch (...) {
+            // release() throws only when an allocation fails (its wake and close lists, a
+            // posted wake-up), part-way through the pool's bookkeeping: no count after that
+            // can be trusted, so the process ends, as it would for any out-of-memory here.
+            std::terminate();
+        }
     }
     pool_.reset();
     dirty_ = false;
