@@ -8,8 +8,10 @@
 #
 # Why: on a 2-core machine shared with PostgreSQL and pgbench, a single-loop pooler under load
 # rarely sleeps (at most once per seven transactions): it is runnable nearly all the time and
-# waits for a CPU about as long as it runs. Its TPS is then the CPU time the kernel gives it divided by its
-# CPU time per transaction; this script shows both.
+# waits for a CPU about as long as it runs. That does not make its TPS its CPU share divided by
+# its CPU per transaction (session 7 read it so): the share moves with everyone else's demand,
+# and the machine's total CPU per transaction decides TPS (README, the floor relay). The
+# pooler's own CPU per transaction and its scheduling events are what this script shows.
 #
 # Usage: bench/sched_profile.sh [PGWARDEN_BINARY]      (root; loopback only)
 # Knobs: CLIENTS ["64"], DURATION [10 s per run], RECORD [2 s per window], SETTINGS (extra [pgwarden]
