@@ -11,12 +11,13 @@
 # Knobs: PGWARDEN [build/pgwarden], DURATION [10], REPEATS [3], CLIENTS [16], POOL [20]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/poolers.sh
+source "$root/bench/poolers.sh"
 PGWARDEN=${PGWARDEN:-$root/build/pgwarden}
 DURATION=${DURATION:-10}
 REPEATS=${REPEATS:-3}
 CLIENTS=${CLIENTS:-16}
 POOL=${POOL:-20}
-PG_BIN=/usr/lib/postgresql/15/bin
 PG_PORT=${PG_PORT:-54350}
 ONE_PORT=${ONE_PORT:-64350}
 THREE_PORT=${THREE_PORT:-64351}
@@ -29,15 +30,12 @@ pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$work/pgdata" -m fast -w stop >/dev/null 2>&1 || true
+    stop_postgres "$work"
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
-runuser -u postgres -- "$PG_BIN/initdb" -D "$work/pgdata" -A trust -U postgres >/dev/null
-runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$work/pgdata" -l "$work/pg.log" -w \
-    -o "-p $PG_PORT -k $work -c listen_addresses=127.0.0.1 -c max_connections=100" start >/dev/null
-pgbench -i -s 4 -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres >/dev/null 2>&1
+start_postgres "$work" "$PG_PORT" 4 100
 
 write_config() {  # PORT FILE EXTRA_TABLES
     cat >"$2" <<TOML

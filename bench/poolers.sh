@@ -50,16 +50,16 @@ INI
 # start_postgres DIR PG_PORT SCALE MAX_CONNECTIONS: a throwaway PostgreSQL 15 cluster in
 # DIR/pgdata (owned by the postgres user; DIR must be writable by it), listening on 127.0.0.1
 # and a socket in DIR, with pgbench's tables at SCALE. Stop it with stop_postgres DIR.
+PG_BIN=/usr/lib/postgresql/15/bin
 start_postgres() {
-    local bin=/usr/lib/postgresql/15/bin
-    runuser -u postgres -- $bin/initdb -D "$1/pgdata" -A trust -U postgres >/dev/null
-    runuser -u postgres -- $bin/pg_ctl -D "$1/pgdata" -l "$1/pg.log" -w \
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$1/pgdata" -A trust -U postgres >/dev/null
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$1/pgdata" -l "$1/pg.log" -w \
         -o "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c max_connections=$4" start >/dev/null
     pgbench -i -s "$3" -h 127.0.0.1 -p "$2" -U postgres postgres >/dev/null 2>&1
 }
 
 stop_postgres() {
-    runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$1/pgdata" -m fast -w stop \
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$1/pgdata" -m fast -w stop \
         >/dev/null 2>&1 || true
 }
 
