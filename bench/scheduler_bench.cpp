@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "scheduler/cron.hpp"
+#include "cron/cron.hpp"
 #include "scheduler/job_state.hpp"
 #include "scheduler/planner.hpp"
-#include "scheduler/schedule.hpp"
-#include "scheduler/timezone.hpp"
+#include "cron/schedule.hpp"
+#include "cron/timezone.hpp"
 
 namespace {
 
@@ -65,40 +65,40 @@ int main(int argc, char** argv) {
     const int job_count = argc > 1 ? std::atoi(argv[1]) : 10'000;
     const int ticks = argc > 2 ? std::atoi(argv[2]) : 2'000;
 
-    std::vector<Schedule> schedules;
+    std::vector<cron::Schedule> schedules;
     schedules.reserve(static_cast<std::size_t>(job_count));
-    std::vector<std::shared_ptr<const TimeZone>> zones;
+    std::vector<std::shared_ptr<const cron::TimeZone>> zones;
     for (const CronSpec& spec : kCrons) {
-        auto tz = TimeZone::load(spec.zone);
+        auto tz = cron::TimeZone::load(spec.zone);
         if (!tz) {
             fmt::print(stderr, "{}\n", tz.error().message);
             return 1;
         }
-        zones.push_back(std::make_shared<const TimeZone>(std::move(tz.value())));
+        zones.push_back(std::make_shared<const cron::TimeZone>(std::move(tz.value())));
     }
     int cron_jobs = 0;
     for (int i = 0; i < job_count; ++i) {
         const std::string name = fmt::format("job_{}", i);
-        const ScheduleOptions options{milliseconds(i % 3 == 0 ? 10'000 : 0), 42, true};
+        const cron::ScheduleOptions options{milliseconds(i % 3 == 0 ? 10'000 : 0), 42, true};
         // Half cron, half intervals.
         if (i % 2 == 0) {
             const std::size_t k = static_cast<std::size_t>(i / 2) % std::size(kCrons);
-            auto s = Schedule::cron(*parse_cron(kCrons[k].expr), zones[k], name, options);
+            auto s = cron::Schedule::cron(*cron::parse_cron(kCrons[k].expr), zones[k], name, options);
             schedules.push_back(std::move(s.value()));
             ++cron_jobs;
         } else {
             const std::size_t k = static_cast<std::size_t>(i / 2) % std::size(kIntervals);
-            auto s = Schedule::every(kIntervals[k], name, options);
+            auto s = cron::Schedule::every(kIntervals[k], name, options);
             schedules.push_back(std::move(s.value()));
         }
     }
 
     // 1. Next fire times: every job, 5 fires in a row, starting two days before the US DST
     //    change so the DST paths are on the clock too.
-    const WallTime start =
-        WallTime(std::chrono::sys_days(std::chrono::year(2026) / std::chrono::March / 6));
+    const cron::WallTime start =
+        cron::WallTime(std::chrono::sys_days(std::chrono::year(2026) / std::chrono::March / 6));
     constexpr int kFiresPerJob = 5;
-    std::vector<WallTime> cursor(schedules.size(), start);
+    std::vector<cron::WallTime> cursor(schedules.size(), start);
     std::int64_t checksum = 0;
     // Even indices are cron jobs, odd ones intervals (see above): time each kind on its own.
     for (std::size_t kind = 0; kind < 2; ++kind) {
@@ -126,13 +126,13 @@ int main(int argc, char** argv) {
 
     // 2. The idle tick: every job polled (none due), the planner run on no candidates.
     pgwarden::common::FakeClock clock;
-    const TimeBase base{clock.now(), start};
+    const cron::TimeBase base{clock.now(), start};
     std::vector<JobState> jobs;
     std::vector<NextDueFn> next_fns;
     jobs.reserve(schedules.size());
     next_fns.reserve(schedules.size());
     for (std::size_t i = 0; i < schedules.size(); ++i) {
-        const Schedule* s = &schedules[i];
+        const cron::Schedule* s = &schedules[i];
         next_fns.emplace_back([s, base](TimePoint after) -> std::optional<TimePoint> {
             auto f = s->next_after(base.to_wall(after));
             if (!f) {

@@ -2,6 +2,9 @@
 # Configures and builds pgwarden.
 #   scripts/build.sh [BUILD_DIR] [extra cmake -D flags...]
 # BUILD_DIR defaults to ./build. PGWARDEN_JOBS sets the parallelism (default: all cores).
+# With ccache installed, compiles go through it: a rebuild after a checkout of the same tree
+# elsewhere (CI's fresh clone on a machine that built it before) reuses the objects, because
+# paths under the source tree are hashed relative to it.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -11,5 +14,12 @@ if [[ $# -gt 0 ]]; then
 fi
 jobs=${PGWARDEN_JOBS:-$(nproc)}
 
-cmake -S "$root" -B "$build_dir" -G Ninja "$@"
+launcher=()
+if command -v ccache >/dev/null 2>&1 && [[ ${PGWARDEN_CCACHE:-1} == 1 ]]; then
+    export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=true
+    export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+
+cmake -S "$root" -B "$build_dir" -G Ninja "${launcher[@]}" "$@"
 cmake --build "$build_dir" -j "$jobs"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything pgwarden needs to build, test and demo on a fresh Debian 12, as root.
+# Installs what pgwarden needs on a fresh Debian 12, as root: `demo` for building the binary
+# and running `pgwarden demo`, `all` (the default) for the whole test suite as well.
 # Idempotent: packages already present are left alone, so a second run is fast.
 # The distribution's PostgreSQL cluster is never used (tests start throwaway servers on
 # free loopback ports), so this script keeps it from being started and stops it if running.
@@ -12,18 +13,24 @@ if [[ $(id -u) -ne 0 ]]; then
     exit 1
 fi
 
-packages=(
-    # build tools
-    g++ cmake ninja-build pkg-config git ca-certificates
-    # clang for the libFuzzer targets under tests/fuzz; clang-format for the style test
-    clang-14 clang-format-14
-    # libraries the C++ code links
+# What `pgwarden demo` needs: the compiler, the libraries the binary links, and PostgreSQL
+# with pgbench for the throwaway server it starts.
+demo_packages=(
+    g++ cmake ninja-build pkg-config ca-certificates ccache
     libboost1.81-dev libssl-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-    nlohmann-json3-dev libpq-dev libgtest-dev libgmock-dev libbenchmark-dev
-    # PostgreSQL server and tools for the embedded test server, demo and benchmarks
-    postgresql-15 postgresql-contrib postgresql-client-15 pgbouncer
+    nlohmann-json3-dev libpq-dev
+    postgresql-15 postgresql-contrib postgresql-client-15
     # runuser (run initdb/pg_ctl as the postgres user when root), ps/kill, ss
     util-linux procps iproute2
+)
+# Everything else the test suite uses.
+test_packages=(
+    git
+    # clang for the libFuzzer targets under tests/fuzz; clang-format for the style test
+    clang-14 clang-format-14
+    libgtest-dev libgmock-dev
+    # PgBouncer for comparisons; valgrind for the instruction-count benchmark
+    pgbouncer valgrind
     # real client drivers for the end-to-end tests
     python3 python3-psycopg python3-psycopg2
     golang-go golang-github-lib-pq-dev golang-github-jackc-pgx-v4-dev
@@ -31,6 +38,15 @@ packages=(
     # headless browser for the dashboard test (tests/integration/dashboard_test.cpp)
     chromium
 )
+
+case ${1:-all} in
+demo) packages=("${demo_packages[@]}") ;;
+all) packages=("${demo_packages[@]}" "${test_packages[@]}") ;;
+*)
+    echo "usage: install-deps.sh [demo|all]   (default: all)" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -40,7 +56,7 @@ for pkg in "${packages[@]}"; do
 done
 # Node: any nodejs that brings npm will do (a NodeSource nodejs bundles npm and conflicts with
 # Debian's npm package), so Debian's pair is only installed when npm is absent.
-if ! command -v npm >/dev/null 2>&1; then
+if [[ ${1:-all} == all ]] && ! command -v npm >/dev/null 2>&1; then
     missing+=(nodejs npm)
 fi
 

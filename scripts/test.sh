@@ -105,10 +105,9 @@ run_suite sanitize "$root/build-sanitize" "${werror_flags[@]}" "${quick_flags[@]
 # integration tests (from the sanitized build) drive it. halt_on_error makes the first
 # race kill the proxy, which fails the test that provoked it.
 echo "=== [tsan] build pgwarden with -fsanitize=thread in $root/build-tsan"
-if cmake -S "$root" -B "$root/build-tsan" -G Ninja "${werror_flags[@]}" "${quick_flags[@]}" -DPGWARDEN_TSAN=ON \
-        -DPGWARDEN_BUILD_TESTS=OFF -DPGWARDEN_BUILD_BENCH=OFF >"$log_dir/tsan-build.log" 2>&1 &&
-    cmake --build "$root/build-tsan" --target pgwarden -j "${PGWARDEN_JOBS:-$(nproc)}" \
-        >>"$log_dir/tsan-build.log" 2>&1; then
+if bash "$root/scripts/build.sh" "$root/build-tsan" "${werror_flags[@]}" "${quick_flags[@]}" \
+        -DPGWARDEN_TSAN=ON -DPGWARDEN_BUILD_TESTS=OFF -DPGWARDEN_BUILD_BENCH=OFF \
+        >"$log_dir/tsan-build.log" 2>&1; then
     tsan_out=$log_dir/tsan-ctest.log
     (cd "$root/build-sanitize" && PGWARDEN_BINARY="$root/build-tsan/pgwarden" \
         TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \

@@ -25,11 +25,11 @@ struct JobsOptions {
     int limit = 20;
 };
 
-std::string when(const std::optional<scheduler::WallTime>& t) {
+std::string when(const std::optional<cron::WallTime>& t) {
     if (!t) {
         return "-";
     }
-    return scheduler::format_utc(std::chrono::floor<std::chrono::seconds>(*t));
+    return cron::format_utc(std::chrono::floor<std::chrono::seconds>(*t));
 }
 
 std::string one_line(std::string text, std::size_t width) {

@@ -1,7 +1,7 @@
 #include "commands.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
-#include "proxy/server.hpp"
+#include "serve/server.hpp"
 
 #include <iostream>
 #include <memory>
@@ -30,7 +30,7 @@ Runner register_serve(CLI::App& root) {
         common::setup_logging(
             s.log_format == "json" ? common::LogFormat::Json : common::LogFormat::Text,
             s.log_level);
-        proxy::Server server(*path, loaded.config);
+        serve::Server server(*path, loaded.config);
         return server.run();
     };
 }

@@ -15,6 +15,5 @@ Runner register_check(CLI::App& root);
 Runner register_demo(CLI::App& root);
 Runner register_lint(CLI::App& root);
 Runner register_jobs(CLI::App& root);
-Runner register_plan(CLI::App& root);
 
 }  // namespace pgwarden::app

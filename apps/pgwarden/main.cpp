@@ -17,24 +17,11 @@ int main(int argc, char** argv) {
         faces.emplace_back(root.get_subcommands([](CLI::App*) { return true; }).back(),
                            std::move(runner));
     };
-#ifdef PGWARDEN_HAS_SERVE
     add(pgwarden::app::register_serve(root));
-#endif
-#ifdef PGWARDEN_HAS_CHECK
     add(pgwarden::app::register_check(root));
-#endif
-#ifdef PGWARDEN_HAS_DEMO
     add(pgwarden::app::register_demo(root));
-#endif
-#ifdef PGWARDEN_HAS_LINT
     add(pgwarden::app::register_lint(root));
-#endif
-#ifdef PGWARDEN_HAS_JOBS
     add(pgwarden::app::register_jobs(root));
-#endif
-#ifdef PGWARDEN_HAS_PLAN
-    add(pgwarden::app::register_plan(root));
-#endif
 
     try {
         root.parse(argc, argv);

@@ -1,7 +1,7 @@
 #include "config/tables.hpp"
 
-#include "scheduler/cron.hpp"
-#include "scheduler/timezone.hpp"
+#include "cron/cron.hpp"
+#include "cron/timezone.hpp"
 
 #include <fmt/format.h>
 
@@ -72,7 +72,7 @@ void read_schedule(Reader& r, const toml::node& n, const std::string& key, JobCo
     if (!text) {
         return;
     }
-    auto cron = scheduler::parse_cron(*text);
+    auto cron = cron::parse_cron(*text);
     if (!cron) {
         r.error(n.source(), key,
                 fmt::format("invalid cron expression \"{}\": {}", *text, cron.error().message),
@@ -99,7 +99,7 @@ void read_timezone(Reader& r, const toml::node& n, const std::string& key, JobCo
     if (!name) {
         return;
     }
-    auto zone = scheduler::TimeZone::load(*name);
+    auto zone = cron::TimeZone::load(*name);
     if (!zone) {
         r.error(n.source(), key,
                 fmt::format("unknown time zone \"{}\": {}", *name, zone.error().message),

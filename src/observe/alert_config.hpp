@@ -1,13 +1,16 @@
 #pragma once
 
+#include "config/alerts.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-// Configuration of the observe module, with the defaults issue #4 asks for. The config loader
-// (src/config) fills these from the [stats] and [alerts] tables; observe never reads TOML.
+// Configuration of the observe module. The alert thresholds and webhook settings have one
+// source, config::AlertSettings (the [alerts] table and its defaults): alerts_from_settings
+// turns those into rules, and the defaults here are taken from it.
 namespace pgwarden::observe {
 
 using Millis = std::chrono::milliseconds;
@@ -38,17 +41,18 @@ struct AlertRuleConfig {
 };
 
 struct WebhookConfig {
-    std::string url;               // http://host:port/path; empty disables the webhook
-    Millis timeout{5000};          // per attempt: connect + send + response
-    size_t queue_capacity = 256;   // notifications beyond this are dropped and counted
-    int max_attempts = 6;          // first try included
-    Millis initial_backoff{1000};  // doubled after each failure
-    Millis max_backoff{60000};
+    std::string url;  // http://host:port/path; empty disables the webhook
+    Millis timeout{config::AlertSettings{}.webhook_timeout};  // per attempt, connect to response
+    // Notifications beyond this are dropped and counted.
+    size_t queue_capacity = static_cast<size_t>(config::AlertSettings{}.webhook_queue_size);
+    int max_attempts = config::AlertSettings{}.webhook_max_attempts;  // first try included
+    Millis initial_backoff{config::AlertSettings{}.webhook_backoff};  // doubled after each failure
+    Millis max_backoff{config::AlertSettings{}.webhook_backoff_max};
 };
 
 struct AlertsConfig {
     bool enabled = true;
-    Millis evaluation_interval{1000};
+    Millis evaluation_interval{config::AlertSettings{}.evaluation_interval};
     size_t history_size = 200;           // resolved alerts kept for /alerts
     std::vector<AlertRuleConfig> rules;  // default_alert_rules() unless configured
     WebhookConfig webhook;
@@ -65,28 +69,12 @@ struct HttpConfig {
     size_t max_connections = 64;  // beyond: accepted and closed at once
 };
 
-// The rules of issue #4: utilization >= 70% for 60 s (warning), >= 90% for 15 s (critical),
-// any suspected leak (warning), a class waiting more than 1 s (warning).
-inline std::vector<AlertRuleConfig> default_alert_rules() {
-    using std::chrono::seconds;
-    return {
-        {"PgwardenPoolUtilizationHigh", AlertKind::Utilization, Severity::Warning, 0.70, 0.65,
-         seconds(60), seconds(30),
-         "pool utilization {value} has been at or above {threshold} for a minute"},
-        {"PgwardenPoolUtilizationHigh", AlertKind::Utilization, Severity::Critical, 0.90, 0.85,
-         seconds(15), seconds(30),
-         "pool utilization {value} has been at or above {threshold} for 15 seconds"},
-        {"PgwardenSuspectedLeak", AlertKind::SuspectedLeak, Severity::Warning, 1, 1, seconds(0),
-         seconds(30), "{value} suspected leaked connection(s) held by this class"},
-        {"PgwardenClassWaiting", AlertKind::ClassWait, Severity::Warning, 1.0, 0.5, seconds(0),
-         seconds(15), "clients of this class have waited {value}s for a connection"},
-    };
-}
+// The rules and webhook an [alerts] table asks for: utilization warning and critical, a
+// suspected leak (unless `leak` is off) and a class waiting (unless `class_wait` is 0).
+AlertsConfig alerts_from_settings(const config::AlertSettings& settings);
 
-inline AlertsConfig default_alerts_config() {
-    AlertsConfig cfg;
-    cfg.rules = default_alert_rules();
-    return cfg;
-}
+// What an [alerts] table left out means (config::AlertSettings' defaults).
+std::vector<AlertRuleConfig> default_alert_rules();
+AlertsConfig default_alerts_config();
 
 }  // namespace pgwarden::observe

@@ -164,6 +164,8 @@ ProxyMetrics::ProxyMetrics(Registry& registry)
           registry
               .counter("pgwarden_client_connections_accepted_total", "Client connections accepted.")
               .with({})),
+      disconnects_(registry.counter("pgwarden_client_disconnects_total",
+                                    "Client connections ended, by reason.", {"reason"})),
       admission_wait_(
           registry.histogram("pgwarden_admission_wait_seconds",
                              "Time a client waited for a server connection, by workload class.",

@@ -124,8 +124,12 @@ public:
     Counter& login_failures;
     Counter& protocol_errors;
     Counter& clients_accepted;
+    // A client connection ended, by why (snake_case, e.g. "client_terminate"). Takes the
+    // family's lock: once per connection, not per message.
+    void disconnected(std::string_view reason) { disconnects_.with({reason}).inc(); }
 
 private:
+    CounterFamily& disconnects_;
     HistogramFamily& admission_wait_;
     HistogramFamily& transaction_duration_;
     HistogramFamily& query_duration_;

@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <exception>
 #include <limits>
@@ -311,25 +312,43 @@ bool PoolManager::grant_one_locked(Pool& pool, WakeList& woken,
         return false;
     }
     auto& slot = pool.classes_[*cls];
-    auto waiter = slot.waiters.front();
+    std::unique_ptr<ServerConn> conn;
     if (pool.idle_count_ > 0) {
-        waiter->conn = take_idle_locked(pool, waiter->worker);
-        ++pool.active_;
-    } else if (try_open_locked(pool, evicted)) {
-        waiter->may_open = true;
-    } else {
+        conn = take_idle_locked(pool, slot.waiters.front()->worker);
+    } else if (!try_open_locked(pool, evicted)) {
         return false;
     }
-    ++slot.held;
-    ++slot.granted;
-    slot.admission_wait.observe(
-        std::chrono::duration<double>(Clock::now() - waiter->since).count());
-    slot.waiters.pop_front();
+    grant_locked(pool, slot, slot.waiters.begin(), std::move(conn), Clock::now(), woken);
+    return true;
+}
+
+std::shared_ptr<Waiter> PoolManager::dequeue_locked(Pool& pool, Pool::ClassSlot& slot,
+                                                    WaiterQueue::iterator it) {
+    auto waiter = std::move(*it);
+    // The oldest waiter nearly always: deque::erase(begin()) does more work than pop_front.
+    if (it == slot.waiters.begin()) {
+        slot.waiters.pop_front();
+    } else {
+        slot.waiters.erase(it);
+    }
     --pool.waiting_;
     --total_waiting_;
     waiter->queued = false;
+    return waiter;
+}
+
+void PoolManager::grant_locked(Pool& pool, Pool::ClassSlot& slot, WaiterQueue::iterator it,
+                               std::unique_ptr<ServerConn> conn, Clock::time_point now,
+                               WakeList& woken) {
+    auto waiter = dequeue_locked(pool, slot, it);
+    if (conn) {
+        waiter->conn = std::move(conn);
+        ++pool.active_;
+    } else {
+        waiter->may_open = true;
+    }
+    slot.count_grant(std::chrono::duration<double>(now - waiter->since).count());
     woken.push_back(std::move(waiter));
-    return true;
 }
 
 void PoolManager::grant_waiters_locked(WakeList& woken,
@@ -357,8 +376,8 @@ void PoolManager::wake(WakeList& woken) {
     }
 }
 
-std::deque<std::shared_ptr<Waiter>>::iterator PoolManager::pick_waiter_locked(
-    std::deque<std::shared_ptr<Waiter>>& queue, int worker, Clock::time_point now) {
+WaiterQueue::iterator PoolManager::pick_waiter_locked(WaiterQueue& queue, int worker,
+                                                     Clock::time_point now) {
     auto oldest = queue.begin();
     if (now - (*oldest)->since > kHandoffFairness) {
         return oldest;
@@ -397,24 +416,8 @@ void PoolManager::release(Pool& pool, size_t cls, std::unique_ptr<ServerConn> co
             }
         } else if (next) {
             auto& slot = pool.classes_[*next];
-            auto it = pick_waiter_locked(slot.waiters, conn->worker, now);
-            auto waiter = std::move(*it);
-            // The oldest waiter nearly always: deque::erase(begin()) costs ~60 instructions
-            // more than pop_front (callgrind).
-            if (it == slot.waiters.begin()) {
-                slot.waiters.pop_front();
-            } else {
-                slot.waiters.erase(it);
-            }
-            --pool.waiting_;
-            --total_waiting_;
-            ++slot.held;
-            ++slot.granted;
-            slot.admission_wait.observe(std::chrono::duration<double>(now - waiter->since).count());
-            waiter->queued = false;
-            waiter->conn = std::move(conn);
-            ++pool.active_;
-            woken.push_back(std::move(waiter));
+            const auto it = pick_waiter_locked(slot.waiters, conn->worker, now);
+            grant_locked(pool, slot, it, std::move(conn), now, woken);
         } else {
             auto& list = pool.idle_[static_cast<size_t>(conn->worker)];
             list.push_back(std::move(conn));
@@ -521,332 +524,6 @@ net::awaitable<common::Result<std::unique_ptr<ServerConn>>> PoolManager::open(
     close_all(evicted);
     wake(woken);
     co_return conn;
-}
-
-std::unique_ptr<ServerConn> PoolManager::checkout_idle_locked(
-    Pool& pool, size_t cls, int worker, Clock::time_point now,
-    std::vector<std::unique_ptr<ServerConn>>& to_close) {
-    auto conn = take_idle_locked(pool, worker);
-    if (!conn) {
-        return nullptr;
-    }
-    if (expired(pool, *conn, now)) {
-        count_open_locked(pool, -1);
-        to_close.push_back(std::move(conn));
-        return nullptr;
-    }
-    auto& slot = pool.classes_[cls];
-    ++pool.active_;
-    ++slot.held;
-    ++slot.granted;
-    slot.admission_wait.observe(0);
-    return conn;
-}
-
-void PoolManager::discard_dead(Pool& pool, size_t cls, std::unique_ptr<ServerConn> conn) {
-    // Killed backend, restarted server: PostgreSQL's goodbye (or EOF) sits unread on an idle
-    // connection. Never hand that to a client.
-    spdlog::info("server conn={} {} died while idle; discarding", conn->id, conn->remote);
-    WakeList woken;
-    std::vector<std::unique_ptr<ServerConn>> evicted;
-    {
-        std::lock_guard lock(mu_);
-        --pool.active_;
-        unhold_locked(pool, cls);
-        count_open_locked(pool, -1);
-        grant_waiters_locked(woken, evicted);
-    }
-    close_server(std::move(conn));
-    close_all(evicted);
-    wake(woken);
-}
-
-PoolManager::CheckoutStep PoolManager::begin_checkout(const std::shared_ptr<Pool>& pool, size_t cls,
-                                                      int worker, const net::Executor& exec,
-                                                      Clock::time_point now,
-                                                      std::shared_ptr<Waiter>& waiter,
-                                                      std::optional<Lease>& out) {
-    for (;;) {
-        std::unique_ptr<ServerConn> conn;
-        std::vector<std::unique_ptr<ServerConn>> to_close;
-        auto step = CheckoutStep::Busy;
-        bool check = true;
-        {
-            std::lock_guard lock(mu_);
-            auto& slot = pool->classes_[cls];
-            if (admission::may_enter(pool->classes_, cls, pool->settings_.pool_size,
-                                     pool->active_ + pool->connecting_)) {
-                conn = checkout_idle_locked(*pool, cls, worker, now, to_close);
-                if (conn) {
-                    step = CheckoutStep::Leased;
-                    check = now - conn->last_used >= pool->settings_.server_check_delay;
-                } else if (to_close.empty() && try_open_locked(*pool, to_close)) {
-                    ++slot.held;
-                    ++slot.granted;
-                    slot.admission_wait.observe(0);
-                    step = CheckoutStep::Open;
-                }
-            }
-            if (step == CheckoutStep::Busy && to_close.empty()) {
-                if (!waiter) {
-                    waiter = std::make_shared<Waiter>(exec, worker);
-                }
-                auto& w = *waiter;
-                w.cls = cls;
-                w.conn.reset();
-                w.may_open = false;
-                w.queued = true;
-                w.since = now;
-                slot.waiters.push_back(waiter);
-                ++pool->waiting_;
-                ++total_waiting_;
-                step = CheckoutStep::Queued;
-            }
-        }
-        close_all(to_close);
-        if (step == CheckoutStep::Leased) {
-            if (check && !server_alive(*conn)) {
-                discard_dead(*pool, cls, std::move(conn));
-                now = Clock::now();
-                continue;
-            }
-            rehome(*conn, exec, worker);
-            out = Lease(this, pool, std::move(conn), cls);
-            return step;
-        }
-        if (step == CheckoutStep::Busy && !to_close.empty()) {
-            now = Clock::now();  // an expired idle connection was closed: look again
-            continue;
-        }
-        return step;
-    }
-}
-
-common::Result<PoolManager::CheckoutStep> PoolManager::end_wait(
-    const std::shared_ptr<Pool>& pool, size_t cls, int worker, const net::Executor& exec,
-    Clock::time_point deadline, Waiter& waiter, std::optional<Lease>& out) {
-    std::unique_ptr<ServerConn> conn;
-    {
-        std::lock_guard lock(mu_);
-        if (waiter.queued) {
-            if (Clock::now() < deadline) {
-                // Woken but not granted: a hand-off to this waiter's previous wait that
-                // raced with its timeout (another loop's cancel landed late). Wait on.
-                return CheckoutStep::Queued;
-            }
-            auto& slot = pool->classes_[cls];
-            std::erase_if(slot.waiters, [&](const auto& w) { return w.get() == &waiter; });
-            --pool->waiting_;
-            --total_waiting_;
-            ++slot.wait_timeouts;
-            waiter.queued = false;
-            return common::make_error(
-                sqlstate::kTooManyConnections,
-                fmt::format("query_wait_timeout: no server connection for class \"{}\" in "
-                            "pool {}/{} in time ({} of {} server connections in use, {} "
-                            "held by this class)",
-                            slot.name, pool->database_, pool->user_,
-                            pool->active_ + pool->connecting_, pool->settings_.pool_size,
-                            slot.held));
-        }
-        if (waiter.may_open) {
-            return CheckoutStep::Open;
-        }
-        conn = std::move(waiter.conn);
-    }
-    if (!conn) {
-        return CheckoutStep::Busy;  // woken without a grant (shutdown, reload): start over
-    }
-    rehome(*conn, exec, worker);
-    out = Lease(this, pool, std::move(conn), cls);
-    return CheckoutStep::Leased;
-}
-
-net::awaitable<common::Result<Lease>> PoolManager::open_lease(std::shared_ptr<Pool> pool,
-                                                              size_t cls, int worker) {
-    auto opened = co_await open(pool, cls, worker);
-    if (!opened) {
-        co_return std::move(opened).error();
-    }
-    {
-        std::lock_guard lock(mu_);
-        ++pool->active_;
-    }
-    rehome(**opened, co_await net::asio::this_coro::executor, worker);
-    co_return Lease(this, pool, std::move(*opened), cls);
-}
-
-net::awaitable<common::Result<Lease>> PoolManager::acquire(std::shared_ptr<Pool> pool, size_t cls,
-                                                           int worker, Clock::time_point now,
-                                                           Clock::time_point deadline,
-                                                           std::shared_ptr<Waiter>& waiter) {
-    const auto exec = co_await net::asio::this_coro::executor;
-    std::optional<Lease> out;
-    for (;;) {
-        auto step = begin_checkout(pool, cls, worker, exec, now, waiter, out);
-        while (step == CheckoutStep::Queued) {
-            waiter->timer.expires_at(deadline);
-            co_await waiter->timer.async_wait(net::as_result_direct);
-            auto waited = end_wait(pool, cls, worker, exec, deadline, *waiter, out);
-            if (!waited) {
-                co_return std::move(waited).error();
-            }
-            step = *waited;
-        }
-        if (step == CheckoutStep::Leased) {
-            co_return std::move(*out);
-        }
-        if (step == CheckoutStep::Open) {
-            co_return co_await open_lease(pool, cls, worker);
-        }
-        now = Clock::now();  // woken without a grant: look again
-    }
-}
-
-std::vector<std::pair<std::string, std::string>> PoolManager::server_params(const Pool& pool) {
-    std::lock_guard lock(mu_);
-    return pool.server_params_;
-}
-
-void PoolManager::set_scram_keys(Pool& pool, const pgwire::scram::Key& client_key,
-                                 const pgwire::scram::Key& server_key) {
-    std::lock_guard lock(mu_);
-    pool.settings_.credentials.scram_client_key = client_key;
-    pool.settings_.credentials.scram_server_key = server_key;
-}
-
-void PoolManager::set_password(Pool& pool, const std::string& password) {
-    std::lock_guard lock(mu_);
-    if (pool.settings_.credentials.password.empty()) {
-        pool.settings_.credentials.password = password;
-    }
-}
-
-std::vector<std::pair<std::shared_ptr<Pool>, int>> PoolManager::janitor(Clock::time_point now) {
-    std::vector<std::unique_ptr<ServerConn>> to_close;
-    std::vector<std::pair<std::shared_ptr<Pool>, int>> deficits;
-    WakeList woken;
-    {
-        std::lock_guard lock(mu_);
-        for (auto& [key, pool] : pools_) {
-            for (auto& list : pool->idle_) {
-                for (auto it = list.begin(); it != list.end();) {
-                    if (expired(*pool, **it, now)) {
-                        to_close.push_back(std::move(*it));
-                        it = list.erase(it);
-                        --pool->idle_count_;
-                        count_open_locked(*pool, -1);
-                    } else {
-                        ++it;
-                    }
-                }
-            }
-            const int have = pool->active_ + pool->idle_count_ + pool->connecting_;
-            if (have < pool->settings_.min_pool_size && can_open_locked(*pool)) {
-                deficits.emplace_back(pool, pool->settings_.min_pool_size - have);
-            }
-        }
-        if (!to_close.empty()) {
-            grant_waiters_locked(woken, to_close);
-        }
-    }
-    for (auto& c : to_close) {
-        close_server(std::move(c));
-    }
-    wake(woken);
-    return deficits;
-}
-
-net::awaitable<void> PoolManager::prewarm(std::shared_ptr<Pool> pool, int worker) {
-    {
-        std::vector<std::unique_ptr<ServerConn>> evicted;
-        std::lock_guard lock(mu_);
-        // Warm-up never evicts another pool's idle connection for the budget.
-        auto& budget = budgets_[pool->endpoint_key_];
-        if (budget.limit > 0 && budget.open >= budget.limit) {
-            co_return;
-        }
-        if (!try_open_locked(*pool, evicted)) {
-            co_return;
-        }
-    }
-    auto conn = co_await open(pool, kNoClass, worker);
-    if (!conn) {
-        spdlog::warn("min_pool_size warm-up for {}/{} failed: {}", pool->database_, pool->user_,
-                     conn.error().message);
-        co_return;
-    }
-    {
-        std::lock_guard lock(mu_);
-        ++pool->active_;
-    }
-    Lease lease(this, pool, std::move(*conn), kNoClass);  // parked idle (or given to a waiter)
-}
-
-std::vector<PoolStats> PoolManager::stats() {
-    std::vector<PoolStats> out;
-    std::lock_guard lock(mu_);
-    const auto now = Clock::now();
-    for (const auto& [key, pool] : pools_) {
-        PoolStats s;
-        s.database = pool->database_;
-        s.user = pool->user_;
-        s.mode = pool->settings_.mode;
-        s.pool_size = pool->settings_.pool_size;
-        s.server_active = pool->active_;
-        s.server_idle = pool->idle_count_;
-        s.server_login = pool->connecting_;
-        s.clients = pool->clients_;
-        s.waiting = pool->waiting_;
-        for (const auto& slot : pool->classes_) {
-            ClassStats c;
-            c.name = slot.name;
-            c.limits = slot.limits;
-            c.held = slot.held;
-            c.waiting = static_cast<int>(slot.waiters.size());
-            c.granted = slot.granted;
-            c.wait_timeouts = slot.wait_timeouts;
-            c.admission_wait = slot.admission_wait;
-            if (!slot.waiters.empty()) {
-                c.max_wait_seconds =
-                    std::chrono::duration<double>(now - slot.waiters.front()->since).count();
-                s.max_wait_seconds = std::max(s.max_wait_seconds, c.max_wait_seconds);
-            }
-            s.classes.push_back(std::move(c));
-        }
-        out.push_back(std::move(s));
-    }
-    return out;
-}
-
-std::vector<BudgetStats> PoolManager::budgets() {
-    std::vector<BudgetStats> out;
-    std::lock_guard lock(mu_);
-    for (const auto& [key, b] : budgets_) {
-        out.push_back(BudgetStats{key, b.limit, b.open, b.known});
-    }
-    return out;
-}
-
-int PoolManager::total_server_connections() {
-    std::lock_guard lock(mu_);
-    int total = 0;
-    for (const auto& [db, n] : per_db_) {
-        total += n;
-    }
-    return total;
-}
-
-void PoolManager::begin_shutdown() {
-    {
-        std::lock_guard lock(mu_);
-        shutting_down_ = true;
-    }
-    close_idle();
-}
-
-void PoolManager::close_idle() {
-    close_idle_matching(nullptr);
 }
 
 }  // namespace pgwarden::pool

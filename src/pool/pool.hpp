@@ -14,6 +14,7 @@
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,10 +45,9 @@ struct PoolSettings {
     std::chrono::milliseconds server_idle_timeout{600 * 1000};
     // An idle connection is checked (a non-blocking MSG_PEEK: did PostgreSQL close it or send
     // its goodbye?) before it is handed out, unless it was released less than this long ago.
-    // The check is a system call per checkout (one of five per pgbench -S transaction; an
-    // interleaved run on this project's 2-core VM showed 7-17% more TPS without it, a second
-    // one no difference); a connection that busy is alive with near certainty, and if not,
-    // its client gets the server's error (57P01/08006) as with a mid-query kill.
+    // The check is a system call per checkout (one of the handful a transaction costs); a
+    // connection that busy is alive with near certainty, and if not, its client gets the
+    // server's error (57P01/08006) as with a mid-query kill.
     std::chrono::milliseconds server_check_delay{100};
     std::chrono::milliseconds server_connect_timeout{15 * 1000};
     std::string server_reset_query = "DISCARD ALL";
@@ -74,6 +74,8 @@ struct Waiter {
 
 // The waiters one release (or failure) wakes: nearly always zero or one, so no allocation.
 using WakeList = boost::container::small_vector<std::shared_ptr<Waiter>, 2>;
+// One class's queue of waiters, oldest first.
+using WaiterQueue = std::deque<std::shared_ptr<Waiter>>;
 
 // Upper bounds (seconds) of the admission-wait histogram buckets; one more bucket counts
 // the waits above the last bound.
@@ -168,10 +170,16 @@ private:
         std::string name;
         admission::Limits limits;
         int held = 0;
-        std::deque<std::shared_ptr<Waiter>> waiters;  // FIFO
+        WaiterQueue waiters;  // FIFO
         int64_t granted = 0;
         int64_t wait_timeouts = 0;
         WaitHistogram admission_wait;
+        // A checkout of this class was granted after waiting `waited_seconds`.
+        void count_grant(double waited_seconds) {
+            ++held;
+            ++granted;
+            admission_wait.observe(waited_seconds);
+        }
     };
     std::vector<ClassSlot> classes_;  // indices are stable for the pool's lifetime
     std::vector<std::pair<std::string, std::string>> server_params_;  // from the first login
@@ -242,6 +250,14 @@ public:
     // Opens the connection a checkout reserved (Open).
     net::awaitable<common::Result<Lease>> open_lease(std::shared_ptr<Pool> pool, size_t cls,
                                                      int worker);
+    // The rest of a checkout begin_checkout did not finish: waits (Queued), looks again
+    // (Busy), opens (Open) or hands over `out` (Leased), until `deadline`. acquire() and a
+    // session's inline checkout both end here, so the waiting logic exists once.
+    net::awaitable<common::Result<Lease>> finish_checkout(std::shared_ptr<Pool> pool, size_t cls,
+                                                          int worker, CheckoutStep step,
+                                                          Clock::time_point deadline,
+                                                          std::shared_ptr<Waiter>& waiter,
+                                                          std::optional<Lease>& out);
 
     // Checks out a server connection for a session of class `cls` running on event loop
     // `worker`, waiting until `deadline` at most. Errors: 53300 (timed out; the message
@@ -316,8 +332,15 @@ private:
     // The waiter a released connection goes to: the oldest one on the connection's own
     // event loop (no cross-thread wake-up, no socket move), unless the oldest waiter of all
     // has waited longer than kHandoffFairness, which bounds the unfairness.
-    std::deque<std::shared_ptr<Waiter>>::iterator pick_waiter_locked(
-        std::deque<std::shared_ptr<Waiter>>& queue, int worker, Clock::time_point now);
+    WaiterQueue::iterator pick_waiter_locked(WaiterQueue& queue, int worker,
+                                             Clock::time_point now);
+    // Takes the waiter at `it` out of its class's queue and the pool's waiting counts.
+    std::shared_ptr<Waiter> dequeue_locked(Pool& pool, Pool::ClassSlot& slot,
+                                           WaiterQueue::iterator it);
+    // Grants the waiter at `it`: `conn` (an idle connection) or, when null, permission to
+    // open one; dequeues it, counts the grant and adds it to `woken`.
+    void grant_locked(Pool& pool, Pool::ClassSlot& slot, WaiterQueue::iterator it,
+                      std::unique_ptr<ServerConn> conn, Clock::time_point now, WakeList& woken);
     net::awaitable<common::Result<std::unique_ptr<ServerConn>>> open(std::shared_ptr<Pool> pool,
                                                                      size_t cls, int worker);
     // Reads the server's connection limit on a fresh connection (the first to that server).

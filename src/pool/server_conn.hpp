@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <list>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -49,6 +50,14 @@ struct ServerEndpoint {
     std::string dbname;
 };
 
+// Session parameters a client wants on whichever server connection it lands on: the tracked
+// ones (reported by the server) and the other startup parameters.
+struct ParamSet {
+    std::map<std::string, std::string> tracked;
+    std::map<std::string, std::string> extra;
+    bool operator==(const ParamSet&) const = default;
+};
+
 // One logged-in server connection. Owned by exactly one place at a time: a pool's idle list
 // or a Lease (move-only unique_ptr). Used only from the executor its socket is bound to.
 struct ServerConn {
@@ -61,9 +70,9 @@ struct ServerConn {
     int32_t backend_pid = 0;
     int32_t backend_key = 0;
     net::Bytes in;  // unread bytes from the server; empty when idle
-    // The parameter set (a proxy::ParamSet, shared by the sessions that want it) this
-    // connection was last made to match; null when its parameters changed since.
-    std::shared_ptr<const void> params_synced;
+    // The parameter set (shared by the sessions that want it) this connection was last made
+    // to match; null when its parameters changed since.
+    std::shared_ptr<const ParamSet> params_synced;
     Clock::time_point created = Clock::now();
     Clock::time_point last_used = Clock::now();
     std::string remote;                         // "host:port" for logs

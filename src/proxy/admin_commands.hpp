@@ -30,6 +30,9 @@ struct AdminOutcome {
 // trailing semicolon). Runs on the console session's loop; takes only short locks.
 AdminOutcome run_admin_command(Runtime& runtime, AdminRole role, std::string_view sql);
 
+// SHOW `what` (upper case) into `out`; false when there is no such item.
+bool run_show(Runtime& runtime, const std::string& what, std::string& out);
+
 // True while a server connection of `database` (empty: any) is leased out.
 bool servers_in_use(Runtime& runtime, const std::string& database);
 

@@ -21,4 +21,8 @@ void ResultSet::encode(std::string& out, std::string_view tag) const {
     pgwire::encode_command_complete(out, tag);
 }
 
+void encode_admin_error(std::string& out, const char* code, std::string_view message) {
+    pgwire::encode_error(out, code, message, {}, "ERROR");
+}
+
 }  // namespace pgwarden::proxy

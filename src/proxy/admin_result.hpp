@@ -35,4 +35,7 @@ private:
     std::vector<std::vector<std::optional<std::string>>> rows_;
 };
 
+// Appends an ErrorResponse (severity ERROR: the console stays open).
+void encode_admin_error(std::string& out, const char* code, std::string_view message);
+
 }  // namespace pgwarden::proxy

@@ -1,12 +1,11 @@
 #pragma once
 
-#include "scheduler/show_jobs.hpp"
-
 #include <atomic>
 #include <functional>
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace pgwarden::proxy {
 
@@ -32,6 +31,8 @@ public:
         }
         any_.store(true);
     }
+    // One relaxed load: whether any database is paused.
+    bool any() const { return any_.load(std::memory_order_relaxed); }
     // Empty `database`: every database, including those paused one by one.
     void resume(const std::string& database) {
         std::lock_guard lock(mu_);
@@ -51,13 +52,21 @@ private:
     std::set<std::string> databases_;
 };
 
+// A text table another part of serve hands the admin console (SHOW JOBS): column names and
+// one row of text values per entry.
+struct TextTable {
+    std::vector<std::string> columns;
+    std::vector<std::vector<std::string>> rows;
+};
+
 // Server-level actions the admin console triggers. Set by Server before sessions start;
 // each posts its work to loop 0 and returns at once (callable from any loop).
 struct AdminHooks {
     std::function<void()> reload;
     std::function<void()> shutdown;
     // SHOW JOBS: the scheduler's table (columns only when no job runs here). Thread-safe.
-    std::function<scheduler::JobTable()> jobs;
+    // Unset outside serve, where there is no scheduler: SHOW JOBS is then refused.
+    std::function<TextTable()> jobs;
 };
 
 }  // namespace pgwarden::proxy

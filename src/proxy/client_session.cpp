@@ -1,19 +1,13 @@
 #include "proxy/client_session.hpp"
 
 #include "net/io.hpp"
-#include "pgwire/frame.hpp"
-#include "pgwire/md5.hpp"
-#include "pgwire/scram.hpp"
 #include "pgwire/sqlstate.hpp"
-#include "proxy/auth_query.hpp"
-#include "proxy/session_params.hpp"
+#include "proxy/login.hpp"
 
 #include <fmt/format.h>
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <cctype>
 
 namespace pgwarden::proxy {
 
@@ -23,22 +17,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 std::atomic<uint64_t> next_session_id{1};
-
-bool valid_parameter_name(std::string_view name) {
-    if (name.empty() || name.size() > 63) {
-        return false;
-    }
-    for (char c : name) {
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') {
-            return false;
-        }
-    }
-    return !std::isdigit(static_cast<unsigned char>(name[0]));
-}
-
-common::Error login_error(const char* code, std::string message) {
-    return common::make_error(code, std::move(message));
-}
 
 }  // namespace
 
@@ -67,9 +45,9 @@ const char* to_string(CloseReason reason) {
     case CloseReason::TooManyClients:
         return "max_client_conn";
     case CloseReason::ClassLimit:
-        return "class max_client_conn";
+        return "class_max_client_conn";
     case CloseReason::LeakTerminated:
-        return "suspected leak terminated";
+        return "leak_terminated";
     case CloseReason::Shutdown:
         return "shutdown";
     case CloseReason::StatementMode:
@@ -81,14 +59,14 @@ const char* to_string(CloseReason reason) {
 ClientSession::ClientSession(Runtime& runtime, int worker, net::StreamSocket socket,
                              std::string peer)
     : rt_(runtime),
+      io_(std::move(socket)),
       worker_(worker),
-      client_(std::move(socket)),
       peer_(std::move(peer)),
       id_(next_session_id.fetch_add(1)) {}
 
 ClientSession::~ClientSession() {
     if (cancel_pid_ != 0) {
-        rt_.cancels.remove(cancel_pid_);
+        rt_.sessions.remove(cancel_pid_);
     }
 }
 
@@ -107,7 +85,7 @@ SessionActivity ClientSession::activity() {
 }
 
 void ClientSession::request_terminate(std::string sqlstate, std::string message) {
-    net::asio::post(client_.get_executor(), [self = shared_from_this(), code = std::move(sqlstate),
+    net::asio::post(io_.socket.get_executor(), [self = shared_from_this(), code = std::move(sqlstate),
                                              text = std::move(message)]() mutable {
         // Only a session holding a server connection can leak one; if it let go meanwhile,
         // there is nothing left to reclaim.
@@ -117,15 +95,15 @@ void ClientSession::request_terminate(std::string sqlstate, std::string message)
         self->terminate_ =
             std::make_unique<std::pair<std::string, std::string>>(std::move(code), std::move(text));
         net::error_code ec;
-        self->client_.cancel(ec);  // wakes the relay if it waits for the client
+        self->io_.socket.cancel(ec);  // wakes the relay if it waits for the client
     });
 }
 
 void ClientSession::request_drain() {
-    net::asio::post(client_.get_executor(), [self = shared_from_this()] {
+    net::asio::post(io_.socket.get_executor(), [self = shared_from_this()] {
         if (!self->lease_) {
             net::error_code ec;
-            self->client_.cancel(ec);
+            self->io_.socket.cancel(ec);
         }
     });
 }
@@ -179,11 +157,10 @@ net::awaitable<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
     co_await self->reset_server();
     self->detach(pool::Clock::now());
     self->observe_logout();
-    if (self->logged_in_) {
-        self->rt_.counters.clients_active.fetch_sub(1);
-    }
-    if (self->class_counted_) {
-        self->rt_.class_clients.leave(self->class_->name);
+    self->client_slot_.release();
+    self->class_seat_.release();
+    if (self->rt_.metrics != nullptr) {
+        self->rt_.metrics->disconnected(to_string(reason));
     }
     const bool quiet = reason == CloseReason::CancelRequest || !self->cfg_ ||
                        !self->cfg_->settings.log_disconnections;
@@ -200,44 +177,38 @@ net::awaitable<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
     // ErrorResponse just written (a client in the middle of sending an oversize message
     // would then see "server closed the connection unexpectedly" instead of the reason).
     net::error_code ec;
-    self->client_.shutdown(net::asio::socket_base::shutdown_send, ec);
+    self->io_.socket.shutdown(net::asio::socket_base::shutdown_send, ec);
     if (!ec && reason != CloseReason::ClientGone) {
         net::Bytes sink;
         const auto until = Clock::now() + std::chrono::seconds(1);
         for (int i = 0; i < 64; ++i) {
             sink.clear();
-            if (co_await net::read_some_until(self->client_, sink, 16384, until)) {
+            if (co_await net::read_some_until(self->io_.socket, sink, 16384, until)) {
                 break;
             }
         }
         // cppcheck-suppress missingReturn ; a coroutine (co_return), not a plain function
     }
-    self->client_.close(ec);
+    self->io_.socket.close(ec);
 }
 
 net::awaitable<void> ClientSession::send_fatal(std::string_view code, std::string_view message) {
     observe_error_sent(code);
-    pgwire::encode_error(to_client_, code, message);
+    pgwire::encode_error(io_.out, code, message);
     co_await flush_client();
 }
 
 void ClientSession::count_bytes_sent(size_t n) {
-    rt_.counters.bytes_sent.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
     if (metrics_ != nullptr) {
         metrics_->sent_bytes.inc(n);
     }
 }
 
 bool ClientSession::flush_client_now(bool& ok) {
-    ok = true;
-    if (to_client_.empty()) {
-        return true;
+    if (!io_.out.empty()) {
+        count_bytes_sent(io_.out.size());
     }
-    count_bytes_sent(to_client_.size());
-    net::error_code ec;
-    const bool done = net::write_now(client_, to_client_, ec);
-    ok = !ec;
-    return done;
+    return io_.flush_now(ok);
 }
 
 net::awaitable<bool> ClientSession::flush_client() {
@@ -245,423 +216,48 @@ net::awaitable<bool> ClientSession::flush_client() {
     if (flush_client_now(ok)) {
         co_return ok;
     }
-    auto ec = co_await net::write_all(client_, to_client_);
+    auto ec = co_await net::write_all(io_.socket, io_.out);
     co_return !ec;
-}
-
-net::awaitable<common::Result<pgwire::StartupMessage>> ClientSession::read_startup(
-    CloseReason& reason) {
-    const auto deadline = Clock::now() + cfg_->settings.client_login_timeout;
-    for (;;) {
-        auto h = pgwire::decode_startup_header(client_in_);
-        if (h.status == pgwire::DecodeStatus::Error) {
-            reason = CloseReason::ProtocolError;
-            co_return login_error(h.error_code, h.error);
-        }
-        if (h.status == pgwire::DecodeStatus::NeedMore) {
-            auto ec = co_await net::read_some_until(client_, client_in_,
-                                                    h.need < 512 ? 512 : h.need, deadline);
-            if (ec == net::asio::error::timed_out) {
-                reason = CloseReason::LoginTimeout;
-                co_return login_error(sqlstate::kProtocolViolation,
-                                      "client_login_timeout: no startup packet in time");
-            }
-            if (ec) {
-                reason = CloseReason::ClientGone;
-                co_return login_error(sqlstate::kConnectionFailure, ec.message());
-            }
-            continue;
-        }
-        std::string_view packet(reinterpret_cast<const char*>(client_in_.data()), h.length);
-        auto parsed = pgwire::parse_startup_packet(packet);
-        client_in_.erase(client_in_.begin(), client_in_.begin() + h.length);
-        if (!parsed) {
-            reason = CloseReason::ProtocolError;
-            co_return std::move(parsed).error();
-        }
-        if (std::holds_alternative<pgwire::SslRequest>(*parsed) ||
-            std::holds_alternative<pgwire::GssEncRequest>(*parsed)) {
-            if (!client_in_.empty()) {
-                // Bytes after an SSLRequest before our answer would be a downgrade attack.
-                reason = CloseReason::ProtocolError;
-                co_return login_error(sqlstate::kProtocolViolation,
-                                      "unexpected data after SSL/GSSENC request");
-            }
-            pgwire::encode_ssl_refused(to_client_);
-            if (!co_await flush_client()) {
-                reason = CloseReason::ClientGone;
-                co_return login_error(sqlstate::kConnectionFailure, "client went away");
-            }
-            continue;
-        }
-        if (auto* cancel = std::get_if<pgwire::CancelRequest>(&*parsed)) {
-            reason = CloseReason::CancelRequest;
-            auto target = rt_.cancels.find(cancel->pid, cancel->key);
-            std::optional<CancelTarget> where = target ? target->cancel_target() : std::nullopt;
-            if (where) {
-                co_await send_cancel(*where);
-            }
-            co_return login_error(sqlstate::kQueryCanceled, "cancel request");
-        }
-        client_in_.shrink_to_fit();
-        co_return std::get<pgwire::StartupMessage>(std::move(*parsed));
-    }
-}
-
-net::awaitable<common::Result<std::string>> ClientSession::read_password_message() {
-    const auto deadline = Clock::now() + cfg_->settings.client_login_timeout;
-    for (;;) {
-        auto h = pgwire::decode_header(client_in_, pgwire::kMaxStartupPacket);
-        if (h.status == pgwire::DecodeStatus::Error) {
-            co_return login_error(h.error_code, h.error);
-        }
-        if (h.status == pgwire::DecodeStatus::Frame && client_in_.size() >= h.length) {
-            if (h.type != 'p') {
-                co_return login_error(sqlstate::kProtocolViolation,
-                                      fmt::format("expected password message, got '{}'", h.type));
-            }
-            std::string body(reinterpret_cast<const char*>(client_in_.data()) + pgwire::kHeaderSize,
-                             h.length - pgwire::kHeaderSize);
-            client_in_.erase(client_in_.begin(), client_in_.begin() + h.length);
-            co_return body;
-        }
-        auto ec = co_await net::read_some_until(client_, client_in_, 1024, deadline);
-        if (ec) {
-            co_return login_error(sqlstate::kConnectionFailure, ec == net::asio::error::timed_out
-                                                                    ? "client_login_timeout"
-                                                                    : "client went away");
-        }
-    }
-}
-
-net::awaitable<common::Status> ClientSession::scram_exchange(const pgwire::scram::Secret& secret,
-                                                             bool passthrough, bool fake) {
-    pgwire::encode_auth_sasl(to_client_, "SCRAM-SHA-256");
-    if (!co_await flush_client()) {
-        co_return login_error(sqlstate::kConnectionFailure, "client went away");
-    }
-    auto first = co_await read_password_message();
-    if (!first) {
-        co_return std::move(first).error();
-    }
-    auto init = pgwire::parse_sasl_initial_response(*first);
-    if (!init) {
-        co_return std::move(init).error();
-    }
-    if (init->mechanism != "SCRAM-SHA-256") {
-        co_return login_error(sqlstate::kProtocolViolation,
-                              "client selected an invalid SASL authentication mechanism");
-    }
-    pgwire::scram::ServerExchange exchange(secret);
-    auto server_first = exchange.on_client_first(init->data);
-    if (!server_first) {
-        co_return std::move(server_first).error();
-    }
-    pgwire::encode_auth_sasl_continue(to_client_, *server_first);
-    if (!co_await flush_client()) {
-        co_return login_error(sqlstate::kConnectionFailure, "client went away");
-    }
-    auto final_msg = co_await read_password_message();
-    if (!final_msg) {
-        co_return std::move(final_msg).error();
-    }
-    auto server_final = exchange.on_client_final(*final_msg);
-    if (!server_final || fake) {
-        co_return login_error(sqlstate::kInvalidPassword,
-                              fmt::format("password authentication failed for user \"{}\"", user_));
-    }
-    if (auto key = exchange.client_key(); key && pool_ && passthrough) {
-        rt_.pools.set_scram_keys(*pool_, *key, secret.server_key);
-    }
-    pgwire::encode_auth_sasl_final(to_client_, *server_final);
-    co_return common::ok_status();
-}
-
-net::awaitable<common::Status> ClientSession::authenticate(const config::Config& cfg) {
-    const auto& s = cfg.settings;
-    auto it = cfg.users.find(user_);
-    const config::UserEntry* entry = it == cfg.users.end() ? nullptr : &it->second;
-    std::optional<config::UserEntry> looked_up;
-    if (!entry && !s.auth_user.empty()) {
-        // Not in auth_file: ask the server, as auth_user, what this user's secret is.
-        pool::ServerCredentials auth;
-        auth.user = s.auth_user;
-        if (auto a = cfg.users.find(s.auth_user);
-            a != cfg.users.end() && !pgwire::scram::is_scram_secret(a->second.secret)) {
-            auth.password = a->second.secret;
-        }
-        auto found = co_await run_auth_query(settings_.endpoint, auth, s.auth_query, user_,
-                                             s.server_connect_timeout);
-        if (!found) {
-            spdlog::warn("conn={} auth_query for user={} failed: {}", id_, user_,
-                         found.error().message);
-            co_return login_error(sqlstate::kInvalidAuthorization,
-                                  "authentication lookup failed (see pgwarden's log)");
-        }
-        if (*found) {
-            looked_up = config::UserEntry{user_, **found};
-            entry = &*looked_up;
-            if (pgwire::md5::is_md5_secret(entry->secret) && pool_) {
-                // The md5 hash also logs pgwarden in to a server using md5.
-                rt_.pools.set_password(*pool_, entry->secret);
-            }
-        }
-    }
-    const auto failed = [&] {
-        return login_error(sqlstate::kInvalidPassword,
-                           fmt::format("password authentication failed for user \"{}\"", user_));
-    };
-    if (s.auth_type == config::AuthType::Trust) {
-        if (!entry && !cfg.users.empty()) {
-            co_return failed();
-        }
-        co_return common::ok_status();
-    }
-    const std::string secret = entry ? entry->secret : std::string();
-    const bool scram_secret = pgwire::scram::is_scram_secret(secret);
-    const bool md5_secret = pgwire::md5::is_md5_secret(secret);
-
-    // Like PgBouncer: md5 with a SCRAM secret upgrades to SCRAM; SCRAM with an md5 secret
-    // falls back to md5 (an md5 hash cannot answer a SCRAM exchange).
-    const bool use_md5 = (s.auth_type == config::AuthType::Md5 && !scram_secret) ||
-                         (s.auth_type == config::AuthType::ScramSha256 && md5_secret);
-    if (!use_md5 && s.auth_type != config::AuthType::Plain) {
-        if (!entry) {
-            // Run the exchange against a throwaway secret so an unknown user looks exactly
-            // like a wrong password to the client.
-            std::string salt(16, '\0');
-            RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), 16);
-            co_return co_await scram_exchange(pgwire::scram::make_secret("x", salt, 4096), false,
-                                              true);
-        }
-        if (scram_secret) {
-            auto parsed = pgwire::scram::parse_secret(secret);
-            if (!parsed) {
-                co_return failed();
-            }
-            co_return co_await scram_exchange(*parsed, true, false);
-        }
-        // Plaintext secret: derive a verifier once per login.
-        std::string salt(16, '\0');
-        RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), 16);
-        co_return co_await scram_exchange(pgwire::scram::make_secret(secret, salt, 4096), false,
-                                          false);
-    }
-
-    if (use_md5) {
-        std::array<uint8_t, 4> salt{};
-        RAND_bytes(salt.data(), 4);
-        pgwire::encode_auth_md5(to_client_, salt);
-        if (!co_await flush_client()) {
-            co_return login_error(sqlstate::kConnectionFailure, "client went away");
-        }
-        auto msg = co_await read_password_message();
-        if (!msg) {
-            co_return std::move(msg).error();
-        }
-        std::string_view answer(*msg);
-        if (!answer.empty() && answer.back() == '\0') {
-            answer.remove_suffix(1);
-        }
-        if (!entry || secret.empty() || pgwire::md5::response(secret, user_, salt) != answer) {
-            co_return failed();
-        }
-        co_return common::ok_status();
-    }
-
-    // Plain: the client sends its password in the clear (the deployment's choice).
-    pgwire::encode_auth_cleartext(to_client_);
-    if (!co_await flush_client()) {
-        co_return login_error(sqlstate::kConnectionFailure, "client went away");
-    }
-    auto msg = co_await read_password_message();
-    if (!msg) {
-        co_return std::move(msg).error();
-    }
-    std::string password(*msg);
-    if (!password.empty() && password.back() == '\0') {
-        password.pop_back();
-    }
-    if (!entry) {
-        co_return failed();
-    }
-    bool ok = false;
-    if (scram_secret) {
-        auto parsed = pgwire::scram::parse_secret(secret);
-        if (parsed) {
-            auto derived = pgwire::scram::make_secret(password, parsed->salt, parsed->iterations);
-            ok = derived.stored_key == parsed->stored_key;
-        }
-    } else if (md5_secret) {
-        ok = pgwire::md5::password_hash(password, user_) == secret;
-    } else {
-        ok = password == secret;
-    }
-    co_return ok ? common::ok_status() : common::Status(failed());
-}
-
-net::awaitable<CloseReason> ClientSession::serve() {
-    // Login runs in its own coroutine so that its frame (the startup packet, the server's
-    // parameters, ~1.5 KiB plus their strings) is freed before the session settles into
-    // main_loop, where an idle client spends its life: memory per idle client is the budget.
-    if (auto ended = co_await login()) {
-        co_return *ended;
-    }
-    co_return co_await main_loop();
 }
 
 net::awaitable<std::optional<CloseReason>> ClientSession::login() {
     cfg_ = rt_.config();
-    const auto& s = cfg_->settings;
-    rt_.count_client_accepted();
-
-    CloseReason reason = CloseReason::ClientGone;
-    auto startup = co_await read_startup(reason);
-    if (!startup) {
-        if (reason == CloseReason::ProtocolError || reason == CloseReason::LoginTimeout) {
-            rt_.count_protocol_error();
-            spdlog::warn("conn={} client={} startup rejected: {}", id_, peer_,
-                         startup.error().message);
-            co_await send_fatal(startup.error().code, startup.error().message);
-        }
-        co_return reason;
+    Login login(rt_, io_, cfg_, worker_, id_, peer_);
+    auto result = co_await login.run();
+    if (auto* reason = std::get_if<CloseReason>(&result)) {
+        co_return *reason;
     }
-    user_ = startup->get("user");
-    database_ = startup->get("database");
-    if (database_.empty()) {
-        database_ = user_;
+    auto& in = std::get<LoggedIn>(result);
+    user_ = std::move(in.user);
+    database_ = std::move(in.database);
+    client_slot_ = std::move(in.client_slot);
+    class_ = in.cls;
+    if (in.admin) {
+        co_return co_await admin_session(in.role, in.application_name);
     }
-    auto reject = [&](const char* code, std::string message) -> net::awaitable<CloseReason> {
-        rt_.count_login_failure();
-        spdlog::warn("conn={} client={} db={} user={} login failed: {}", id_, peer_, database_,
-                     user_, message);
-        co_await send_fatal(code, message);
-        co_return CloseReason::LoginFailed;
-    };
-    if (user_.empty()) {
-        co_return co_await reject(sqlstate::kInvalidAuthorization,
-                                  "no PostgreSQL user name specified in startup packet");
-    }
-    if (rt_.draining.load()) {
-        co_return co_await reject(sqlstate::kCannotConnectNow, "pgwarden is shutting down");
-    }
-    if (rt_.counters.clients_active.fetch_add(1) >= s.max_client_conn) {
-        rt_.counters.clients_active.fetch_sub(1);
-        rt_.count_login_failure();
-        spdlog::warn("conn={} client={} refused: max_client_conn ({}) reached", id_, peer_,
-                     s.max_client_conn);
-        co_await send_fatal(
-            sqlstate::kTooManyConnections,
-            fmt::format("no more connections allowed (max_client_conn={})", s.max_client_conn));
-        co_return CloseReason::TooManyClients;
-    }
-    logged_in_ = true;  // counted in clients_active from here on
-
-    if (is_admin_database(database_)) {
-        co_return co_await admin_session(*startup);
-    }
-    {
-        const auto address = split_peer(peer_).first;
-        class_ = &cfg_->match_class(startup->get("application_name"), user_, database_, address);
-    }
-    if (!rt_.class_clients.try_enter(class_->name, class_->max_client_conn)) {
-        rt_.governance.class_client_refusals.fetch_add(1, std::memory_order_relaxed);
-        rt_.counters.login_failures.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("conn={} client={} refused: class {} max_client_conn ({}) reached", id_, peer_,
-                     class_->name, class_->max_client_conn);
-        co_await send_fatal(sqlstate::kTooManyConnections,
-                            fmt::format("no more connections allowed for class \"{}\" "
-                                        "(max_client_conn={})",
-                                        class_->name, class_->max_client_conn));
-        co_return CloseReason::ClassLimit;
-    }
-    class_counted_ = true;
-
-    const config::DatabaseConfig* db = cfg_->find_database(database_);
-    if (!db) {
-        co_return co_await reject(sqlstate::kInvalidCatalogName,
-                                  fmt::format("no such database: {}", database_));
-    }
-    for (const auto& [key, value] : startup->params) {
-        if (key == "user" || key == "database" || key == "replication") {
-            if (key == "replication") {
-                co_return co_await reject(sqlstate::kFeatureNotSupported,
-                                          "replication connections are not supported");
-            }
-            continue;
-        }
-        if (key == "options") {
-            if (!value.empty()) {
-                spdlog::info("conn={} ignores startup options \"{}\"", id_, value);
-            }
-            continue;
-        }
-        if (!valid_parameter_name(key)) {
-            co_return co_await reject(sqlstate::kProtocolViolation,
-                                      fmt::format("invalid startup parameter name \"{}\"", key));
-        }
-        if (is_tracked(key)) {
-            // PostgreSQL reports these with canonical capitalisation.
-            for (const auto& name : tracked_parameters()) {
-                if (strcasecmp(name.c_str(), key.c_str()) == 0) {
-                    wanted_params_[name] = value;
-                }
-            }
-        } else {
-            wanted_extra_[key] = value;
-        }
-    }
-
-    settings_ = Runtime::pool_settings(*cfg_, *db, database_, user_);
+    class_seat_ = std::move(*in.class_seat);
+    wanted_params_ = std::move(in.wanted_params);
+    wanted_extra_ = std::move(in.wanted_extra);
+    settings_ = std::move(in.settings);
     pool_mode_ = settings_.mode;
     max_prepared_ = settings_.max_prepared_statements;
     max_packet_ = cfg_->settings.max_packet_size;
-    pool_ = rt_.pools.get_pool(database_, user_, settings_);
-    class_index_ = rt_.pools.class_index(*pool_, class_->name);
-    if (auto auth = co_await authenticate(*cfg_); !auth) {
-        co_return co_await reject(auth.error().code.c_str(), auth.error().message);
-    }
+    pool_ = std::move(in.pool);
+    class_index_ = in.class_index;
 
-    auto server_params = rt_.pools.server_params(*pool_);
-    if (server_params.empty()) {
-        // Clients must see the server's parameters at login; the first client of a pool
-        // borrows a connection to learn them (and proves the server accepts the login).
-        const auto now = Clock::now();
-        auto lease = co_await rt_.pools.acquire(
-            pool_, class_index_, worker_, now,
-            now + class_->query_wait_timeout.value_or(s.query_wait_timeout), waiter_);
-        if (!lease) {
-            co_return co_await reject(lease.error().code.c_str(),
-                                      "server login failed: " + lease.error().message);
-        }
-        server_params = rt_.pools.server_params(*pool_);
-    }
-    for (const auto& [name, value] : server_params) {
-        if (is_tracked(name) && wanted_params_.count(name) == 0) {
-            wanted_params_[name] = value;
-        }
-    }
-    wanted_params_.try_emplace("search_path", "");
-
-    pgwire::encode_auth_ok(to_client_);
-    for (const auto& [name, value] : server_params) {
-        auto it = wanted_params_.find(name);
-        pgwire::encode_parameter_status(to_client_, name,
-                                        it != wanted_params_.end() ? it->second : value);
-    }
     update_shared([&](Shared& sh) {
         auto app = wanted_params_.find("application_name");
         sh.application_name = app != wanted_params_.end() ? app->second : "";
     });
-    auto [pid, key] = rt_.cancels.add(shared_from_this());
+    auto [pid, key] = rt_.sessions.add(shared_from_this());
     cancel_pid_ = pid;
-    pgwire::encode_backend_key_data(to_client_, pid, key);
-    pgwire::encode_ready_for_query(to_client_, 'I');
-    if (!co_await flush_client()) {
+    pgwire::encode_backend_key_data(io_.out, pid, key);
+    pgwire::encode_ready_for_query(io_.out, 'I');
+    if (!co_await io_.flush()) {
         co_return CloseReason::ClientGone;
     }
-    std::string().swap(to_client_);  // the login burst's buffer; most clients then idle
-    if (s.log_connections) {
+    std::string().swap(io_.out);  // the login burst's buffer; most clients then idle
+    if (cfg_->settings.log_connections) {
         spdlog::info("conn={} client={} db={} user={} app={} login ok", id_, peer_, database_,
                      user_, wanted_params_["application_name"]);
     }

@@ -4,9 +4,13 @@
 #include "net/asio.hpp"
 #include "pgwire/messages.hpp"
 #include "pool/pool.hpp"
+#include "proxy/client_io.hpp"
+#include "proxy/close_reason.hpp"
+#include "proxy/admin_commands.hpp"
 #include "proxy/prepared_statements.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/session_info.hpp"
+#include "proxy/session_slots.hpp"
 
 #include <map>
 #include <memory>
@@ -16,25 +20,6 @@
 #include <vector>
 
 namespace pgwarden::proxy {
-
-// Why a client connection ended; logged and counted once per session.
-enum class CloseReason {
-    ClientTerminate,    // the client sent Terminate
-    ClientGone,         // the client closed its socket or the connection broke
-    CancelRequest,      // the connection only carried a CancelRequest
-    LoginTimeout,       // no complete startup/authentication within client_login_timeout
-    LoginFailed,        // wrong password, unknown user or database, refused by the server
-    IdleTimeout,        // client_idle_timeout expired between transactions
-    ProtocolError,      // malformed or oversize message from the client
-    WaitTimeout,        // no server connection within query_wait_timeout
-    ServerUnavailable,  // the server could not be reached or logged in to
-    ServerGone,         // the server connection broke while in use
-    TooManyClients,     // max_client_conn reached
-    Shutdown,           // pgwarden is stopping
-    StatementMode,      // a transaction block was opened in statement pooling mode
-    ClassLimit,         // the workload class's max_client_conn reached
-    LeakTerminated,     // a suspected leak ended by leak_action = terminate
-};
 
 // What the governor needs to know about a session, taken under the session's lock.
 struct SessionActivity {
@@ -49,7 +34,6 @@ struct SessionActivity {
     std::string last_statement;  // truncated, as sent
     std::optional<CancelTarget> server;
 };
-const char* to_string(CloseReason reason);
 
 // What the relay awaits before its next step (ClientSession::main_loop drives it).
 enum class RelayAwait : uint8_t {
@@ -58,7 +42,7 @@ enum class RelayAwait : uint8_t {
     ServerRead,     // only the server can make progress
     EitherRead,     // the client may have to send more too
     ServerWrite,    // to_server_ did not go out whole
-    ClientWrite,    // to_client_ did not go out whole
+    ClientWrite,    // io_.out did not go out whole
     Fatal,          // send relay_error_, then end with relay_close_
     Close,          // end with relay_close_
     LeakTerminate,  // terminate_ is set: reclaim the server, say why, end
@@ -80,7 +64,7 @@ public:
     // Ends the session for a suspected leak: rolls its transaction back, returns the server
     // connection clean and sends the client `message` as a FATAL error. Thread-safe.
     void request_terminate(std::string sqlstate, std::string message);
-    // Set before the session is registered with the CancelRegistry, constant afterwards.
+    // Set before the session is registered with the SessionRegistry, constant afterwards.
     const config::WorkloadClass& workload_class() const { return *class_; }
     const std::string& peer() const { return peer_; }
     const std::string& user() const { return user_; }
@@ -97,15 +81,9 @@ public:
 
 private:
     net::awaitable<CloseReason> serve();
-    // Startup, authentication and the login reply; nothing when the client is logged in.
+    // The login (login.cpp), then the session's own registration and reply; nothing when
+    // the client is logged in (the admin console's whole session runs inside).
     net::awaitable<std::optional<CloseReason>> login();
-    net::awaitable<common::Result<pgwire::StartupMessage>> read_startup(CloseReason& reason);
-    net::awaitable<common::Status> authenticate(const config::Config& cfg);
-    // `passthrough`: the secret is the server's own verifier, so the ClientKey recovered
-    // from the proof can log in to PostgreSQL; `fake`: fail at the end whatever the proof.
-    net::awaitable<common::Status> scram_exchange(const pgwire::scram::Secret& secret,
-                                                  bool passthrough, bool fake);
-    net::awaitable<common::Result<std::string>> read_password_message();
     net::awaitable<CloseReason> main_loop();
     // The outcome of a waiting checkout that began at `asked`.
     common::Status attach_result(common::Result<pool::Lease> lease, pool::Clock::time_point asked);
@@ -145,11 +123,11 @@ private:
     // Parses buffered client bytes into server-bound bytes; sets `terminate` on 'X'.
     common::Status process_client(bool& terminate);
     // Parses buffered server bytes into client-bound bytes, tracking transaction state.
-    // `direct_ok`: when every byte is forwarded unchanged and to_client_ is empty, leave them
+    // `direct_ok`: when every byte is forwarded unchanged and io_.out is empty, leave them
     // in the server buffer (server_direct_) for write_server_direct instead of copying them.
     common::Status process_server(bool direct_ok = false);
     // Writes the server_direct_ bytes to the client without blocking and drops them from the
-    // server buffer; like flush_client_now, false when a rest (now in to_client_) must follow.
+    // server buffer; like flush_client_now, false when a rest (now in io_.out) must follow.
     bool write_server_direct(bool& ok);
     void count_bytes_sent(size_t n);
     bool transaction_done() const;
@@ -157,7 +135,7 @@ private:
     bool client_request_ready() const;
     net::awaitable<void> send_fatal(std::string_view sqlstate, std::string_view message);
     net::awaitable<bool> flush_client();
-    // flush_client's first step, without a coroutine: true when to_client_ went out whole (or
+    // flush_client's first step, without a coroutine: true when io_.out went out whole (or
     // failed: `ok` false); false when the rest needs flush_client.
     bool flush_client_now(bool& ok);
 
@@ -183,18 +161,14 @@ private:
     // pgwarden drains.
     net::awaitable<void> wait_while_paused();
     // The admin console (admin_console.cpp): the virtual databases pgbouncer and pgwarden.
-    net::awaitable<CloseReason> admin_session(const pgwire::StartupMessage& startup);
+    net::awaitable<CloseReason> admin_session(AdminRole role, const std::string& application_name);
 
-    // What every transaction touches comes first, together: on a 2-core machine shared with
+    // What every transaction touches comes first, together: on a machine shared with
     // PostgreSQL and the clients each session's state is cold in the cache when its next
-    // request arrives, and every cache line of it a transaction touches is a miss
-    // (callgrind's cache simulation: 131 first-level misses per transaction with these
-    // fields spread over a 1.8 KiB object).
+    // request arrives, and every cache line of it a transaction touches is a miss.
     Runtime& rt_;
     observe::ClassMetrics* metrics_ = nullptr;
-    net::Bytes client_in_;
-    size_t client_pos_ = 0;
-    std::string to_client_;
+    ClientIo io_;
     std::string to_server_;
     pool::Lease lease_;
     std::shared_ptr<pool::Waiter> waiter_;  // reused by every checkout that has to queue
@@ -227,7 +201,6 @@ private:
     std::shared_ptr<pool::Pool> pool_;
     int worker_;
     InjectedResponses injected_;
-    net::StreamSocket client_;
 
     // Set at login, read rarely.
     std::string peer_;
@@ -239,9 +212,9 @@ private:
     std::map<std::string, std::string> wanted_params_;  // tracked parameters the client wants
     std::map<std::string, std::string> wanted_extra_;   // other startup parameters
     int32_t cancel_pid_ = 0;
-    bool logged_in_ = false;
-    bool class_counted_ = false;   // counted in Runtime::class_clients
-    bool counted_client_ = false;  // counted in the pool's client count
+    ClientSlot client_slot_;  // counted in max_client_conn
+    ClassSeat class_seat_;    // counted in the class's max_client_conn
+    PoolClient pool_client_;  // counted in the pool's client count
     PreparedStatements statements_;
     common::Error relay_error_;  // with RelayAwait::Fatal
     CloseReason relay_close_ = CloseReason::ClientGone;
@@ -289,8 +262,5 @@ private:
     std::mutex shared_mu_;
     Shared shared_;
 };
-
-// The admin console's virtual database names.
-bool is_admin_database(std::string_view name);
 
 }  // namespace pgwarden::proxy

@@ -71,14 +71,6 @@ private:
     std::map<std::string, int> counts_;
 };
 
-// Governance counters (relaxed atomics, updated from every loop).
-struct GovernanceCounters {
-    std::atomic<int64_t> query_timeouts{0};     // queries cancelled by query_timeout
-    std::atomic<int64_t> leak_cancels{0};       // leak_action = cancel carried out
-    std::atomic<int64_t> leak_terminations{0};  // leak_action = terminate carried out
-    std::atomic<int64_t> class_client_refusals{0};
-};
-
 // "10.1.2.3:5432" / "[::1]:5432" / "::1:5432" -> address and port ("" / 0 when unknown).
 std::pair<std::string, uint16_t> split_peer(const std::string& peer);
 

@@ -30,7 +30,7 @@ std::string shown_statement(const config::WorkloadClass& cls, const std::string&
 void Governor::tick(const net::Executor& exec, pool::Clock::time_point now) {
     ++pass_;
     int current = 0;
-    for (const auto& session : rt_.cancels.all()) {
+    for (const auto& session : rt_.sessions.all()) {
         const auto& cls = session->workload_class();
         const auto a = session->activity();
         auto& marks = marks_[session->id()];
@@ -43,7 +43,6 @@ void Governor::tick(const net::Executor& exec, pool::Clock::time_point now) {
         if (cls.query_timeout.count() > 0 && running && now - a.query_since >= cls.query_timeout &&
             marks.cancelled_query != a.query_seq && a.server) {
             marks.cancelled_query = a.query_seq;
-            rt_.governance.query_timeouts.fetch_add(1, std::memory_order_relaxed);
             if (rt_.metrics != nullptr) {
                 rt_.metrics->for_class(session->database(), session->user(), cls.name)
                     .timeout(observe::TimeoutKind::Query);
@@ -112,12 +111,10 @@ void Governor::tick(const net::Executor& exec, pool::Clock::time_point now) {
             break;
         case config::LeakAction::Cancel:
             if (running && a.server) {
-                rt_.governance.leak_cancels.fetch_add(1, std::memory_order_relaxed);
                 net::asio::co_spawn(exec, send_cancel(*a.server), net::asio::detached);
             }
             break;
         case config::LeakAction::Terminate:
-            rt_.governance.leak_terminations.fetch_add(1, std::memory_order_relaxed);
             session->request_terminate(
                 *kind == LeakKind::IdleInTransaction
                     ? pgwire::sqlstate::kIdleInTransactionTimeout

@@ -10,7 +10,7 @@
 
 namespace pgwarden::proxy {
 
-std::pair<int32_t, int32_t> CancelRegistry::add(const std::shared_ptr<ClientSession>& session) {
+std::pair<int32_t, int32_t> SessionRegistry::add(const std::shared_ptr<ClientSession>& session) {
     int32_t key = 0;
     // The key is what keeps strangers from cancelling other people's queries.
     if (RAND_bytes(reinterpret_cast<unsigned char*>(&key), sizeof key) != 1) {
@@ -25,12 +25,12 @@ std::pair<int32_t, int32_t> CancelRegistry::add(const std::shared_ptr<ClientSess
     return {pid, key};
 }
 
-void CancelRegistry::remove(int32_t pid) {
+void SessionRegistry::remove(int32_t pid) {
     std::lock_guard lock(mu_);
     sessions_.erase(pid);
 }
 
-std::shared_ptr<ClientSession> CancelRegistry::find(int32_t pid, int32_t key) {
+std::shared_ptr<ClientSession> SessionRegistry::find(int32_t pid, int32_t key) {
     std::lock_guard lock(mu_);
     auto it = sessions_.find(pid);
     if (it == sessions_.end() || it->second.first != key) {
@@ -39,7 +39,7 @@ std::shared_ptr<ClientSession> CancelRegistry::find(int32_t pid, int32_t key) {
     return it->second.second.lock();
 }
 
-std::vector<std::shared_ptr<ClientSession>> CancelRegistry::all() {
+std::vector<std::shared_ptr<ClientSession>> SessionRegistry::all() {
     std::vector<std::shared_ptr<ClientSession>> out;
     std::lock_guard lock(mu_);
     for (auto& [pid, entry] : sessions_) {

@@ -2,6 +2,7 @@
 
 #include "config/config.hpp"
 #include "net/asio.hpp"
+#include "net/gate.hpp"
 #include "observe/alerts.hpp"
 #include "observe/proxy_metrics.hpp"
 #include "pool/pool.hpp"
@@ -36,8 +37,10 @@ struct CancelTarget {
 // Runs on the caller's executor; failures are logged, never thrown.
 net::awaitable<void> send_cancel(CancelTarget target);
 
-// Maps the cancel keys pgwarden hands to clients to their sessions. Thread-safe.
-class CancelRegistry {
+// Every live client session, keyed by the (pid, key) pair pgwarden hands the client as its
+// BackendKeyData: what CancelRequests, the governor, the admin console and the dashboard
+// look sessions up in. Thread-safe.
+class SessionRegistry {
 public:
     // Issues a fresh (pid, key) pair for `session`.
     std::pair<int32_t, int32_t> add(const std::shared_ptr<ClientSession>& session);
@@ -49,19 +52,6 @@ private:
     std::mutex mu_;
     int32_t next_pid_ = 1;
     std::map<int32_t, std::pair<int32_t, std::weak_ptr<ClientSession>>> sessions_;
-};
-
-// Process-wide counters (atomics: updated from every event loop).
-struct Counters {
-    std::atomic<int64_t> clients_active{0};  // logged-in client connections
-    std::atomic<int64_t> clients_total{0};   // accepted connections, ever
-    std::atomic<int64_t> transactions{0};
-    std::atomic<int64_t> queries{0};
-    std::atomic<int64_t> bytes_received{0};  // from clients
-    std::atomic<int64_t> bytes_sent{0};      // to clients
-    std::atomic<int64_t> login_failures{0};
-    std::atomic<int64_t> protocol_errors{0};
-    std::atomic<int64_t> wait_timeouts{0};
 };
 
 // State shared by every session and loop. The config snapshot is immutable; a reload
@@ -80,21 +70,18 @@ public:
     }
     int workers() const { return workers_; }
 
-    // Process-wide events, counted for SHOW/logs (counters) and for /metrics.
+    // Process-wide events, counted in /metrics (when it is collected).
     void count_login_failure() {
-        counters.login_failures.fetch_add(1, std::memory_order_relaxed);
         if (metrics != nullptr) {
             metrics->login_failures.inc();
         }
     }
     void count_protocol_error() {
-        counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
         if (metrics != nullptr) {
             metrics->protocol_errors.inc();
         }
     }
     void count_client_accepted() {
-        counters.clients_total.fetch_add(1, std::memory_order_relaxed);
         if (metrics != nullptr) {
             metrics->clients_accepted.inc();
         }
@@ -107,13 +94,17 @@ public:
                                             const std::string& client_user);
 
     pool::PoolManager pools;
-    CancelRegistry cancels;
+    SessionRegistry sessions;
     ParamSetCache param_sets;
-    Counters counters;
-    GovernanceCounters governance;
+    // Logged-in client connections, for max_client_conn and the SIGTERM drain.
+    std::atomic<int64_t> clients_active{0};
     LeakLog leaks;
     ClassClients class_clients;
     std::atomic<bool> draining{false};  // SIGTERM: finish transactions, take no new ones
+    // Notified whenever what PAUSE, KILL and the drain wait for may have changed: a database
+    // resumed, a session killed, the drain begun, a server connection released while a pause
+    // is on, a client gone while draining. Waiters check their own condition again.
+    net::Gate changes;
     // Event metrics; set by Server before the first session starts (null: not collected).
     observe::ProxyMetrics* metrics = nullptr;
     observe::AlertManager* alerts = nullptr;  // same lifetime as `metrics`

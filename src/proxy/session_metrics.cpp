@@ -108,17 +108,12 @@ SessionActivity ClientSession::activity_locked() const {
     return a;
 }
 
-bool is_admin_database(std::string_view name) {
-    return name == "pgbouncer" || name == "pgwarden";
-}
-
 void ClientSession::observe_login() {
     if (rt_.metrics != nullptr) {
         metrics_ = &rt_.metrics->for_class(database_, user_, class_->name);
     }
-    if (pool_ && !counted_client_) {
-        rt_.pools.count_client(*pool_, 1);
-        counted_client_ = true;
+    if (pool_ && !pool_client_) {
+        pool_client_ = count_pool_client(rt_.pools, pool_);
     }
     const auto app = wanted_params_.find("application_name");
     const auto now = SteadyClock::now();
@@ -139,10 +134,7 @@ void ClientSession::observe_login() {
 }
 
 void ClientSession::observe_logout() {
-    if (counted_client_) {
-        rt_.pools.count_client(*pool_, -1);
-        counted_client_ = false;
-    }
+    pool_client_.release();
 }
 
 void ClientSession::observe_waiting(SteadyClock::time_point now) {
@@ -265,24 +257,25 @@ net::awaitable<void> ClientSession::wait_while_paused() {
         co_return;
     }
     observe_waiting(SteadyClock::now());
-    net::SteadyTimer timer(client_.get_executor());
-    // Polling keeps PAUSE free for everyone else: no per-database wait queue to maintain,
-    // and a 20 ms step is nothing next to an operator's pause.
-    while (rt_.pause.paused(database_) && !killed_ && !rt_.draining.load()) {
-        timer.expires_after(std::chrono::milliseconds(20));
-        co_await timer.async_wait(net::as_result);
+    for (;;) {
+        const auto ticket = rt_.changes.ticket();
+        if (!rt_.pause.paused(database_) || killed_ || rt_.draining.load()) {
+            co_return;
+        }
+        co_await rt_.changes.wait(ticket);
     }
 }
 
 void ClientSession::request_kill() {
-    net::asio::post(client_.get_executor(), [self = shared_from_this()] {
+    net::asio::post(io_.socket.get_executor(), [self = shared_from_this()] {
         self->killed_ = true;
+        self->rt_.changes.notify_all();  // it may be waiting in wait_while_paused
         net::error_code ec;
         if (self->lease_) {
             self->lease_.mark_dirty();
             self->lease_->socket.close(ec);
         }
-        self->client_.close(ec);
+        self->io_.socket.close(ec);
     });
 }
 

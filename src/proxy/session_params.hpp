@@ -1,5 +1,7 @@
 #pragma once
 
+#include "pool/server_conn.hpp"
+
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,11 +39,7 @@ bool parse_set_search_path(std::string_view query, std::string& value);
 // checkout by any session with that same set skips comparing the maps: with many clients and
 // few servers, connections change hands every transaction between sessions whose parameters
 // are all alike.
-struct ParamSet {
-    std::map<std::string, std::string> tracked;
-    std::map<std::string, std::string> extra;
-    bool operator==(const ParamSet&) const = default;
-};
+using pool::ParamSet;
 
 // Hands out one shared ParamSet per distinct content among the recently seen ones. Consulted
 // only when a session's parameters change (login, SET), never per transaction. Bounded: an

@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <cstring>
 
 namespace pgwarden::proxy {
@@ -28,43 +27,14 @@ constexpr size_t kReadChunk = size_t{16} * 1024;
 // once with kReadChunk reads; a buffer grown past kIdleBufferLimit is given back at idle.
 constexpr size_t kIdleReadChunk = 512;
 constexpr size_t kIdleBufferLimit = size_t{4} * 1024;
-constexpr uint64_t kMaxServerMessage = 1u << 30;
 // Leak reports show this much of the last statement.
 constexpr size_t kMaxStatementText = 1024;
-
-// Server messages the relay reads before forwarding (whole): ReadyForQuery, ParameterStatus,
-// ParseComplete, CloseComplete, CopyInResponse, ErrorResponse; CommandComplete only when its
-// length could be "DISCARD ALL" or "DEALLOCATE ALL".
-constexpr std::array<bool, 256> kInspected = [] {
-    std::array<bool, 256> t{};
-    for (unsigned char c : {'Z', 'S', '1', '3', 'G', 'E'}) {
-        t[c] = true;
-    }
-    return t;
-}();
 
 std::string_view view(const net::Bytes& buf, size_t pos, size_t len) {
     return {reinterpret_cast<const char*>(buf.data()) + pos, len};
 }
 
 }  // namespace
-
-bool ClientSession::client_request_ready() const {
-    const size_t avail = client_in_.size() - client_pos_;
-    const auto h = pgwire::decode_header({client_in_.data() + client_pos_, avail}, max_packet_);
-    if (h.status == pgwire::DecodeStatus::Error) {
-        return true;  // let the relay report it
-    }
-    if (h.status != pgwire::DecodeStatus::Frame) {
-        return false;
-    }
-    // Messages the relay inspects must be complete before a server is borrowed; a slow
-    // client must not hold a server connection while it trickles bytes in. Others (COPY
-    // data, Execute, Sync) are forwarded as their bytes arrive.
-    const bool whole = h.type == 'Q' || h.type == 'X' || h.type == 'P' || h.type == 'B' ||
-                       h.type == 'D' || h.type == 'C';
-    return !whole || avail >= h.length;
-}
 
 bool ClientSession::transaction_done() const {
     return pending_rfq_ == 0 && !injected_.injected_pending() && !batch_open_ && !copy_in_ &&
@@ -136,8 +106,12 @@ void ClientSession::params_changed() {
 }
 
 void ClientSession::detach(Clock::time_point now) {
+    const bool had = static_cast<bool>(lease_);
     lease_.reset();
     observe_detached(now);
+    if (had && rt_.pause.any()) {
+        rt_.changes.notify_all();  // an admin PAUSE may be waiting for this release
+    }
 }
 
 net::awaitable<CloseReason> ClientSession::main_loop() {
@@ -148,26 +122,26 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             co_return CloseReason::Shutdown;
         }
         if (!lease_ && !client_request_ready()) {
-            if (client_pos_ == client_in_.size()) {
-                client_in_.clear();
-                client_pos_ = 0;
-                if (client_in_.capacity() > kIdleBufferLimit) {
-                    net::Bytes().swap(client_in_);
+            if (io_.pos == io_.in.size()) {
+                io_.in.clear();
+                io_.pos = 0;
+                if (io_.in.capacity() > kIdleBufferLimit) {
+                    net::Bytes().swap(io_.in);
                 }
             }
-            const size_t before = client_in_.size();
+            const size_t before = io_.in.size();
             net::error_code ec;
             if (s.client_idle_timeout.count() > 0) {
-                ec = co_await net::read_some_until(client_, client_in_, kIdleReadChunk,
+                ec = co_await net::read_some_until(io_.socket, io_.in, kIdleReadChunk,
                                                    Clock::now() + s.client_idle_timeout);
             } else {
                 // read_some_into, inlined: one coroutine frame less per transaction.
-                auto [rec, n] = co_await client_.async_read_some(
-                    net::read_space(client_in_, kIdleReadChunk), net::as_result_direct);
-                ec = net::read_done(client_in_, kIdleReadChunk, rec, n);
+                auto [rec, n] = co_await io_.socket.async_read_some(
+                    net::read_space(io_.in, kIdleReadChunk), net::as_result_direct);
+                ec = net::read_done(io_.in, kIdleReadChunk, rec, n);
             }
-            if (!ec && client_in_.size() - before == kIdleReadChunk) {
-                net::read_available(client_, client_in_, kReadChunk, ec);  // a large request
+            if (!ec && io_.in.size() - before == kIdleReadChunk) {
+                net::read_available(io_.socket, io_.in, kReadChunk, ec);  // a large request
             }
             if (ec) {
                 if (ec == net::asio::error::operation_aborted &&
@@ -183,21 +157,19 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
                 }
                 co_return CloseReason::ClientGone;
             }
-            rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(client_in_.size() - before),
-                                                  std::memory_order_relaxed);
-            observe_bytes_in(client_in_.size() - before);
+            observe_bytes_in(io_.in.size() - before);
             continue;
         }
         // A lone Terminate needs no server.
-        if (!lease_ && client_in_.size() - client_pos_ >= 5 && client_in_[client_pos_] == 'X') {
+        if (!lease_ && io_.in.size() - io_.pos >= 5 && io_.in[io_.pos] == 'X') {
             co_return CloseReason::ClientTerminate;
         }
         if (!lease_) {
-            // The checkout, inline: a coroutine call costs a frame even when it does not
-            // suspend. One locked step either leases an idle connection (the common case) or
-            // queues this session; the wait is PoolManager::acquire's steps, inline too.
+            // The checkout's first step inline: a coroutine call costs a frame even when it
+            // does not suspend. One locked step leases an idle connection (the common case)
+            // or queues this session; only then does PoolManager::finish_checkout wait.
             using Step = pool::PoolManager::CheckoutStep;
-            const auto exec = client_.get_executor();
+            const auto exec = io_.socket.get_executor();
             std::optional<pool::Lease> got;
             auto asked = Clock::now();
             auto step = Step::Busy;
@@ -219,30 +191,10 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
                 const auto deadline =
                     asked + class_->query_wait_timeout.value_or(s.query_wait_timeout);
                 observe_waiting(asked);
-                while (outcome && (step == Step::Queued || step == Step::Busy)) {
-                    if (step == Step::Busy) {
-                        step = rt_.pools.begin_checkout(pool_, class_index_, worker_, exec,
-                                                        Clock::now(), waiter_, got);
-                        continue;
-                    }
-                    waiter_->timer.expires_at(deadline);
-                    co_await waiter_->timer.async_wait(net::as_result_direct);
-                    auto waited = rt_.pools.end_wait(pool_, class_index_, worker_, exec, deadline,
-                                                     *waiter_, got);
-                    if (waited) {
-                        step = *waited;
-                    } else {
-                        outcome = std::move(waited).error();
-                    }
-                }
-                if (outcome && step == Step::Open) {
-                    outcome = attach_result(
-                        co_await rt_.pools.open_lease(pool_, class_index_, worker_), asked);
-                } else if (outcome) {
-                    outcome = attach_result(std::move(*got), asked);
-                } else {
-                    observe_detached(Clock::now());
-                }
+                outcome = attach_result(co_await rt_.pools.finish_checkout(pool_, class_index_,
+                                                                           worker_, step, deadline,
+                                                                           waiter_, got),
+                                        asked);
             }
             if (!outcome) {
                 const auto& err = outcome.error();
@@ -255,7 +207,6 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
                 // A wait timeout fails this request, not the connection: the client gets an
                 // ERROR for its query (or extended-protocol batch) and may retry, as it would
                 // after a server-side statement_timeout.
-                rt_.counters.wait_timeouts.fetch_add(1, std::memory_order_relaxed);
                 observe_timeout(observe::TimeoutKind::AdmissionWait);
                 if (auto failed = co_await fail_request(err); failed) {
                     co_return *failed;
@@ -264,8 +215,8 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
             }
         }
         // The relay, driven here rather than by a coroutine of its own: its steps are plain
-        // functions that say what to await next, and a coroutine call per transaction cost
-        // a ~2 KiB frame allocation (callgrind: ~500 instructions of 10k).
+        // functions that say what to await next, because a coroutine call per transaction
+        // costs a frame allocation of about 2 KiB.
         for (auto next = relay_forward(); next != RelayAwait::Released;) {
             switch (next) {
             case RelayAwait::None:
@@ -288,7 +239,7 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
                 }
                 break;
             case RelayAwait::ClientWrite:
-                next = relay_next(!co_await net::write_all(client_, to_client_));
+                next = relay_next(!co_await net::write_all(io_.socket, io_.out));
                 break;
             case RelayAwait::Fatal:
                 co_await send_fatal(relay_error_.code, relay_error_.message);
@@ -308,36 +259,36 @@ net::awaitable<std::optional<CloseReason>> ClientSession::fail_request(const com
     const uint64_t max_packet = max_packet_;
     for (;;) {
         // Drop the request's messages up to its Query or Sync, then answer once.
-        while (client_pos_ < client_in_.size()) {
+        while (io_.pos < io_.in.size()) {
             auto h = pgwire::decode_header(
-                {client_in_.data() + client_pos_, client_in_.size() - client_pos_}, max_packet);
+                {io_.in.data() + io_.pos, io_.in.size() - io_.pos}, max_packet);
             if (h.status == pgwire::DecodeStatus::Error) {
                 co_await send_fatal(h.error_code, h.error);
                 co_return CloseReason::ProtocolError;
             }
             if (h.status == pgwire::DecodeStatus::NeedMore ||
-                client_in_.size() - client_pos_ < h.length) {
+                io_.in.size() - io_.pos < h.length) {
                 break;
             }
-            client_pos_ += h.length;
+            io_.pos += h.length;
             if (h.type == 'X') {
                 co_return CloseReason::ClientTerminate;
             }
             if (h.type == 'Q' || h.type == 'S') {
-                pgwire::encode_error(to_client_, error.code, error.message, {}, "ERROR");
-                pgwire::encode_ready_for_query(to_client_, 'I');
+                pgwire::encode_error(io_.out, error.code, error.message, {}, "ERROR");
+                pgwire::encode_ready_for_query(io_.out, 'I');
                 if (!co_await flush_client()) {
                     co_return CloseReason::ClientGone;
                 }
                 co_return std::nullopt;
             }
         }
-        if (client_pos_ > 0) {
-            client_in_.erase(client_in_.begin(),
-                             client_in_.begin() + static_cast<std::ptrdiff_t>(client_pos_));
-            client_pos_ = 0;
+        if (io_.pos > 0) {
+            io_.in.erase(io_.in.begin(),
+                             io_.in.begin() + static_cast<std::ptrdiff_t>(io_.pos));
+            io_.pos = 0;
         }
-        auto ec = co_await net::read_some_until(client_, client_in_, kReadChunk,
+        auto ec = co_await net::read_some_until(io_.socket, io_.in, kReadChunk,
                                                 Clock::now() + cfg_->settings.client_login_timeout);
         if (ec) {
             co_return CloseReason::ClientGone;
@@ -345,287 +296,15 @@ net::awaitable<std::optional<CloseReason>> ClientSession::fail_request(const com
     }
 }
 
-common::Status ClientSession::process_client(bool& terminate) {
-    const bool rewrite = pool_mode_ != config::PoolMode::Session && max_prepared_ > 0;
-    const uint64_t max_packet = max_packet_;
-    Clock::time_point now{};  // read once, at the first request message of this batch
-    const auto clock = [&now] {
-        if (now == Clock::time_point{}) {
-            now = Clock::now();
-        }
-        return now;
-    };
-    while (client_pos_ < client_in_.size()) {
-        const size_t avail = client_in_.size() - client_pos_;
-        if (client_stream_left_ > 0) {
-            const size_t n = std::min<size_t>(client_stream_left_, avail);
-            to_server_.append(view(client_in_, client_pos_, n));
-            client_pos_ += n;
-            client_stream_left_ -= static_cast<uint32_t>(n);
-            continue;
-        }
-        auto h = pgwire::decode_header({client_in_.data() + client_pos_, avail}, max_packet);
-        if (h.status == pgwire::DecodeStatus::NeedMore) {
-            break;
-        }
-        if (h.status == pgwire::DecodeStatus::Error) {
-            return common::make_error(h.error_code, h.error);
-        }
-        const char type = h.type;
-        const bool whole = type == 'Q' || type == 'X' ||
-                           (rewrite && (type == 'P' || type == 'B' || type == 'D' || type == 'C'));
-        if (whole && avail < h.length) {
-            break;
-        }
-        switch (type) {
-        case 'X':
-            terminate = true;
-            client_pos_ += h.length;
-            return common::ok_status();
-        case 'Q': {
-            std::string_view body =
-                view(client_in_, client_pos_ + pgwire::kHeaderSize, h.length - pgwire::kHeaderSize);
-            auto q = pgwire::parse_query(body);
-            if (!q) {
-                return std::move(q).error();
-            }
-            observe_request('Q', clock());
-            note_request(*q, clock());
-            std::string path;
-            if (parse_set_search_path(*q, path)) {
-                wanted_params_["search_path"] = path;
-                lease_->params["search_path"] = path;
-                params_changed();
-            }
-            if (rewrite && PreparedStatements::may_deallocate(*q)) {
-                if (auto st = statements_.rewrite(view(client_in_, client_pos_, h.length),
-                                                  lease_->statements, injected_, max_prepared_,
-                                                  to_server_);
-                    !st) {
-                    return st;
-                }
-            } else {
-                to_server_.append(view(client_in_, client_pos_, h.length));
-            }
-            injected_.on_sync_sent();
-            ++pending_rfq_;
-            batch_open_ = false;
-            rt_.counters.queries.fetch_add(1, std::memory_order_relaxed);
-            client_pos_ += h.length;
-            continue;
-        }
-        case 'P':
-        case 'B':
-        case 'D':
-        case 'C':
-            observe_request(type, clock());
-            batch_open_ = true;
-            if (type == 'P' && avail >= h.length) {
-                // Parsed once, for the leak report's statement text and for the rewrite.
-                const auto frame = view(client_in_, client_pos_, h.length);
-                auto m = pgwire::parse_parse(frame.substr(pgwire::kHeaderSize));
-                if (m) {
-                    note_request(m->query, clock());
-                }
-                if (rewrite) {
-                    if (!m) {
-                        return std::move(m).error();
-                    }
-                    if (auto st = statements_.rewrite_parse(frame, *m, lease_->statements,
-                                                            injected_, max_prepared_, to_server_);
-                        !st) {
-                        return st;
-                    }
-                    client_pos_ += h.length;
-                    continue;
-                }
-            } else if (rewrite) {
-                if (auto st = statements_.rewrite(view(client_in_, client_pos_, h.length),
-                                                  lease_->statements, injected_, max_prepared_,
-                                                  to_server_);
-                    !st) {
-                    return st;
-                }
-                client_pos_ += h.length;
-                continue;
-            }
-            break;
-        case 'S':
-        case 'F':
-            observe_request(type, clock());
-            injected_.on_sync_sent();
-            ++pending_rfq_;
-            batch_open_ = false;
-            break;
-        case 'E':
-            observe_request('E', clock());
-            rt_.counters.queries.fetch_add(1, std::memory_order_relaxed);
-            batch_open_ = true;
-            note_request({}, clock());
-            break;
-        case 'c':
-        case 'f':
-            copy_in_ = false;
-            break;
-        case 'd':
-        case 'H':
-            break;
-        default:
-            return common::make_error(sqlstate::kProtocolViolation,
-                                      fmt::format("invalid frontend message type '{}'", type));
-        }
-        // Forward this message in bulk, whether or not its body has arrived yet.
-        client_stream_left_ = h.length;
-    }
-    return common::ok_status();
-}
-
-common::Status ClientSession::process_server(bool direct_ok) {
-    auto& in = lease_->in;
-    size_t pos = 0;
-    common::Status result = common::ok_status();
-    // Direct: everything consumed so far, in[0, pos), goes to the client as it is, so it can
-    // be written from `in` without copying it into to_client_ first (the usual reply). The
-    // first byte not forwarded (a reply to pgwarden's own request) ends that.
-    bool direct = direct_ok && to_client_.empty();
-    const auto forward_bytes = [&](size_t from, size_t n) {
-        if (!direct) {
-            to_client_.append(view(in, from, n));
-        }
-    };
-    const auto drop_bytes = [&](size_t from) {
-        if (direct) {
-            to_client_.append(view(in, 0, from));
-            direct = false;
-        }
-    };
-    while (pos < in.size()) {
-        const size_t avail = in.size() - pos;
-        if (server_stream_left_ > 0) {
-            const size_t n = std::min<size_t>(server_stream_left_, avail);
-            if (!server_stream_drop_) {
-                forward_bytes(pos, n);
-            } else {
-                drop_bytes(pos);
-            }
-            pos += n;
-            server_stream_left_ -= static_cast<uint32_t>(n);
-            continue;
-        }
-        auto h = pgwire::decode_header({in.data() + pos, avail}, kMaxServerMessage);
-        if (h.status == pgwire::DecodeStatus::NeedMore) {
-            break;
-        }
-        if (h.status == pgwire::DecodeStatus::Error) {
-            result = common::make_error(sqlstate::kProtocolViolation, "server sent " + h.error);
-            break;
-        }
-        const char type = h.type;
-        const bool swallowing = injected_.in_injected_sync();
-        bool forward = !swallowing;
-        const bool inspect = kInspected[static_cast<unsigned char>(type)] ||
-                             (type == 'C' && (h.length == 20 || h.length == 17));
-        if (avail < h.length) {
-            if (inspect) {
-                break;  // read whole: wait for the rest
-            }
-            // Rows, descriptions, most CommandCompletes: forwarded (or dropped) unread, as
-            // their bytes arrive.
-            server_stream_left_ = h.length;
-            server_stream_drop_ = !forward;
-            continue;
-        }
-        const std::string_view body =
-            inspect ? view(in, pos + pgwire::kHeaderSize, h.length - pgwire::kHeaderSize)
-                    : std::string_view();
-        switch (type) {
-        case 'Z': {
-            const char status = body.empty() ? 'I' : body[0];
-            if (!injected_.on_server_message('Z', lease_->statements)) {
-                if (pending_rfq_ > 0) {
-                    --pending_rfq_;
-                }
-                txn_status_ = status;
-                copy_in_ = false;
-                ready_at_ = Clock::now();
-                if (pending_rfq_ == 0) {
-                    note_ready(status, ready_at_);
-                    if (status == 'I') {
-                        rt_.counters.transactions.fetch_add(1, std::memory_order_relaxed);
-                    }
-                }
-                observe_ready(status, ready_at_);
-            }
-            break;
-        }
-        case 'S': {
-            auto ps = pgwire::parse_parameter_status(body);
-            if (ps) {
-                lease_->params[ps->first] = ps->second;
-                if (!swallowing && is_tracked(ps->first)) {
-                    // The client changed it (SET at top level): carry it from now on.
-                    wanted_params_[ps->first] = ps->second;
-                }
-                params_changed();
-            }
-            break;
-        }
-        case '1':
-        case '3':
-            if (injected_.on_server_message(type, lease_->statements)) {
-                forward = false;
-            }
-            break;
-        case 'G':
-            copy_in_ = true;
-            break;
-        case 'C':
-            if (body.starts_with("DISCARD ALL") || body.starts_with("DEALLOCATE ALL")) {
-                lease_->statements.clear();
-                lease_->extra_params.clear();
-                params_changed();
-            }
-            break;
-        case 'E':
-            if (injected_.on_server_message('E', lease_->statements)) {
-                forward = false;
-                auto fields = pgwire::parse_error_fields(body);
-                spdlog::warn("conn={} server conn={} rejected a request of pgwarden's own: {}", id_,
-                             lease_->id, fields['M']);
-            } else {
-                observe_server_error(body);
-            }
-            break;
-        default:
-            break;
-        }
-        if (forward) {
-            forward_bytes(pos, h.length);
-        } else {
-            drop_bytes(pos);
-        }
-        pos += h.length;
-    }
-    if (direct && result) {
-        server_direct_ = pos;  // the caller writes and erases them (write_server_direct)
-        return result;
-    }
-    if (direct) {
-        to_client_.append(view(in, 0, pos));
-    }
-    in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(pos));
-    return result;
-}
-
 bool ClientSession::write_server_direct(bool& ok) {
     auto& in = lease_->in;
     const size_t n = std::exchange(server_direct_, 0);
     count_bytes_sent(n);
     net::error_code ec;
-    const size_t written = net::write_some_now(client_, {in.data(), n}, ec);
+    const size_t written = net::write_some_now(io_.socket, {in.data(), n}, ec);
     ok = !ec;
     if (ok && written < n) {
-        to_client_.append(view(in, written, n - written));  // the rest goes out asynchronously
+        io_.out.append(view(in, written, n - written));  // the rest goes out asynchronously
     }
     in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(n));
     return !ok || written == n;
@@ -656,13 +335,13 @@ RelayAwait ClientSession::relay_forward() {
         auto err = std::move(st).error();
         return relay_fail(err.code, std::move(err.message), CloseReason::ProtocolError);
     }
-    if (client_pos_ == client_in_.size()) {
-        client_in_.clear();
-        client_pos_ = 0;
-    } else if (client_pos_ > kReadChunk) {
-        client_in_.erase(client_in_.begin(),
-                         client_in_.begin() + static_cast<std::ptrdiff_t>(client_pos_));
-        client_pos_ = 0;
+    if (io_.pos == io_.in.size()) {
+        io_.in.clear();
+        io_.pos = 0;
+    } else if (io_.pos > kReadChunk) {
+        io_.in.erase(io_.in.begin(),
+                         io_.in.begin() + static_cast<std::ptrdiff_t>(io_.pos));
+        io_.pos = 0;
     }
     if (terminate) {
         if (!transaction_done() || !to_server_.empty()) {
@@ -717,9 +396,9 @@ RelayAwait ClientSession::relay_next(bool sent) {
                           "transaction blocks are not allowed in statement pooling mode",
                           CloseReason::StatementMode);
     }
-    if (client_pos_ < client_in_.size() && client_stream_left_ == 0) {
-        const size_t avail = client_in_.size() - client_pos_;
-        const auto h = pgwire::decode_header({client_in_.data() + client_pos_, avail}, max_packet_);
+    if (io_.pos < io_.in.size() && client_stream_left_ == 0) {
+        const size_t avail = io_.in.size() - io_.pos;
+        const auto h = pgwire::decode_header({io_.in.data() + io_.pos, avail}, max_packet_);
         if (h.status == pgwire::DecodeStatus::Frame && avail >= h.length) {
             return RelayAwait::None;  // a complete client message is already buffered
         }
@@ -727,7 +406,7 @@ RelayAwait ClientSession::relay_next(bool sent) {
     // Waiting for a reply: only the server can make progress, unless the client must send
     // more (COPY FROM STDIN, an open extended-protocol batch, a partial message).
     const bool need_client =
-        pending_rfq_ == 0 || copy_in_ || client_pos_ < client_in_.size() || client_stream_left_ > 0;
+        pending_rfq_ == 0 || copy_in_ || io_.pos < io_.in.size() || client_stream_left_ > 0;
     return need_client ? RelayAwait::EitherRead : RelayAwait::ServerRead;
 }
 
@@ -744,14 +423,13 @@ net::awaitable<RelayAwait> ClientSession::relay_read_either() {
     // Wait until either side is readable, then read what both have. Racing two reads
     // instead would lose the bytes of the one cancelled after it had already completed.
     auto& server = lease_->socket;
-    auto which = co_await (client_.async_wait(net::asio::socket_base::wait_read, net::as_result) ||
+    auto which = co_await (io_.socket.async_wait(net::asio::socket_base::wait_read, net::as_result) ||
                            server.async_wait(net::asio::socket_base::wait_read, net::as_result));
     (void)which;
     net::error_code server_ec;
     net::read_available(server, lease_->in, kReadChunk, server_ec);
     net::error_code client_ec;
-    const size_t n = net::read_available(client_, client_in_, kReadChunk, client_ec);
-    rt_.counters.bytes_received.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
+    const size_t n = net::read_available(io_.socket, io_.in, kReadChunk, client_ec);
     observe_bytes_in(n);
     if (server_ec) {
         lease_.mark_dirty();
@@ -772,7 +450,7 @@ net::awaitable<CloseReason> ClientSession::terminate_for_leak() {
     auto [code, message] = std::move(*terminate_);
     terminate_.reset();
     co_await reclaim_server();
-    to_client_.clear();  // replies to the interrupted request; the client gets the reason
+    io_.out.clear();  // replies to the interrupted request; the client gets the reason
     co_await send_fatal(code, message);
     co_return CloseReason::LeakTerminated;
 }
@@ -792,7 +470,7 @@ net::awaitable<void> ClientSession::reclaim_server() {
             lease_.mark_dirty();
             co_return;
         }
-        to_client_.clear();
+        io_.out.clear();
         const bool busy = pending_rfq_ > 0 || injected_.injected_pending() ||
                           server_stream_left_ > 0 || !lease_->in.empty();
         if (!busy && txn_status_ == 'I') {

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "common/result.hpp"
-#include "scheduler/schedule.hpp"
+#include "cron/schedule.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -16,7 +16,7 @@ namespace pgwarden::scheduler {
 // One run of one job, as instances agree on it: the job and the nominal time of its slot.
 struct SlotKey {
     std::string job;
-    WallTime slot;
+    cron::WallTime slot;
     auto operator<=>(const SlotKey&) const = default;
 };
 
@@ -74,7 +74,7 @@ public:
     virtual common::Result<SweepResult> sweep() = 0;
 
     // The latest recorded slot per job, so misfires after downtime are noticed.
-    virtual common::Result<std::map<std::string, WallTime>> last_slots() = 0;
+    virtual common::Result<std::map<std::string, cron::WallTime>> last_slots() = 0;
 
     // Deletes finished rows older than the retention.
     virtual common::Status purge(std::chrono::milliseconds retention) = 0;
@@ -89,8 +89,8 @@ public:
     common::Status renew(const std::vector<SlotKey>&) override { return common::ok_status(); }
     common::Status finish(const FinishRecord&) override { return common::ok_status(); }
     common::Result<SweepResult> sweep() override { return SweepResult{}; }
-    common::Result<std::map<std::string, WallTime>> last_slots() override {
-        return std::map<std::string, WallTime>{};
+    common::Result<std::map<std::string, cron::WallTime>> last_slots() override {
+        return std::map<std::string, cron::WallTime>{};
     }
     common::Status purge(std::chrono::milliseconds) override { return common::ok_status(); }
 

@@ -23,24 +23,24 @@ MisfirePolicy to_misfire_policy(config::JobMisfire misfire) {
 }
 
 common::Result<std::shared_ptr<const JobSpec>> make_job_spec(const config::JobConfig& job) {
-    ScheduleOptions options;
+    cron::ScheduleOptions options;
     options.jitter = job.jitter;
-    common::Result<Schedule> schedule = common::make_error("schedule", "no schedule");
+    common::Result<cron::Schedule> schedule = common::make_error("schedule", "no schedule");
     if (job.every) {
-        schedule = Schedule::every(*job.every, job.name, options);
+        schedule = cron::Schedule::every(*job.every, job.name, options);
     } else {
-        auto cron = parse_cron(job.schedule);
+        auto cron = cron::parse_cron(job.schedule);
         if (!cron) {
             return common::make_error("schedule",
                                       fmt::format("job {}: {}", job.name, cron.error().message));
         }
-        auto zone = TimeZone::load(job.timezone);
+        auto zone = cron::TimeZone::load(job.timezone);
         if (!zone) {
             return common::make_error("schedule", fmt::format("job {}: time zone {}: {}", job.name,
                                                               job.timezone, zone.error().message));
         }
         schedule =
-            Schedule::cron(std::move(*cron), std::make_shared<const TimeZone>(std::move(*zone)),
+            cron::Schedule::cron(std::move(*cron), std::make_shared<const cron::TimeZone>(std::move(*zone)),
                            job.name, options);
     }
     if (!schedule) {

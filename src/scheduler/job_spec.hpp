@@ -3,7 +3,7 @@
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "scheduler/job_state.hpp"
-#include "scheduler/schedule.hpp"
+#include "cron/schedule.hpp"
 
 #include <memory>
 
@@ -13,7 +13,7 @@ namespace pgwarden::scheduler {
 // the JobState policy. Immutable after construction; shared by the service and its runners.
 struct JobSpec {
     config::JobConfig config;
-    Schedule schedule;
+    cron::Schedule schedule;
     JobPolicy policy;
 };
 

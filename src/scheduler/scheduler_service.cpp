@@ -82,9 +82,9 @@ std::string proxy_password(const config::Config& config, const std::string& user
 }
 
 // "2026-03-08T07:00:00Z", or with milliseconds ("...:00.250Z") for sub-second slots.
-std::string format_wall(WallTime t) {
+std::string format_wall(cron::WallTime t) {
     const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
-    std::string text = format_utc(seconds);
+    std::string text = cron::format_utc(seconds);
     const auto ms = (t - seconds).count();
     if (ms != 0 && !text.empty() && text.back() == 'Z') {
         text.pop_back();
@@ -101,8 +101,8 @@ struct SchedulerService::Job {
     std::string user;                      // effective user of its connections
     std::string password;                  // for logging in to pgwarden as `user`, if known
     std::optional<JobState> state;         // built on the thread, after reading last slots
-    std::map<TimePointT, WallTime> slots;  // due time -> the slot it stands for
-    WallTime retry_slot{};                 // the slot a scheduled retry belongs to
+    std::map<TimePointT, cron::WallTime> slots;  // due time -> the slot it stands for
+    cron::WallTime retry_slot{};                 // the slot a scheduled retry belongs to
     bool paused = false;
     bool logged_deferral = false;  // the current pending run's deferral was logged
     JobSnapshot stats;
@@ -201,7 +201,7 @@ void SchedulerService::stop() {
     }
 }
 
-WallTime SchedulerService::wall_now() const {
+cron::WallTime SchedulerService::wall_now() const {
     if (options_.wall_clock) {
         return options_.wall_clock();
     }
@@ -222,7 +222,7 @@ void SchedulerService::publish(std::size_t index) {
         s.pending = job.state->pending().has_value();
         s.deferrals = job.state->deferrals();
         const auto next = job.state->next_due();
-        s.next_run = next ? std::optional<WallTime>(base_.to_wall(*next)) : std::nullopt;
+        s.next_run = next ? std::optional<cron::WallTime>(base_.to_wall(*next)) : std::nullopt;
         if (auto slot = next ? job.slots.find(*next) : job.slots.end(); slot != job.slots.end()) {
             s.next_run = slot->second;  // the nominal time, as the schedule states it
         }
@@ -246,8 +246,8 @@ std::optional<TimePointT> SchedulerService::next_due(std::size_t index, TimePoin
 
 void SchedulerService::loop() {
     const TimePointT start = clock_->now();
-    base_ = TimeBase{start, wall_now()};
-    std::map<std::string, WallTime> last;
+    base_ = cron::TimeBase{start, wall_now()};
+    std::map<std::string, cron::WallTime> last;
     if (auto ok = coordinator_->prepare(); !ok) {
         spdlog::warn("scheduler: {}; runs wait until the job state database is reachable",
                      ok.error().message);

@@ -47,8 +47,8 @@ struct JobSnapshot {
     std::string kind;
     std::string schedule;  // "every 10m" or the cron text with its zone
     std::string queue;
-    std::optional<WallTime> next_run;
-    std::optional<WallTime> last_run;  // when the last run on this instance started
+    std::optional<cron::WallTime> next_run;
+    std::optional<cron::WallTime> last_run;  // when the last run on this instance started
     std::string last_outcome;          // "succeeded", "failed", "timeout", "cancelled", ""
     std::string last_error;
     int running = 0;
@@ -76,7 +76,7 @@ struct ServiceOptions {
     PressureFn pressure;                             // null: never under pressure
     ProxyEndpoint proxy;                             // where job connections go
     const common::Clock* clock = nullptr;            // null: the steady clock
-    std::function<WallTime()> wall_clock;            // null: system_clock
+    std::function<cron::WallTime()> wall_clock;            // null: system_clock
     std::chrono::milliseconds sweep_interval{1000};  // shared-state poll (pause, requests)
     std::chrono::milliseconds tick{1000};            // re-plan interval while runs wait
     std::chrono::milliseconds state_retry{5000};     // re-check an unreachable state database
@@ -133,7 +133,7 @@ private:
     std::optional<common::Clock::time_point> next_wake(common::Clock::time_point now) const;
     std::optional<common::Clock::time_point> next_due(std::size_t index,
                                                       common::Clock::time_point after);
-    WallTime wall_now() const;
+    cron::WallTime wall_now() const;
 
     std::shared_ptr<const config::Config> config_;
     ServiceOptions options_;
@@ -141,7 +141,7 @@ private:
     std::unique_ptr<Coordinator> coordinator_;
     common::SteadyClock steady_;
     const common::Clock* clock_;
-    TimeBase base_{};
+    cron::TimeBase base_{};
     std::vector<std::unique_ptr<Job>> jobs_;
     std::map<std::string, std::size_t> job_index_;
 

@@ -6,11 +6,11 @@ namespace pgwarden::scheduler {
 
 namespace {
 
-std::string when(const std::optional<WallTime>& t) {
+std::string when(const std::optional<cron::WallTime>& t) {
     if (!t) {
         return "";
     }
-    return format_utc(std::chrono::floor<std::chrono::seconds>(*t));
+    return cron::format_utc(std::chrono::floor<std::chrono::seconds>(*t));
 }
 
 }  // namespace

@@ -46,17 +46,17 @@ COMMIT;
 
 constexpr const char* kSlotMs = "(extract(epoch from slot) * 1000)::bigint";
 
-std::string ms_text(WallTime t) {
+std::string ms_text(cron::WallTime t) {
     return std::to_string(t.time_since_epoch().count());
 }
 
-WallTime parse_ms(const std::string& text) {
+cron::WallTime parse_ms(const std::string& text) {
     std::int64_t ms = 0;
     std::from_chars(text.data(), text.data() + text.size(), ms);
-    return WallTime(std::chrono::milliseconds(ms));
+    return cron::WallTime(std::chrono::milliseconds(ms));
 }
 
-std::optional<WallTime> parse_optional_ms(const std::optional<std::string>& text) {
+std::optional<cron::WallTime> parse_optional_ms(const std::optional<std::string>& text) {
     if (!text) {
         return std::nullopt;
     }
@@ -423,14 +423,14 @@ common::Result<SweepResult> StateStore::sweep() {
     return out;
 }
 
-common::Result<std::map<std::string, WallTime>> StateStore::last_slots() {
+common::Result<std::map<std::string, cron::WallTime>> StateStore::last_slots() {
     auto r = exec(fmt::format("SELECT job, (extract(epoch from max(slot)) * 1000)::bigint "
                               "FROM pgwarden_job_runs WHERE state <> 'requested' GROUP BY job"),
                   {});
     if (!r) {
         return std::move(r).error();
     }
-    std::map<std::string, WallTime> out;
+    std::map<std::string, cron::WallTime> out;
     for (std::size_t i = 0; i < r->rows.size(); ++i) {
         out.emplace(r->text(i, 0), parse_ms(r->text(i, 1)));
     }
@@ -460,7 +460,7 @@ common::Status StateStore::set_paused(const std::string& job, bool paused) {
     return common::ok_status();
 }
 
-common::Result<WallTime> StateStore::request_run(const std::string& job) {
+common::Result<cron::WallTime> StateStore::request_run(const std::string& job) {
     auto r = exec(fmt::format("INSERT INTO pgwarden_job_runs (job, slot, state, attempt, "
                               "requested_at) VALUES ($1, date_trunc('milliseconds', "
                               "clock_timestamp()), 'requested', 1, now()) RETURNING {}",

@@ -40,13 +40,13 @@ std::string known_password(const config::Config& config, const config::DatabaseC
 // One row of run history.
 struct RunRow {
     std::string job;
-    WallTime slot;
+    cron::WallTime slot;
     std::string instance;
     std::string state;    // requested, running, finished
     std::string outcome;  // succeeded, failed, timeout, cancelled; empty while open
     int attempt = 0;
-    std::optional<WallTime> started_at;
-    std::optional<WallTime> finished_at;
+    std::optional<cron::WallTime> started_at;
+    std::optional<cron::WallTime> finished_at;
     std::string error;
     std::string output;
 };
@@ -75,13 +75,13 @@ public:
     common::Status renew(const std::vector<SlotKey>& running) override;
     common::Status finish(const FinishRecord& record) override;
     common::Result<SweepResult> sweep() override;
-    common::Result<std::map<std::string, WallTime>> last_slots() override;
+    common::Result<std::map<std::string, cron::WallTime>> last_slots() override;
     common::Status purge(std::chrono::milliseconds retention) override;
 
     // For `pgwarden jobs`.
     common::Status set_paused(const std::string& job, bool paused);
     // Inserts a requested row (slot = now) that the next sweep of any instance picks up.
-    common::Result<WallTime> request_run(const std::string& job);
+    common::Result<cron::WallTime> request_run(const std::string& job);
     common::Result<std::vector<RunRow>> history(const std::string& job, int limit);
     common::Result<std::map<std::string, JobRecord>> records();
 

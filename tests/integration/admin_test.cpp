@@ -20,9 +20,7 @@ constexpr const char* kNobodyPassword = "nobody_pw";
 class AdminTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (!pgwarden_has_serve()) {
-            GTEST_SKIP() << "pgwarden serve is not built";
-        }
+        ASSERT_EQ(pgwarden_problem(), "");
         PgwardenOptions options;
         options.pool_size = 3;
         options.extra_settings =

@@ -8,9 +8,7 @@ void TargetTest::SetUp() {
     if (GetParam() != Target::Pgwarden) {
         return;
     }
-    if (!pgwarden_has_serve()) {
-        GTEST_SKIP() << "pgwarden serve not built yet";
-    }
+    ASSERT_EQ(pgwarden_problem(), "");
     auto proxy = PgwardenProcess::start(proxy_options_);
     ASSERT_TRUE(proxy.ok()) << proxy.error().message;
     proxy_.emplace(std::move(*proxy));

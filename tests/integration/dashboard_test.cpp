@@ -32,9 +32,7 @@ size_t count(const std::string& text, const std::string& needle) {
 }
 
 TEST(DashboardTest, HeadlessChromiumShowsChartAndCheckouts) {
-    if (!pgwarden_has_serve()) {
-        GTEST_SKIP() << "pgwarden serve is not built";
-    }
+    ASSERT_EQ(pgwarden_problem(), "");
     const auto chromium = chromium_binary();
     if (chromium.empty()) {
         GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh installs it); "

@@ -36,9 +36,7 @@ int flood_seconds() {
 class GovernanceTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (!pgwarden_has_serve()) {
-            GTEST_SKIP() << "pgwarden binary without serve";
-        }
+        ASSERT_EQ(pgwarden_problem(), "");
         embedded::EmbeddedPostgres::Options opts;
         opts.max_connections = 30;  // superuser_reserved_connections stays at its default 3
         opts.auth_method = "md5";

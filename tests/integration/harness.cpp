@@ -218,13 +218,20 @@ std::string pgwarden_binary() {
     return PGWARDEN_BINARY;
 }
 
-bool pgwarden_has_serve() {
-    static const bool has = [] {
-        auto r =
-            embedded::run_process({pgwarden_binary(), "serve", "--help"}, std::chrono::seconds(10));
-        return r.ok() && r->exit_code == 0;
+const std::string& pgwarden_problem() {
+    static const std::string problem = [] {
+        const std::string binary = pgwarden_binary();
+        auto r = embedded::run_process({binary, "serve", "--help"}, std::chrono::seconds(10));
+        if (!r.ok()) {
+            return binary + " serve --help could not run: " + r.error().message;
+        }
+        if (r->exit_code != 0) {
+            return binary + " serve --help exited with " + std::to_string(r->exit_code) + ": " +
+                   r->err;
+        }
+        return std::string();
     }();
-    return has;
+    return problem;
 }
 
 embedded::RunResult run_command(const std::vector<std::string>& argv,

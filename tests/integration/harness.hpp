@@ -92,8 +92,9 @@ private:
 
 // The pgwarden binary under test.
 std::string pgwarden_binary();
-// True when the binary has a `serve` subcommand (`pgwarden serve --help` exits 0).
-bool pgwarden_has_serve();
+// Empty when the binary under test runs (`pgwarden serve --help` exits 0), else what is
+// wrong with it. Tests assert it is empty: a binary that cannot run fails them, never skips.
+const std::string& pgwarden_problem();
 
 // Runs argv with extra "KEY=VALUE" env entries, killing its process group after `timeout`.
 embedded::RunResult run_command(const std::vector<std::string>& argv,

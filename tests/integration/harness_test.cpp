@@ -47,9 +47,7 @@ TEST(Harness, RunCommandPassesEnvironment) {
 class ServeTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (!pgwarden_has_serve()) {
-            GTEST_SKIP() << "pgwarden serve not built yet";
-        }
+        ASSERT_EQ(pgwarden_problem(), "");
     }
 };
 

@@ -30,9 +30,7 @@ using namespace std::chrono_literals;
 class ObserveTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (!pgwarden_has_serve()) {
-            GTEST_SKIP() << "pgwarden serve is not built";
-        }
+        ASSERT_EQ(pgwarden_problem(), "");
     }
     void start(const PgwardenOptions& options) {
         auto p = PgwardenProcess::start(options);
@@ -106,6 +104,28 @@ TEST_F(ObserveTest, EndpointsAnswerAndCountTraffic) {
         return metric_value(metrics(), "pgwarden_backend_connections_limit", server).value_or(0) >
                0;
     }));
+}
+
+// Every ended client connection is counted once, by the reason it ended: an orderly
+// Terminate in one series, a wrong password and an unknown database in another. (The
+// harness's readiness probe, a bare TCP connect, counts as client_gone.)
+TEST_F(ObserveTest, DisconnectsAreCountedByReason) {
+    start({});
+    const auto reason = [](const char* r) {
+        return std::vector<std::string>{std::string("reason=\"") + r + "\""};
+    };
+    {
+        auto c = connect("leaver");
+        ASSERT_TRUE(c.exec("SELECT 1").ok);
+    }  // PQfinish sends Terminate
+    EXPECT_FALSE(PgConn::connect(proxy_->dsn(kAppDb, kAppUser, "wrong-password")).ok());
+    EXPECT_FALSE(PgConn::connect(proxy_->dsn("no_such_db", kAppUser, kAppPassword)).ok());
+    EXPECT_TRUE(eventually([&] {
+        const auto m = metrics();
+        return metric_value(m, "pgwarden_client_disconnects_total", reason("client_terminate")) ==
+                   1 &&
+               metric_value(m, "pgwarden_client_disconnects_total", reason("login_failed")) == 2;
+    })) << metrics();
 }
 
 TEST_F(ObserveTest, ServerGaugesMatchPgStatActivityUnderLoad) {
@@ -451,9 +471,7 @@ namespace {
 // Every family a live scrape exposes is documented, and every metric the Grafana dashboard
 // queries exists: renaming a metric without its docs or dashboard fails here.
 TEST(ObserveDocs, ScrapeFamiliesAreDocumentedAndGrafanaQueriesExist) {
-    if (!pgwarden_has_serve()) {
-        GTEST_SKIP() << "pgwarden serve is not built";
-    }
+    ASSERT_EQ(pgwarden_problem(), "");
     auto p = PgwardenProcess::start({});
     ASSERT_TRUE(p.ok()) << p.error().message;
     {

@@ -69,9 +69,7 @@ embedded::RunResult jobs_cli(const PgwardenProcess& p, std::vector<std::string> 
 class SchedulerTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (!pgwarden_has_serve()) {
-            GTEST_SKIP() << "pgwarden has no serve subcommand";
-        }
+        ASSERT_EQ(pgwarden_problem(), "");
         auto c = direct();
         ASSERT_TRUE(c.exec("CREATE TABLE IF NOT EXISTS sched_ticks (job text, at timestamptz "
                            "DEFAULT clock_timestamp(), app text DEFAULT current_setting("

@@ -294,7 +294,7 @@ public:
         std::vector<FinishRecord> finished;
         ClaimResult answer = ClaimResult::Claimed;
         bool down = false;  // every call fails, as with an unreachable database
-        std::map<std::string, WallTime> last;
+        std::map<std::string, cron::WallTime> last;
     };
     explicit FakeCoordinator(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
     common::Status prepare() override {
@@ -319,7 +319,7 @@ public:
         return common::ok_status();
     }
     common::Result<SweepResult> sweep() override { return SweepResult{}; }
-    common::Result<std::map<std::string, WallTime>> last_slots() override {
+    common::Result<std::map<std::string, cron::WallTime>> last_slots() override {
         std::lock_guard lock(shared_->mu);
         return shared_->last;
     }
@@ -345,7 +345,7 @@ std::unique_ptr<SchedulerService> make_with(const std::string& jobs, RunFn runne
     return std::move(*s);
 }
 
-WallTime wall_now() {
+cron::WallTime wall_now() {
     return std::chrono::time_point_cast<std::chrono::milliseconds>(
         std::chrono::system_clock::now());
 }
@@ -353,7 +353,7 @@ WallTime wall_now() {
 TEST(SchedulerService, AfterDowntimeMisfireRunOnceCatchesUpOnceWithTheMissedSlot) {
     Probe probe;
     auto shared = std::make_shared<FakeCoordinator::Shared>();
-    const WallTime last = std::chrono::floor<std::chrono::seconds>(wall_now()) - 1h;
+    const cron::WallTime last = std::chrono::floor<std::chrono::seconds>(wall_now()) - 1h;
     shared->last["hourly"] = last;
     auto s = make_with(
         "[jobs.hourly]\nevery = \"10m\"\ndatabase = \"app\"\n"

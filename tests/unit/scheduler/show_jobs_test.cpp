@@ -18,7 +18,7 @@ TEST(ShowJobs, OneTextRowPerJob) {
     a.runs_succeeded = 7;
     a.deferrals = 2;
     a.last_lag_seconds = 0.25;
-    a.next_run = WallTime(std::chrono::seconds(1'800'000'000));
+    a.next_run = cron::WallTime(std::chrono::seconds(1'800'000'000));
     a.last_outcome = "succeeded";
     JobSnapshot b;
     b.name = "off";

@@ -1,0 +1,2 @@
+#include "high/high.hpp"
+int low() { return 1; }
