@@ -153,7 +153,8 @@ LintResult sample_result() {
     LintResult r;
     r.files = 1;
     r.lines = 10;
-    r.findings.push_back(Finding{"./pkg/a b.go", 4, 15, "rows-not-closed", "rows \"leak\""});
+    r.findings.push_back(Finding{"./pkg/a b.go", 4, 15, "rows-not-closed", "rows \"leak\"", "List",
+                                 "0123456789abcdef"});
     return r;
 }
 
