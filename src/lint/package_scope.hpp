@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <span>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -32,8 +33,11 @@ struct FuncRef {
 enum class RowsFate : std::uint8_t {
     Never,       // never closed there: the caller still has to close them
     ClosesSome,  // closed on some paths, still open when the function leaves on another
-    Closes,      // closed on every path
-    HandsOn,     // returned, stored, captured or passed to code we cannot see: not judged
+    // Being summarised further up the stack (recursion): that path does what the function's
+    // other paths do, so it neither closes nor leaks on its own.
+    Pending,
+    Closes,   // closed on every path
+    HandsOn,  // returned, stored, captured or passed to code we cannot see: not judged
 };
 
 // How a path leaves a function with a resource still live.
@@ -45,6 +49,9 @@ struct RowsSummary {
     LeakExit exit = LeakExit::End;
     std::uint32_t line = 0;
     const PackageFile* file = nullptr;
+    // ClosesSome because a helper it calls closes only on some paths: the innermost such
+    // helper, whose path `exit`/`line`/`file` then describe.
+    std::string via;
 };
 
 // The functions of one package (a directory's files sharing a package clause), so that a
@@ -65,6 +72,9 @@ public:
     bool is_import(const ParsedFile* file, std::string_view name, std::string_view& path) const;
 
     const PackageFile* file_of(const ParsedFile* parsed) const;
+
+    // How many (function, parameter) summaries have been computed.
+    std::size_t summaries() const { return summaries_.size(); }
 
     // The cached summary of `decl`'s parameter `param`; null when not computed yet.
     const RowsSummary* cached(const Node* decl, std::uint32_t param) const;

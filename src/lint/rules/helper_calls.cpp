@@ -35,12 +35,12 @@ RowsSummary of_fate(RowsFate f) {
 RowsSummary summarize(PackageScope& scope, const FuncRef& ref, std::uint32_t index,
                       std::string_view param) {
     if (const RowsSummary* s = scope.cached(ref.decl, index)) {
-        return *s;  // also the placeholder of a summary in progress: recursion hands on
+        return *s;  // or the Pending placeholder of a summary in progress: recursion
     }
     if (!scope.enter()) {
         return of_fate(RowsFate::HandsOn);
     }
-    scope.store(ref.decl, index, of_fate(RowsFate::HandsOn));
+    scope.store(ref.decl, index, of_fate(RowsFate::Pending));
     FileContext sub{ref.file->parsed, ref.file->lines, true, &scope};
     RowsSummary s =
         summarize_rows_param(sub, Function{ref.decl->y, ref.decl->x, ref.decl->z}, param);

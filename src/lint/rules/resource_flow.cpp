@@ -75,6 +75,9 @@ std::string exit_text(const RowsSummary& s, const PackageFile* caller_file) {
         where +=
             fmt::format(" of {}", slash == std::string_view::npos ? path : path.substr(slash + 1));
     }
+    if (!s.via.empty()) {
+        where += fmt::format(" in {}", s.via);
+    }
     return where;
 }
 
@@ -243,6 +246,15 @@ public:
         s.fate = released_somewhere_ ? RowsFate::ClosesSome : RowsFate::Never;
         s.exit = leak_->kind;
         s.line = line(leak_->offset);
+        if (s.fate == RowsFate::ClosesSome && blame_ &&
+            blame_->summary.fate == RowsFate::ClosesSome) {
+            // The leaking path is inside the helper we passed them to: name that one.
+            const RowsSummary& inner = blame_->summary;
+            s.exit = inner.exit;
+            s.line = inner.line;
+            s.file = inner.file;
+            s.via = inner.via.empty() ? blame_->callee : inner.via;
+        }
         return s;
     }
 
@@ -291,6 +303,8 @@ private:
             return on_release(m);
         case RowsFate::HandsOn:
             return on_escape(m);
+        case RowsFate::Pending:
+            return (m & kLive) != 0 ? static_cast<Mask>((m & ~kLive) | kDone) : m;
         case RowsFate::ClosesSome:
             released_somewhere_ = true;
             note_blame(call, s);
