@@ -107,7 +107,8 @@ std::string Baseline::to_json(const std::vector<Finding>& findings) {
                         {"message", f.message}});
     }
     nlohmann::json doc = {{"tool", "pgwarden lint"}, {"version", 1}, {"findings", list}};
-    return doc.dump(1) + "\n";
+    // Replace invalid UTF-8 (file names are bytes) instead of throwing.
+    return doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::size_t Baseline::filter(std::vector<Finding>& findings) const {

@@ -169,6 +169,8 @@ TEST(Reports, Json) {
     EXPECT_EQ(doc["findings"][0]["line"], 4);
     EXPECT_EQ(doc["findings"][0]["column"], 15);
     EXPECT_EQ(doc["findings"][0]["rule"], "rows-not-closed");
+    EXPECT_EQ(doc["findings"][0]["function"], "List");
+    EXPECT_EQ(doc["findings"][0]["fingerprint"], "0123456789abcdef");
     EXPECT_EQ(doc["files"], 1);
 }
 
@@ -193,6 +195,7 @@ TEST(Reports, SarifShape) {
     EXPECT_EQ(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
     EXPECT_EQ(loc["region"]["startLine"], 4);
     EXPECT_EQ(loc["region"]["startColumn"], 15);
+    EXPECT_EQ(res["partialFingerprints"]["pgwardenLint/v1"], "0123456789abcdef");
 }
 
 TEST(Rules, EveryRuleIsDocumented) {
