@@ -147,6 +147,19 @@ bool may_stop_on_error(const Node* call) {
              name.starts_with("Warn"));
 }
 
+// require.Error(t, err) and kin stop the test when the call succeeded: a test that expects
+// the query to fail continues only on the failure path.
+bool expects_failure(const Node* call) {
+    const Node* f = unparen(call->x);
+    if (f->kind != NodeKind::Selector || !is_ident(unparen(f->x), "require")) {
+        return false;
+    }
+    std::string_view m = f->text;
+    return m == "Error" || m == "Errorf" || m == "ErrorIs" || m == "ErrorIsf" || m == "ErrorAs" ||
+           m == "ErrorAsf" || m == "ErrorContains" || m == "ErrorContainsf" || m == "EqualError" ||
+           m == "EqualErrorf" || m == "NotNil" || m == "NotNilf";
+}
+
 bool finishing_name(std::string_view name) {
     std::string lower;
     for (char c : name) {
@@ -498,10 +511,15 @@ private:
             return on_use(m, e->pos);
         }
         m = expr(e->x, m);
+        bool stops_on_success = !err_.empty() && !in_cond_ && expects_failure(e);
         for (std::uint32_t i = 0; i < e->list.size; ++i) {
             const Node* a = e->list[i];
             if (acq_.what.kind == ResourceKind::Rows && is_ident(unparen(a), var_) && active()) {
                 m = on_pass(e, i, a->pos, m);
+                continue;
+            }
+            if (stops_on_success && is_ident(unparen(a), err_)) {
+                m = refine(m, kNil);
                 continue;
             }
             if (!err_.empty() && is_ident(unparen(a), err_) && !in_cond_ && may_stop_on_error(e)) {
