@@ -43,12 +43,14 @@ using ExitKind = LeakExit;
 struct Leak {
     ExitKind kind;
     std::uint32_t offset;
+    std::uint32_t end = 0;  // of the exiting statement: `return helper(rows)` holds the call
 };
 
 // A helper in the package that received the rows and does not close them on every path.
 struct Blame {
     std::string callee;
-    std::uint32_t line = 0;  // of the call
+    std::uint32_t offset = 0;  // of the call
+    std::uint32_t line = 0;
     RowsSummary summary;
 };
 
@@ -283,9 +285,9 @@ private:
     // ---- events ----
     bool active() const { return shadow_ == 0; }
 
-    void leave(Mask m, ExitKind kind, std::uint32_t offset) {
+    void leave(Mask m, ExitKind kind, std::uint32_t offset, std::uint32_t end = 0) {
         if ((m & kLive) != 0 && !leak_) {
-            leak_ = Leak{kind, offset};
+            leak_ = Leak{kind, offset, end > offset ? end : offset + 1};
         }
     }
 
@@ -334,7 +336,7 @@ private:
 
     void note_blame(const Node* call, const RowsSummary& s) {
         if (!blame_) {
-            blame_ = Blame{callee_name_of(call), line(call->pos), s};
+            blame_ = Blame{callee_name_of(call), call->pos, line(call->pos), s};
         }
     }
 
@@ -361,7 +363,7 @@ private:
 
     Mask on_overwrite(Mask m, std::uint32_t offset) {
         if ((m & kLive) != 0 && !leak_) {
-            leak_ = Leak{ExitKind::Overwrite, offset};
+            leak_ = Leak{ExitKind::Overwrite, offset, offset + 1};
         }
         return kNone;
     }
@@ -593,7 +595,7 @@ private:
             return m;
         }
         if ((m & kLive) != 0 && !leak_) {
-            leak_ = Leak{ExitKind::Overwrite, acq_.stmt->pos};
+            leak_ = Leak{ExitKind::Overwrite, acq_.stmt->pos, acq_.stmt->pos + 1};
         }
         return acq_.err.empty() ? kOpen : kUnchecked;
     }
@@ -787,7 +789,7 @@ private:
             for (const Node* r : s->list) {
                 m = expr(r, m);
             }
-            leave(m, ExitKind::Return, s->pos);
+            leave(m, ExitKind::Return, s->pos, s->end);
             return 0;
         case NodeKind::BranchStmt:
             return branch(s, m);
@@ -1037,11 +1039,13 @@ private:
         switch (acq_.what.kind) {
         case ResourceKind::Rows:
             rule = "rows-not-closed";
-            msg = blame_ ? blamed_message(where)
-                         : fmt::format(
-                               "{} from {} are not closed {}, so the connection leaks: add "
-                               "`defer {}.Close()` right after the error check",
-                               var_, acq_.callee, where, var_);
+            // The helper is named only when the leaking exit comes after the call to it.
+            msg = blame_ && blame_->offset < leak_->end
+                      ? blamed_message(where)
+                      : fmt::format(
+                            "{} from {} are not closed {}, so the connection leaks: add "
+                            "`defer {}.Close()` right after the error check",
+                            var_, acq_.callee, where, var_);
             break;
         case ResourceKind::Stmt:
             rule = "stmt-not-closed";

@@ -234,6 +234,27 @@ TEST(HelperSummaries, ShortChainsAreFollowedToTheEnd) {
     EXPECT_NE(findings[0].message.find("h0"), std::string::npos);
 }
 
+// The helper is named only for leaks on exits after the call to it.
+TEST(HelperSummaries, EarlierLeakIsNotBlamedOnTheHelper) {
+    std::string src = std::string(kPartialHelper) + R"go(
+func early(db *sql.DB, skip bool) error {
+	rows, err := db.Query("SELECT 1")
+	if err != nil {
+		return err
+	}
+	if skip {
+		return nil
+	}
+	return finish(rows)
+}
+)go";
+    auto findings = lint_source("p.go", src);
+    ASSERT_EQ(findings.size(), 1u);
+    EXPECT_EQ(findings[0].message.find("passed to"), std::string::npos) << findings[0].message;
+    EXPECT_NE(findings[0].message.find("the return at line 23"), std::string::npos)
+        << findings[0].message;
+}
+
 TEST(PackageScopeNames, DefaultImportNames) {
     EXPECT_EQ(default_import_name("database/sql"), "sql");
     EXPECT_EQ(default_import_name("github.com/jackc/pgx/v5"), "pgx");
