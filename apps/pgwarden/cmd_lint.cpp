@@ -3,6 +3,7 @@
 // lives in src/lint.
 #include "commands.hpp"
 
+#include "lint/baseline.hpp"
 #include "lint/linter.hpp"
 #include "lint/report.hpp"
 #include "lint/rule_info.hpp"
@@ -28,7 +29,30 @@ struct LintArgs {
     bool include_vendor = false;
     bool list_rules = false;
     std::vector<std::string> disable;
+    std::string baseline;        // findings already accepted: not reported again
+    std::string write_baseline;  // write the current findings as a baseline and succeed
 };
+
+using File = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
+
+bool read_text(const std::string& path, std::string& out) {
+    File f(std::fopen(path.c_str(), "rb"), &std::fclose);
+    if (!f) {
+        return false;
+    }
+    char buf[1 << 16];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
+        out.append(buf, n);
+    }
+    return std::ferror(f.get()) == 0;
+}
+
+bool write_text(const std::string& path, const std::string& text) {
+    File f(std::fopen(path.c_str(), "wb"), &std::fclose);
+    return f && std::fwrite(text.data(), 1, text.size(), f.get()) == text.size() &&
+           std::fclose(f.release()) == 0;
+}
 
 int list_rules() {
     for (const auto& r : lint::all_rules()) {
@@ -47,6 +71,21 @@ int run_lint(const LintArgs& args) {
             return 2;
         }
     }
+    lint::Baseline baseline;
+    if (!args.baseline.empty()) {
+        std::string text;
+        if (!read_text(args.baseline, text)) {
+            std::cerr << "pgwarden lint: cannot read baseline " << args.baseline << "\n";
+            return 2;
+        }
+        auto parsed = lint::Baseline::parse(text);
+        if (!parsed) {
+            std::cerr << "pgwarden lint: " << args.baseline << ": " << parsed.error().message
+                      << "\n";
+            return 2;
+        }
+        baseline = std::move(*parsed);
+    }
     lint::LintOptions options;
     options.walk.include_tests = args.tests;
     options.walk.include_vendor = args.include_vendor;
@@ -62,6 +101,19 @@ int run_lint(const LintArgs& args) {
     for (const auto& f : result.read_errors) {
         std::cerr << "pgwarden lint: cannot read " << f << "\n";
     }
+    if (!args.write_baseline.empty()) {
+        if (!write_text(args.write_baseline, lint::Baseline::to_json(result.findings))) {
+            std::cerr << "pgwarden lint: cannot write " << args.write_baseline << "\n";
+            return 2;
+        }
+        std::cerr << "pgwarden lint: wrote " << result.findings.size() << " findings to "
+                  << args.write_baseline << "\n";
+        return result.read_errors.empty() ? 0 : 2;
+    }
+    if (std::size_t accepted = baseline.filter(result.findings); accepted > 0) {
+        std::cerr << "pgwarden lint: " << accepted << " findings accepted in " << args.baseline
+                  << " not reported\n";
+    }
     std::string text;
     if (args.format == "json") {
         text = lint::format_json(result);
@@ -72,13 +124,9 @@ int run_lint(const LintArgs& args) {
     }
     if (args.output.empty() || args.output == "-") {
         std::cout << text << std::flush;
-    } else {
-        std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(args.output.c_str(), "wb"),
-                                                          &std::fclose);
-        if (!f || std::fwrite(text.data(), 1, text.size(), f.get()) != text.size()) {
-            std::cerr << "pgwarden lint: cannot write " << args.output << "\n";
-            return 2;
-        }
+    } else if (!write_text(args.output, text)) {
+        std::cerr << "pgwarden lint: cannot write " << args.output << "\n";
+        return 2;
     }
     if (!result.read_errors.empty()) {
         return 2;
@@ -99,6 +147,8 @@ Runner register_lint(CLI::App& root) {
         "testdata/; a directory means its .go files; a file means itself.\n"
         "Silence a finding with //nolint:pgwarden or //pgwarden:ignore RULE on its line or the "
         "line above.\n"
+        "Adopting on a large codebase: --write-baseline FILE once, then --baseline FILE in CI "
+        "reports only new findings.\n"
         "Exit status: 0 no findings, 1 findings (or files that do not parse), 2 usage error.");
     cmd->add_option("paths", args->paths,
                     "Files, directories or patterns like ./... (default ./...)");
@@ -109,6 +159,11 @@ Runner register_lint(CLI::App& root) {
     cmd->add_flag("--include-vendor", args->include_vendor,
                   "Also descend into vendor/ and testdata/");
     cmd->add_option("--disable", args->disable, "Do not report this rule (repeatable)");
+    cmd->add_option("--baseline", args->baseline,
+                    "Do not report findings accepted in this baseline file (matched by rule, "
+                    "function and fingerprint, not by line)");
+    cmd->add_option("--write-baseline", args->write_baseline,
+                    "Write the current findings to this file as a baseline and exit 0");
     cmd->add_flag("--list-rules", args->list_rules, "Describe every rule and exit");
     return [args] { return run_lint(*args); };
 }

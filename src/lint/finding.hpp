@@ -12,6 +12,8 @@ struct Finding {
     std::uint32_t column = 0;
     std::string rule;
     std::string message;
+    std::string function;     // the enclosing function: "(*Store).List", "List.func1"
+    std::string fingerprint;  // stable across edits elsewhere in the file (see baseline.hpp)
 };
 
 }  // namespace pgwarden::lint

@@ -1,12 +1,14 @@
 #include "lint/linter.hpp"
 
 #include "lint/analysis.hpp"
+#include "lint/baseline.hpp"
 #include "lint/parser.hpp"
 #include "lint/rule_info.hpp"
 #include "lint/suppress.hpp"
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <memory>
 
 namespace pgwarden::lint {
@@ -29,21 +31,30 @@ bool read_file(const std::string& path, std::string& out) {
     return ok;
 }
 
-void collect(std::string_view path, const ParsedFile& parsed, bool db_package,
+void collect(const PackageFile& pf, PackageScope& scope, bool db_package,
              const std::vector<std::string>& disabled, std::vector<Finding>& out) {
-    LineIndex lines(parsed.source);
+    const ParsedFile& parsed = *pf.parsed;
+    const LineIndex& lines = *pf.lines;
     std::vector<RawFinding> raw;
     for (const ParseError& e : parsed.errors) {
-        raw.push_back(RawFinding{e.offset, kParseErrorRule, e.message});
+        raw.push_back(RawFinding{e.offset, kParseErrorRule, e.message, {}});
         break;  // the first error is the one worth reading; the rest follow from it
     }
-    FileContext ctx{&parsed, &lines, db_package || imports_db_package(parsed.file)};
+    FileContext ctx{&parsed, &lines, db_package || imports_db_package(parsed.file), &scope};
     analyze_file(ctx, raw);
     if (raw.empty()) {
         return;
     }
+    std::sort(raw.begin(), raw.end(), [](const RawFinding& a, const RawFinding& b) {
+        return a.offset != b.offset ? a.offset < b.offset : a.rule < b.rule;
+    });
     Suppressions sup(parsed, lines);
+    // Identical (rule, function, code) findings in one file are told apart by their order.
+    std::map<std::string, std::size_t> seen;
     for (auto& r : raw) {
+        std::string code = line_code(parsed.source, r.offset, parsed.comments);
+        std::string key = std::string(r.rule) + '\n' + r.function + '\n' + code;
+        std::size_t occurrence = seen[key]++;
         if (std::find(disabled.begin(), disabled.end(), r.rule) != disabled.end()) {
             continue;
         }
@@ -51,8 +62,9 @@ void collect(std::string_view path, const ParsedFile& parsed, bool db_package,
         if (r.rule != kParseErrorRule && sup.suppressed(lc.line, r.rule)) {
             continue;
         }
-        out.push_back(Finding{std::string(path), lc.line, lc.column, std::string(r.rule),
-                              std::move(r.message)});
+        std::string fp = fingerprint(r.rule, pf.path, r.function, code, occurrence);
+        out.push_back(Finding{std::string(pf.path), lc.line, lc.column, std::string(r.rule),
+                              std::move(r.message), std::move(r.function), std::move(fp)});
     }
 }
 
@@ -83,7 +95,9 @@ void sort_findings(std::vector<Finding>& f) {
 std::vector<Finding> lint_source(std::string_view path, std::string_view source, bool db_package) {
     std::vector<Finding> out;
     ParsedFile parsed = parse_file(source);
-    collect(path, parsed, db_package, {}, out);
+    LineIndex lines(parsed.source);
+    PackageScope scope({PackageFile{&parsed, &lines, path}});
+    collect(PackageFile{&parsed, &lines, path}, scope, db_package, {}, out);
     sort_findings(out);
     return out;
 }
@@ -112,8 +126,16 @@ LintResult lint_packages(const std::vector<Package>& packages, const LintOptions
             parsed.push_back(std::move(p));
             names.push_back(&file);
         }
+        // Line indexes for every file up front: a helper's summary names lines of its file.
+        std::vector<std::unique_ptr<LineIndex>> lines;
+        std::vector<PackageFile> files;
         for (std::size_t i = 0; i < parsed.size(); ++i) {
-            collect(*names[i], *parsed[i], db_package, options.disabled_rules, result.findings);
+            lines.push_back(std::make_unique<LineIndex>(parsed[i]->source));
+            files.push_back(PackageFile{parsed[i].get(), lines.back().get(), *names[i]});
+        }
+        PackageScope scope(files);
+        for (const PackageFile& pf : files) {
+            collect(pf, scope, db_package, options.disabled_rules, result.findings);
         }
     }
     sort_findings(result.findings);

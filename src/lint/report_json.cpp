@@ -11,7 +11,9 @@ std::string format_json(const LintResult& result) {
                             {"line", f.line},
                             {"column", f.column},
                             {"rule", f.rule},
-                            {"message", f.message}});
+                            {"message", f.message},
+                            {"function", f.function},
+                            {"fingerprint", f.fingerprint}});
     }
     nlohmann::json doc = {
         {"findings", std::move(findings)}, {"files", result.files}, {"lines", result.lines}};

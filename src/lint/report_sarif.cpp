@@ -67,7 +67,7 @@ std::string format_sarif(const LintResult& result, std::string_view tool_version
         if (!absolute) {
             artifact["uriBaseId"] = "%SRCROOT%";
         }
-        results.push_back({
+        nlohmann::json res = {
             {"ruleId", f.rule},
             {"ruleIndex", index},
             {"level", f.rule == kParseErrorRule ? "error" : "warning"},
@@ -76,7 +76,12 @@ std::string format_sarif(const LintResult& result, std::string_view tool_version
              {{{"physicalLocation",
                 {{"artifactLocation", artifact},
                  {"region", {{"startLine", f.line}, {"startColumn", f.column}}}}}}}},
-        });
+        };
+        if (!f.fingerprint.empty()) {
+            // Lets code scanning follow an alert when lines above it move.
+            res["partialFingerprints"] = {{"pgwardenLint/v1", f.fingerprint}};
+        }
+        results.push_back(std::move(res));
     }
     nlohmann::json doc = {
         {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},

@@ -6,7 +6,7 @@ namespace pgwarden::lint {
 
 namespace {
 
-constexpr std::array<RuleInfo, 7> kRules{{
+constexpr std::array<RuleInfo, 8> kRules{{
     {"rows-not-closed",
      "rows from a query are not closed on every path, so the connection is never returned to "
      "the pool",
@@ -78,6 +78,33 @@ if err != nil {
     return err
 }
 defer rows.Close())go"},
+    {"defer-in-loop",
+     "`defer rows.Close()` inside a loop: every iteration's rows, and their connection, stay "
+     "open until the function returns",
+     "Close the rows at the end of each iteration (and on its early exits), or move the "
+     "iteration into a function (a closure called per iteration is fine) whose own defer "
+     "runs when it returns.",
+     R"go(for _, id := range ids {
+    rows, err := db.QueryContext(ctx, q, id)
+    if err != nil {
+        return err
+    }
+    defer rows.Close() // runs when the function returns
+    ...
+})go",
+     R"go(for _, id := range ids {
+    if err := func() error {
+        rows, err := db.QueryContext(ctx, q, id)
+        if err != nil {
+            return err
+        }
+        defer rows.Close() // runs when this iteration's function returns
+        ...
+        return rows.Err()
+    }(); err != nil {
+        return err
+    }
+})go"},
     {"stmt-not-closed",
      "a prepared statement is not closed on every path, which keeps it (and on a pooled "
      "connection, server resources) alive",

@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     auto findings = pgwarden::lint::lint_source("fuzz.go", src, true);
     for (const auto& f : findings) {
-        if (f.line == 0 || f.column == 0 || f.rule.empty()) {
+        if (f.line == 0 || f.column == 0 || f.rule.empty() || f.fingerprint.size() != 16) {
             std::abort();
         }
     }

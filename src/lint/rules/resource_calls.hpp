@@ -58,6 +58,12 @@ bool is_release_method(ResourceKind kind, std::string_view method);
 // The conventional variable name in messages: rows, stmt, tx.
 std::string_view kind_noun(ResourceKind kind);
 
+// The `var.Err()` calls of fn (outside function literals) whose result nobody looks at: a
+// bare or deferred statement, assigned to `_`, or to a variable never read afterwards.
+std::vector<const Node*> discarded_err_calls(const Function& fn, std::string_view var);
+
+bool contains_node(const std::vector<const Node*>& v, const Node* n);
+
 // True if `name` occurs as an identifier anywhere in the subtree.
 bool references(const Node* n, std::string_view name);
 

@@ -25,6 +25,9 @@ constexpr Mask kUnchecked = 2;  // acquired, error not looked at: nil or live
 constexpr Mask kNil = 4;        // the call failed: nothing to release
 constexpr Mask kOpen = 8;       // live: must be released
 constexpr Mask kDone = 16;      // released, release deferred, or handed to someone else
+// Release deferred inside the loop that acquired it: released only when the function
+// returns, so a path that goes round the loop again holds one more resource.
+constexpr Mask kDeferred = 32;
 constexpr Mask kLive = kUnchecked | kOpen;
 
 // What a condition tells about the error: the possible outcomes, as kNil/kOpen bits, when
@@ -35,12 +38,59 @@ struct CondFacts {
     bool on_var = false;  // a nil test of the variable itself: says "nil" even once open
 };
 
-enum class ExitKind { Return, Panic, End, Overwrite };
+using ExitKind = LeakExit;
 
 struct Leak {
     ExitKind kind;
     std::uint32_t offset;
+    std::uint32_t end = 0;  // of the exiting statement: `return helper(rows)` holds the call
 };
+
+// A helper in the package that received the rows and does not close them on every path.
+struct Blame {
+    std::string callee;
+    std::uint32_t offset = 0;  // of the call
+    std::uint32_t line = 0;
+    RowsSummary summary;
+};
+
+// How a summarised helper leaves with the rows open, for messages: "the return at line 40".
+std::string exit_text(const RowsSummary& s, const PackageFile* caller_file) {
+    std::string where;
+    switch (s.exit) {
+    case LeakExit::Return:
+        where = fmt::format("the return at line {}", s.line);
+        break;
+    case LeakExit::Panic:
+        where = fmt::format("the panic at line {}", s.line);
+        break;
+    case LeakExit::End:
+        where = fmt::format("its end at line {}", s.line);
+        break;
+    case LeakExit::Overwrite:
+        where = fmt::format("the reassignment at line {}", s.line);
+        break;
+    }
+    if (s.file != nullptr && s.file != caller_file && !s.file->path.empty()) {
+        std::string_view path = s.file->path;
+        std::size_t slash = path.rfind('/');
+        where +=
+            fmt::format(" of {}", slash == std::string_view::npos ? path : path.substr(slash + 1));
+    }
+    if (!s.via.empty()) {
+        where += fmt::format(" in {}", s.via);
+    }
+    return where;
+}
+
+// "scanAll" or "db.Query": the function a call goes to, for messages.
+std::string callee_name_of(const Node* call) {
+    const Node* f = unparen(call->x);
+    if (f->kind == NodeKind::Ident) {
+        return std::string(f->text);
+    }
+    return callee_name(call);
+}
 
 bool is_nil(const Node* n) {
     return is_ident(unparen(n), "nil");
@@ -99,6 +149,19 @@ bool may_stop_on_error(const Node* call) {
              name.starts_with("Warn"));
 }
 
+// require.Error(t, err) and kin stop the test when the call succeeded: a test that expects
+// the query to fail continues only on the failure path.
+bool expects_failure(const Node* call) {
+    const Node* f = unparen(call->x);
+    if (f->kind != NodeKind::Selector || !is_ident(unparen(f->x), "require")) {
+        return false;
+    }
+    std::string_view m = f->text;
+    return m == "Error" || m == "Errorf" || m == "ErrorIs" || m == "ErrorIsf" || m == "ErrorAs" ||
+           m == "ErrorAsf" || m == "ErrorContains" || m == "ErrorContainsf" || m == "EqualError" ||
+           m == "EqualErrorf" || m == "NotNil" || m == "NotNilf";
+}
+
 bool finishing_name(std::string_view name) {
     std::string lower;
     for (char c : name) {
@@ -155,19 +218,59 @@ void report_discarded(const Acquisition& a, std::vector<RawFinding>& out) {
             a.callee);
         break;
     }
-    out.push_back(RawFinding{a.call->pos, find_rule(rule)->id, std::move(msg)});
+    out.push_back(RawFinding{a.call->pos, find_rule(rule)->id, std::move(msg), {}});
 }
 
 class Flow {
 public:
+    // Follows an acquisition of `fn` and reports what goes wrong with it.
     Flow(const FileContext& ctx, const Function& fn, const Acquisition& acq,
          std::vector<RawFinding>& out)
-        : ctx_(ctx), fn_(fn), acq_(acq), out_(out), var_(acq.var), err_(acq.err) {}
+        : ctx_(ctx), fn_(fn), acq_(acq), out_(&out), var_(acq.var), err_(acq.err) {}
+
+    // Summary mode: follows rows that `fn` receives open in parameter `acq.var`, reporting
+    // nothing; summary() then says what the function does with them.
+    Flow(const FileContext& ctx, const Function& fn, const Acquisition& acq)
+        : ctx_(ctx),
+          fn_(fn),
+          acq_(acq),
+          out_(nullptr),
+          var_(acq.var),
+          err_(acq.err),
+          summary_mode_(true) {}
 
     void run() {
-        Mask end = list(fn_.body->list, kNone);
+        Mask end = list(fn_.body->list, summary_mode_ ? kOpen : kNone);
         leave(end, ExitKind::End, fn_.body->end > 0 ? fn_.body->end - 1 : fn_.body->pos);
-        report();
+        if (!summary_mode_) {
+            report();
+        }
+    }
+
+    RowsSummary summary() const {
+        RowsSummary s;
+        s.file = ctx_.package != nullptr ? ctx_.package->file_of(ctx_.file) : nullptr;
+        if (escaped_) {
+            s.fate = RowsFate::HandsOn;
+            return s;
+        }
+        if (!leak_) {
+            s.fate = RowsFate::Closes;
+            return s;
+        }
+        s.fate = released_somewhere_ ? RowsFate::ClosesSome : RowsFate::Never;
+        s.exit = leak_->kind;
+        s.line = line(leak_->offset);
+        if (s.fate == RowsFate::ClosesSome && blame_ &&
+            blame_->summary.fate == RowsFate::ClosesSome) {
+            // The leaking path is inside the helper we passed them to: name that one.
+            const RowsSummary& inner = blame_->summary;
+            s.exit = inner.exit;
+            s.line = inner.line;
+            s.file = inner.file;
+            s.via = inner.via.empty() ? blame_->callee : inner.via;
+        }
+        return s;
     }
 
 private:
@@ -176,14 +279,15 @@ private:
         bool loop = false;
         Mask breaks = 0;
         Mask continues = 0;
+        const Node* node = nullptr;
     };
 
     // ---- events ----
     bool active() const { return shadow_ == 0; }
 
-    void leave(Mask m, ExitKind kind, std::uint32_t offset) {
+    void leave(Mask m, ExitKind kind, std::uint32_t offset, std::uint32_t end = 0) {
         if ((m & kLive) != 0 && !leak_) {
-            leak_ = Leak{kind, offset};
+            leak_ = Leak{kind, offset, end > offset ? end : offset + 1};
         }
     }
 
@@ -197,6 +301,43 @@ private:
     Mask on_release(Mask m) {
         released_somewhere_ = true;
         return release(m);
+    }
+
+    // Handed to code that takes over (returned, stored, captured, an unknown callee).
+    Mask on_escape(Mask m) {
+        escaped_ = true;
+        return on_release(m);
+    }
+
+    // Rows passed as argument `arg` of `call`: follow the call into the helper when its body
+    // is in the package.
+    Mask on_pass(const Node* call, std::uint32_t arg, std::uint32_t offset, Mask m) {
+        RowsSummary s = rows_fate(ctx_, call, arg);
+        switch (s.fate) {
+        case RowsFate::Closes:
+            return on_release(m);
+        case RowsFate::HandsOn:
+            return on_escape(m);
+        case RowsFate::Pending:
+            return (m & kLive) != 0 ? static_cast<Mask>((m & ~kLive) | kDone) : m;
+        case RowsFate::ClosesSome:
+            released_somewhere_ = true;
+            note_blame(call, s);
+            // Closed on the helper's other paths; still live on the one that leaks.
+            return (m & kLive) != 0 ? static_cast<Mask>(m | kDone) : m;
+        case RowsFate::Never:
+            if ((m & kLive) != 0) {
+                note_blame(call, s);
+            }
+            return on_use(m, offset);
+        }
+        return m;
+    }
+
+    void note_blame(const Node* call, const RowsSummary& s) {
+        if (!blame_) {
+            blame_ = Blame{callee_name_of(call), call->pos, line(call->pos), s};
+        }
     }
 
     Mask on_use(Mask m, std::uint32_t offset) {
@@ -222,7 +363,7 @@ private:
 
     Mask on_overwrite(Mask m, std::uint32_t offset) {
         if ((m & kLive) != 0 && !leak_) {
-            leak_ = Leak{ExitKind::Overwrite, offset};
+            leak_ = Leak{ExitKind::Overwrite, offset, offset + 1};
         }
         return kNone;
     }
@@ -309,7 +450,7 @@ private:
         switch (e->kind) {
         case NodeKind::Ident:
             if (e->text == var_) {
-                return on_release(m);  // handed to someone else: it escapes
+                return on_escape(m);  // handed to someone else
             }
             return m;  // reading err (err.(*pq.Error), log(err)...) is not a check
         case NodeKind::BasicLit:
@@ -339,7 +480,7 @@ private:
             return expr(e->y, m);
         case NodeKind::FuncLit:
             if (references(e->y, var_)) {
-                return on_release(m);  // captured by a closure that may outlive us
+                return on_escape(m);  // captured by a closure that may outlive us
             }
             if (!err_.empty() && references(e->y, err_)) {
                 return on_err_read(m);
@@ -372,7 +513,17 @@ private:
             return on_use(m, e->pos);
         }
         m = expr(e->x, m);
-        for (const Node* a : e->list) {
+        bool stops_on_success = !err_.empty() && !in_cond_ && expects_failure(e);
+        for (std::uint32_t i = 0; i < e->list.size; ++i) {
+            const Node* a = e->list[i];
+            if (acq_.what.kind == ResourceKind::Rows && is_ident(unparen(a), var_) && active()) {
+                m = on_pass(e, i, a->pos, m);
+                continue;
+            }
+            if (stops_on_success && is_ident(unparen(a), err_)) {
+                m = refine(m, kNil);
+                continue;
+            }
             if (!err_.empty() && is_ident(unparen(a), err_) && !in_cond_ && may_stop_on_error(e)) {
                 // checkErr(err), require.NoError(t, err): a helper that stops on failure.
                 m = on_err_read(m);
@@ -391,7 +542,8 @@ private:
 
     // ---- statements ----
     Mask list(NodeList stmts, Mask m) {
-        bool holds_acq = false;
+        // A parameter lives in the body's outermost block: `:=` there reassigns it.
+        bool holds_acq = summary_mode_ && stmts.items == fn_.body->list.items;
         for (const Node* s : stmts) {
             if (s == acq_.stmt) {
                 holds_acq = true;
@@ -443,7 +595,7 @@ private:
             return m;
         }
         if ((m & kLive) != 0 && !leak_) {
-            leak_ = Leak{ExitKind::Overwrite, acq_.stmt->pos};
+            leak_ = Leak{ExitKind::Overwrite, acq_.stmt->pos, acq_.stmt->pos + 1};
         }
         return acq_.err.empty() ? kOpen : kUnchecked;
     }
@@ -521,10 +673,14 @@ private:
                 return !releases;
             });
         }
-        for (const Node* a : c->list) {
-            if (is_ident(unparen(a), var_)) {
-                releases = true;  // defer closeRows(rows), defer func(r *sql.Rows){...}(rows)
+        for (std::uint32_t i = 0; i < c->list.size; ++i) {
+            if (!is_ident(unparen(c->list[i]), var_)) {
+                continue;
             }
+            // defer closeRows(rows), defer func(r *sql.Rows){...}(rows); a helper in the
+            // package that does not close them on every path is followed like a call.
+            releases = releases || acq_.what.kind != ResourceKind::Rows ||
+                       rows_fate(ctx_, c, i).fate >= RowsFate::Closes;
         }
         if (!releases) {
             return expr(c, m);
@@ -539,7 +695,29 @@ private:
                              acq_.callee, line(acq_.call->pos), err_));
             unchecked_use_reported_ = true;
         }
-        return on_release(m);
+        Mask before = m;
+        m = on_release(m);
+        const Target* loop = innermost_loop();
+        if ((before & kLive) != 0 && loop != nullptr && acq_.stmt != nullptr &&
+            acq_.stmt->pos >= loop->node->pos && acq_.stmt->pos < loop->node->end) {
+            // The resource was acquired in this loop: the deferred release waits for the
+            // function to return, not for the iteration to end.
+            m = static_cast<Mask>((before & ~kLive) | kDeferred);
+            if (deferred_at_ == 0) {
+                deferred_at_ = s->pos;
+                deferred_loop_ = loop->node;
+            }
+        }
+        return m;
+    }
+
+    const Target* innermost_loop() const {
+        for (auto it = targets_.rbegin(); it != targets_.rend(); ++it) {
+            if (it->loop) {
+                return &*it;
+            }
+        }
+        return nullptr;
     }
 
     Target* find_target(std::string_view label, bool need_loop) {
@@ -611,7 +789,7 @@ private:
             for (const Node* r : s->list) {
                 m = expr(r, m);
             }
-            leave(m, ExitKind::Return, s->pos);
+            leave(m, ExitKind::Return, s->pos, s->end);
             return 0;
         case NodeKind::BranchStmt:
             return branch(s, m);
@@ -783,12 +961,12 @@ private:
         } else {
             m = expr(s->z, m);  // the range expression is evaluated once
         }
-        targets_.push_back(Target{label, true});
+        targets_.push_back(Target{label, true, 0, 0, s});
         std::size_t ti = targets_.size() - 1;
         Mask head = m;
         Mask exit = 0;
-        // The lattice has 5 bits, so a handful of rounds always reaches the fixpoint.
-        for (int round = 0; round < 6; ++round) {
+        // The lattice has 6 bits, so a handful of rounds always reaches the fixpoint.
+        for (int round = 0; round < 7; ++round) {
             Mask c = cond_expr(cond, head);
             CondFacts f = cond != nullptr && active() ? facts(cond) : CondFacts{};
             Mask body_in = refine(c, f.when_true);
@@ -800,6 +978,10 @@ private:
             Mask back = static_cast<Mask>(body_out | targets_[ti].continues);
             targets_[ti].continues = 0;
             back = stmt(post, back);
+            if ((back & kDeferred) != 0 && deferred_loop_ == s && !deferred_reported_) {
+                deferred_reported_ = true;
+                report_deferred_in_loop();
+            }
             Mask next = static_cast<Mask>(head | back);
             if (next == head) {
                 break;
@@ -816,9 +998,12 @@ private:
     std::uint32_t line(std::uint32_t offset) const { return ctx_.lines->line_of(offset); }
 
     void emit(std::uint32_t offset, std::string_view rule, std::string message) {
+        if (summary_mode_) {
+            return;
+        }
         const RuleInfo* info = find_rule(rule);
-        out_.push_back(
-            RawFinding{offset, info != nullptr ? info->id : kParseErrorRule, std::move(message)});
+        out_->push_back(RawFinding{
+            offset, info != nullptr ? info->id : kParseErrorRule, std::move(message), {}});
     }
 
     void report() {
@@ -846,7 +1031,7 @@ private:
         if (var_.empty()) {
             // The value went to `_` (or nowhere): report it as discarded, but only when some
             // path really continues with it live, so `if err == nil { t.Fatal() }` is quiet.
-            report_discarded(acq_, out_);
+            report_discarded(acq_, *out_);
             return;
         }
         std::string_view rule;
@@ -854,10 +1039,13 @@ private:
         switch (acq_.what.kind) {
         case ResourceKind::Rows:
             rule = "rows-not-closed";
-            msg = fmt::format(
-                "{} from {} are not closed {}, so the connection leaks: add "
-                "`defer {}.Close()` right after the error check",
-                var_, acq_.callee, where, var_);
+            // The helper is named only when the leaking exit comes after the call to it.
+            msg = blame_ && blame_->offset < leak_->end
+                      ? blamed_message(where)
+                      : fmt::format(
+                            "{} from {} are not closed {}, so the connection leaks: add "
+                            "`defer {}.Close()` right after the error check",
+                            var_, acq_.callee, where, var_);
             break;
         case ResourceKind::Stmt:
             rule = "stmt-not-closed";
@@ -878,14 +1066,57 @@ private:
         emit(acq_.call->pos, rule, std::move(msg));
     }
 
+    // The rows went to a helper in the package that leaves them open on some path.
+    std::string blamed_message(const std::string& where) const {
+        const Blame& b = *blame_;
+        const PackageFile* here =
+            ctx_.package != nullptr ? ctx_.package->file_of(ctx_.file) : nullptr;
+        if (b.summary.fate == RowsFate::ClosesSome) {
+            return fmt::format(
+                "{0} from {1} are passed to {2} (line {3}), which closes them on some paths but "
+                "not on the path through {4}, so the connection leaks: close them on every path "
+                "of {2}, or `defer {0}.Close()` here right after the error check",
+                var_, acq_.callee, b.callee, b.line, exit_text(b.summary, here));
+        }
+        return fmt::format(
+            "{0} from {1} are passed to {2} (line {3}), which never closes them, and are not "
+            "closed here {4}, so the connection leaks: add `defer {0}.Close()` right after the "
+            "error check",
+            var_, acq_.callee, b.callee, b.line, where);
+    }
+
+    void report_deferred_in_loop() {
+        std::string_view what = "rows";
+        std::string_view held = ", each holding a connection";
+        if (acq_.what.kind == ResourceKind::Stmt) {
+            what = "statements";
+            held = "";
+        } else if (acq_.what.kind == ResourceKind::Tx) {
+            what = "transactions";
+        }
+        emit(deferred_at_, "defer-in-loop",
+             fmt::format("deferred {0}.{1} inside a loop runs only when the function returns: "
+                         "the {2} from {3} (line {4}) of every iteration stay open until then{5}; "
+                         "release {0} at the end of each iteration, or move the loop body into a "
+                         "function",
+                         var_, acq_.what.kind == ResourceKind::Tx ? "Rollback()" : "Close()", what,
+                         acq_.callee, line(acq_.call->pos), held));
+    }
+
     const FileContext& ctx_;
     const Function& fn_;
     const Acquisition& acq_;
-    std::vector<RawFinding>& out_;
+    std::vector<RawFinding>* out_;
     std::string_view var_;
     std::string_view err_;
     std::optional<Leak> leak_;
     bool released_somewhere_ = false;
+    bool escaped_ = false;
+    bool summary_mode_ = false;
+    std::optional<Blame> blame_;
+    std::uint32_t deferred_at_ = 0;
+    const Node* deferred_loop_ = nullptr;
+    bool deferred_reported_ = false;
     bool unchecked_use_reported_ = false;
     bool in_acq_list_ = false;
     bool in_cond_ = false;
@@ -899,6 +1130,7 @@ private:
 // or the rows are handed to a helper (pgx.CollectRows) or returned (pgx's own QueryRow).
 bool error_reaches_someone(const Function& fn, std::string_view var, bool pgx) {
     bool ok = false;
+    std::vector<const Node*> err_calls;
     walk(fn.body, [&](const Node* n) {
         if (ok) {
             return false;
@@ -912,7 +1144,7 @@ bool error_reaches_someone(const Function& fn, std::string_view var, bool pgx) {
             const Node* f = unparen(n->x);
             if (pgx && f->kind == NodeKind::Selector && is_ident(unparen(f->x), var) &&
                 f->text == "Err") {
-                ok = true;
+                err_calls.push_back(n);
             }
             for (const Node* a : n->list) {
                 if (is_ident(unparen(a), var)) {
@@ -922,10 +1154,27 @@ bool error_reaches_someone(const Function& fn, std::string_view var, bool pgx) {
         }
         return !ok;
     });
+    if (!ok && !err_calls.empty()) {
+        // `_ = rows.Err()` sees the error and throws it away.
+        std::vector<const Node*> discarded = discarded_err_calls(fn, var);
+        for (const Node* c : err_calls) {
+            ok = ok || !contains_node(discarded, c);
+        }
+    }
     return ok;
 }
 
 }  // namespace
+
+RowsSummary summarize_rows_param(const FileContext& ctx, const Function& fn,
+                                 std::string_view param) {
+    Acquisition a;
+    a.what.kind = ResourceKind::Rows;
+    a.var = param;
+    Flow flow(ctx, fn, a);
+    flow.run();
+    return flow.summary();
+}
 
 void check_resources(const FileContext& ctx, const Function& fn,
                      const std::vector<Acquisition>& acquisitions, std::vector<RawFinding>& out) {
@@ -938,14 +1187,16 @@ void check_resources(const FileContext& ctx, const Function& fn,
                                             compared_with_nil(fn, a.var));
         if (rows && (bare || a.err_blank) && !handed_on) {
             out.push_back(RawFinding{
-                a.call->pos, find_rule("query-error-discarded")->id,
+                a.call->pos,
+                find_rule("query-error-discarded")->id,
                 bare ? fmt::format("the error from {} is discarded: check it, and use Exec if "
                                    "the statement returns no rows",
                                    a.callee)
                      : fmt::format("the error from {} is assigned to _: if the query fails the "
                                    "rows are unusable and the failure goes unnoticed; check it "
                                    "with `if err != nil {{ ... }}` before using the rows",
-                                   a.callee)});
+                                   a.callee),
+                {}});
         }
         if (a.outlives) {
             continue;

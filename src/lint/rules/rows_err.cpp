@@ -27,10 +27,14 @@ bool is_rows_type(const Node* t) {
            (pkg->text == "sql" || pkg->text == "sqlx" || pkg->text == "pgx");
 }
 
+struct ErrCall {
+    const Node* call;
+    bool deferred;
+};
+
 struct Uses {
     std::vector<std::uint32_t> next_calls;
-    std::vector<std::uint32_t> err_calls;
-    bool deferred_err = false;
+    std::vector<ErrCall> err_calls;
     bool escapes = false;
 };
 
@@ -46,10 +50,7 @@ void scan(const Node* n, std::string_view name, bool in_defer, Uses& u) {
                 if (f->text == "Next" && m->list.empty()) {  // driver.Rows.Next(dest) differs
                     u.next_calls.push_back(m->pos);
                 } else if (f->text == "Err") {
-                    u.err_calls.push_back(m->pos);
-                    if (in_defer) {
-                        u.deferred_err = true;
-                    }
+                    u.err_calls.push_back(ErrCall{m, in_defer});
                 }
                 for (const Node* a : m->list) {
                     scan(a, name, in_defer, u);
@@ -89,27 +90,47 @@ void check_name(const FileContext& ctx, const Function& fn, std::string_view nam
                 std::uint32_t after, std::vector<RawFinding>& out) {
     Uses u;
     scan(fn.body, name, false, u);
-    if (u.escapes || u.deferred_err) {
+    if (u.escapes || u.next_calls.empty()) {
         return;
     }
-    std::sort(u.next_calls.begin(), u.next_calls.end());
-    std::uint32_t last_err = 0;
-    for (auto e : u.err_calls) {
-        last_err = std::max(last_err, e);
+    std::vector<const Node*> discarded;
+    if (!u.err_calls.empty()) {
+        discarded = discarded_err_calls(fn, name);
     }
+    std::uint32_t last_err = 0;
+    std::uint32_t last_discarded = 0;
+    for (const ErrCall& e : u.err_calls) {
+        if (contains_node(discarded, e.call)) {
+            last_discarded = std::max(last_discarded, e.call->pos);
+        } else if (e.deferred) {
+            return;  // checked when the function returns, after every loop
+        } else {
+            last_err = std::max(last_err, e.call->pos);
+        }
+    }
+    std::sort(u.next_calls.begin(), u.next_calls.end());
     for (auto pos : u.next_calls) {
         if (pos < after) {
             continue;
         }
-        if (last_err <= pos) {
-            out.push_back(RawFinding{
-                pos, find_rule("rows-err-unchecked")->id,
-                fmt::format("{0}.Err() is not checked after this {0}.Next() loop, so an error "
-                            "while iterating looks like the end of the result: add `if err := "
-                            "{0}.Err(); err != nil {{ return err }}` after the loop (line {1})",
-                            name, ctx.lines->line_of(pos))});
-            return;
+        if (last_err > pos) {
+            continue;
         }
+        std::string msg =
+            last_discarded > pos
+                ? fmt::format(
+                      "the result of {0}.Err() at line {1} is thrown away, so an error "
+                      "while iterating this {0}.Next() loop still looks like the end of "
+                      "the result: check it, `if err := {0}.Err(); err != nil {{ return "
+                      "err }}`",
+                      name, ctx.lines->line_of(last_discarded))
+                : fmt::format(
+                      "{0}.Err() is not checked after this {0}.Next() loop, so an error "
+                      "while iterating looks like the end of the result: add `if err := "
+                      "{0}.Err(); err != nil {{ return err }}` after the loop (line {1})",
+                      name, ctx.lines->line_of(pos));
+        out.push_back(RawFinding{pos, find_rule("rows-err-unchecked")->id, std::move(msg), {}});
+        return;
     }
 }
 

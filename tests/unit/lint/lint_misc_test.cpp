@@ -153,7 +153,8 @@ LintResult sample_result() {
     LintResult r;
     r.files = 1;
     r.lines = 10;
-    r.findings.push_back(Finding{"./pkg/a b.go", 4, 15, "rows-not-closed", "rows \"leak\""});
+    r.findings.push_back(Finding{"./pkg/a b.go", 4, 15, "rows-not-closed", "rows \"leak\"", "List",
+                                 "0123456789abcdef"});
     return r;
 }
 
@@ -168,6 +169,8 @@ TEST(Reports, Json) {
     EXPECT_EQ(doc["findings"][0]["line"], 4);
     EXPECT_EQ(doc["findings"][0]["column"], 15);
     EXPECT_EQ(doc["findings"][0]["rule"], "rows-not-closed");
+    EXPECT_EQ(doc["findings"][0]["function"], "List");
+    EXPECT_EQ(doc["findings"][0]["fingerprint"], "0123456789abcdef");
     EXPECT_EQ(doc["files"], 1);
 }
 
@@ -192,6 +195,7 @@ TEST(Reports, SarifShape) {
     EXPECT_EQ(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
     EXPECT_EQ(loc["region"]["startLine"], 4);
     EXPECT_EQ(loc["region"]["startColumn"], 15);
+    EXPECT_EQ(res["partialFingerprints"]["pgwardenLint/v1"], "0123456789abcdef");
 }
 
 TEST(Rules, EveryRuleIsDocumented) {

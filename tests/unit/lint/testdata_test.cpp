@@ -116,8 +116,9 @@ TEST(RuleTestdata, EveryRuleIsExercised) {
             }
         }
     }
-    for (const char* id : {"rows-not-closed", "query-error-discarded", "rows-err-unchecked",
-                           "defer-before-check", "stmt-not-closed", "tx-not-finished"}) {
+    for (const char* id :
+         {"rows-not-closed", "query-error-discarded", "rows-err-unchecked", "defer-before-check",
+          "defer-in-loop", "stmt-not-closed", "tx-not-finished"}) {
         EXPECT_GT(seen[id], 0) << id;
     }
 }

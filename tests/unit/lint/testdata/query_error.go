@@ -11,7 +11,7 @@ import (
 func blankError(db *sql.DB) {
 	rows, _ := db.Query("SELECT 1") // want "query-error-discarded"
 	defer rows.Close()
-	for rows.Next() {
+	for rows.Next() { // want "rows-err-unchecked"
 	}
 	_ = rows.Err()
 }

@@ -10,6 +10,9 @@ import (
 	"io"
 	"log"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Missed elsewhere: rows assigned in both branches of an if, never closed.
@@ -132,4 +135,35 @@ func switchOnErrorLeaks(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	return nil
+}
+
+// Found in pgx's tests: require.Error stops the test when the query succeeded.
+func requireErrorExpectsFailure(t *testing.T, db *sql.DB) {
+	_, err := db.Query("SELECT 1")
+	require.Error(t, err)
+}
+
+// assert.Error does not stop it: the success path goes on with the rows open.
+func assertErrorLetsSuccessContinue(t *testing.T, db *sql.DB) {
+	_, err := db.Query("SELECT 1") // want "rows-not-closed"
+	assert.Error(t, err)
+}
+
+func expectPanic(t *testing.T, f func()) {
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic")
+		}
+	}()
+	f()
+}
+
+// Found in database/sql's tests: the literal is expected to panic inside Query.
+func queryExpectedToPanic(t *testing.T, db *sql.DB) {
+	expectPanic(t, func() { db.Query("PANIC|Query") })
+	assert.Panics(t, func() { db.Query("PANIC|Query") })
+}
+
+func queryNotExpectedToPanic(t *testing.T, db *sql.DB) {
+	assert.NotPanics(t, func() { db.Query("SELECT 1") }) // want "rows-not-closed" "query-error-discarded"
 }

@@ -262,7 +262,7 @@ func successBranch(db *sql.DB) {
 	rows, err := db.Query("SELECT 1")
 	if err == nil {
 		defer rows.Close()
-		for rows.Next() {
+		for rows.Next() { // want "rows-err-unchecked"
 		}
 		_ = rows.Err()
 	}
