@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "cron/cron.hpp"
-#include "scheduler/job_state.hpp"
-#include "scheduler/planner.hpp"
 #include "cron/schedule.hpp"
 #include "cron/timezone.hpp"
+#include "scheduler/job_state.hpp"
+#include "scheduler/planner.hpp"
 
 namespace {
 
@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
         // Half cron, half intervals.
         if (i % 2 == 0) {
             const std::size_t k = static_cast<std::size_t>(i / 2) % std::size(kCrons);
-            auto s = cron::Schedule::cron(*cron::parse_cron(kCrons[k].expr), zones[k], name, options);
+            auto s =
+                cron::Schedule::cron(*cron::parse_cron(kCrons[k].expr), zones[k], name, options);
             schedules.push_back(std::move(s.value()));
             ++cron_jobs;
         } else {

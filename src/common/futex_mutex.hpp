@@ -8,8 +8,8 @@ namespace pgwarden::common {
 // bookkeeping, locked two or three times per transaction (and only ever contended with
 // several event loops). Locking is one compare-and-swap and unlocking one exchange; the
 // futex (std::atomic::wait) is used only when a thread really has to wait.
-// pthread_mutex_lock/unlock do several times more work per pair on this path. The algorithm is the classic three-state futex mutex (0 free, 1 locked, 2 locked
-// with possible waiters).
+// pthread_mutex_lock/unlock do several times more work per pair on this path. The algorithm is the
+// classic three-state futex mutex (0 free, 1 locked, 2 locked with possible waiters).
 class FutexMutex {
 public:
     FutexMutex() = default;

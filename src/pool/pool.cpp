@@ -377,7 +377,7 @@ void PoolManager::wake(WakeList& woken) {
 }
 
 WaiterQueue::iterator PoolManager::pick_waiter_locked(WaiterQueue& queue, int worker,
-                                                     Clock::time_point now) {
+                                                      Clock::time_point now) {
     auto oldest = queue.begin();
     if (now - (*oldest)->since > kHandoffFairness) {
         return oldest;

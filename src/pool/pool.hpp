@@ -332,8 +332,7 @@ private:
     // The waiter a released connection goes to: the oldest one on the connection's own
     // event loop (no cross-thread wake-up, no socket move), unless the oldest waiter of all
     // has waited longer than kHandoffFairness, which bounds the unfairness.
-    WaiterQueue::iterator pick_waiter_locked(WaiterQueue& queue, int worker,
-                                             Clock::time_point now);
+    WaiterQueue::iterator pick_waiter_locked(WaiterQueue& queue, int worker, Clock::time_point now);
     // Takes the waiter at `it` out of its class's queue and the pool's waiting counts.
     std::shared_ptr<Waiter> dequeue_locked(Pool& pool, Pool::ClassSlot& slot,
                                            WaiterQueue::iterator it);

@@ -21,9 +21,9 @@ struct ClientIo {
     // Sends an ErrorResponse (FATAL) and flushes.
     net::awaitable<void> send_fatal(std::string_view sqlstate, std::string_view message);
 
-    net::Bytes in;     // received; bytes before `pos` are consumed
-    size_t pos = 0;    // (the relay's read position; login and the console erase instead)
-    std::string out;   // to send
+    net::Bytes in;    // received; bytes before `pos` are consumed
+    size_t pos = 0;   // (the relay's read position; login and the console erase instead)
+    std::string out;  // to send
     net::StreamSocket socket;
 };
 

@@ -85,8 +85,9 @@ SessionActivity ClientSession::activity() {
 }
 
 void ClientSession::request_terminate(std::string sqlstate, std::string message) {
-    net::asio::post(io_.socket.get_executor(), [self = shared_from_this(), code = std::move(sqlstate),
-                                             text = std::move(message)]() mutable {
+    net::asio::post(io_.socket.get_executor(), [self = shared_from_this(),
+                                                code = std::move(sqlstate),
+                                                text = std::move(message)]() mutable {
         // Only a session holding a server connection can leak one; if it let go meanwhile,
         // there is nothing left to reclaim.
         if (!self->lease_ || self->terminate_) {
@@ -218,6 +219,16 @@ net::awaitable<bool> ClientSession::flush_client() {
     }
     auto ec = co_await net::write_all(io_.socket, io_.out);
     co_return !ec;
+}
+
+net::awaitable<CloseReason> ClientSession::serve() {
+    // Login runs in its own coroutine so that its frame (the startup packet, the server's
+    // parameters, ~1.5 KiB plus their strings) is freed before the session settles into
+    // main_loop, where an idle client spends its life: memory per idle client is the budget.
+    if (auto ended = co_await login()) {
+        co_return *ended;
+    }
+    co_return co_await main_loop();
 }
 
 net::awaitable<std::optional<CloseReason>> ClientSession::login() {

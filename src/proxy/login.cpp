@@ -61,8 +61,8 @@ net::awaitable<common::Result<pgwire::StartupMessage>> Login::read_startup(Close
             co_return login_error(h.error_code, h.error);
         }
         if (h.status == pgwire::DecodeStatus::NeedMore) {
-            auto ec =
-                co_await net::read_some_until(io_.socket, in, h.need < 512 ? 512 : h.need, deadline);
+            auto ec = co_await net::read_some_until(io_.socket, in, h.need < 512 ? 512 : h.need,
+                                                    deadline);
             if (ec == net::asio::error::timed_out) {
                 reason = CloseReason::LoginTimeout;
                 co_return login_error(sqlstate::kProtocolViolation,

@@ -113,9 +113,9 @@ common::Status ClientSession::process_client(bool& terminate) {
                 params_changed();
             }
             if (rewrite && PreparedStatements::may_deallocate(*q)) {
-                if (auto st = statements_.rewrite(view(io_.in, io_.pos, h.length),
-                                                  lease_->statements, injected_, max_prepared_,
-                                                  to_server_);
+                if (auto st =
+                        statements_.rewrite(view(io_.in, io_.pos, h.length), lease_->statements,
+                                            injected_, max_prepared_, to_server_);
                     !st) {
                     return st;
                 }
@@ -154,9 +154,9 @@ common::Status ClientSession::process_client(bool& terminate) {
                     continue;
                 }
             } else if (rewrite) {
-                if (auto st = statements_.rewrite(view(io_.in, io_.pos, h.length),
-                                                  lease_->statements, injected_, max_prepared_,
-                                                  to_server_);
+                if (auto st =
+                        statements_.rewrite(view(io_.in, io_.pos, h.length), lease_->statements,
+                                            injected_, max_prepared_, to_server_);
                     !st) {
                     return st;
                 }

@@ -191,10 +191,10 @@ net::awaitable<CloseReason> ClientSession::main_loop() {
                 const auto deadline =
                     asked + class_->query_wait_timeout.value_or(s.query_wait_timeout);
                 observe_waiting(asked);
-                outcome = attach_result(co_await rt_.pools.finish_checkout(pool_, class_index_,
-                                                                           worker_, step, deadline,
-                                                                           waiter_, got),
-                                        asked);
+                outcome =
+                    attach_result(co_await rt_.pools.finish_checkout(pool_, class_index_, worker_,
+                                                                     step, deadline, waiter_, got),
+                                  asked);
             }
             if (!outcome) {
                 const auto& err = outcome.error();
@@ -260,14 +260,13 @@ net::awaitable<std::optional<CloseReason>> ClientSession::fail_request(const com
     for (;;) {
         // Drop the request's messages up to its Query or Sync, then answer once.
         while (io_.pos < io_.in.size()) {
-            auto h = pgwire::decode_header(
-                {io_.in.data() + io_.pos, io_.in.size() - io_.pos}, max_packet);
+            auto h = pgwire::decode_header({io_.in.data() + io_.pos, io_.in.size() - io_.pos},
+                                           max_packet);
             if (h.status == pgwire::DecodeStatus::Error) {
                 co_await send_fatal(h.error_code, h.error);
                 co_return CloseReason::ProtocolError;
             }
-            if (h.status == pgwire::DecodeStatus::NeedMore ||
-                io_.in.size() - io_.pos < h.length) {
+            if (h.status == pgwire::DecodeStatus::NeedMore || io_.in.size() - io_.pos < h.length) {
                 break;
             }
             io_.pos += h.length;
@@ -284,8 +283,7 @@ net::awaitable<std::optional<CloseReason>> ClientSession::fail_request(const com
             }
         }
         if (io_.pos > 0) {
-            io_.in.erase(io_.in.begin(),
-                             io_.in.begin() + static_cast<std::ptrdiff_t>(io_.pos));
+            io_.in.erase(io_.in.begin(), io_.in.begin() + static_cast<std::ptrdiff_t>(io_.pos));
             io_.pos = 0;
         }
         auto ec = co_await net::read_some_until(io_.socket, io_.in, kReadChunk,
@@ -339,8 +337,7 @@ RelayAwait ClientSession::relay_forward() {
         io_.in.clear();
         io_.pos = 0;
     } else if (io_.pos > kReadChunk) {
-        io_.in.erase(io_.in.begin(),
-                         io_.in.begin() + static_cast<std::ptrdiff_t>(io_.pos));
+        io_.in.erase(io_.in.begin(), io_.in.begin() + static_cast<std::ptrdiff_t>(io_.pos));
         io_.pos = 0;
     }
     if (terminate) {
@@ -423,8 +420,9 @@ net::awaitable<RelayAwait> ClientSession::relay_read_either() {
     // Wait until either side is readable, then read what both have. Racing two reads
     // instead would lose the bytes of the one cancelled after it had already completed.
     auto& server = lease_->socket;
-    auto which = co_await (io_.socket.async_wait(net::asio::socket_base::wait_read, net::as_result) ||
-                           server.async_wait(net::asio::socket_base::wait_read, net::as_result));
+    auto which =
+        co_await (io_.socket.async_wait(net::asio::socket_base::wait_read, net::as_result) ||
+                  server.async_wait(net::asio::socket_base::wait_read, net::as_result));
     (void)which;
     net::error_code server_ec;
     net::read_available(server, lease_->in, kReadChunk, server_ec);

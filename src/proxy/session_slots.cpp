@@ -21,8 +21,7 @@ void GiveClassSeat::operator()() const noexcept {
     clients->leave(cls);
 }
 
-std::optional<ClassSeat> take_class_seat(ClassClients& clients, const std::string& cls,
-                                         int limit) {
+std::optional<ClassSeat> take_class_seat(ClassClients& clients, const std::string& cls, int limit) {
     if (!clients.try_enter(cls, limit)) {
         return std::nullopt;
     }

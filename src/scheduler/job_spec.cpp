@@ -39,9 +39,9 @@ common::Result<std::shared_ptr<const JobSpec>> make_job_spec(const config::JobCo
             return common::make_error("schedule", fmt::format("job {}: time zone {}: {}", job.name,
                                                               job.timezone, zone.error().message));
         }
-        schedule =
-            cron::Schedule::cron(std::move(*cron), std::make_shared<const cron::TimeZone>(std::move(*zone)),
-                           job.name, options);
+        schedule = cron::Schedule::cron(std::move(*cron),
+                                        std::make_shared<const cron::TimeZone>(std::move(*zone)),
+                                        job.name, options);
     }
     if (!schedule) {
         return std::move(schedule).error();

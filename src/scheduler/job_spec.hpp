@@ -2,8 +2,8 @@
 
 #include "common/result.hpp"
 #include "config/config.hpp"
-#include "scheduler/job_state.hpp"
 #include "cron/schedule.hpp"
+#include "scheduler/job_state.hpp"
 
 #include <memory>
 

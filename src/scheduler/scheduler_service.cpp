@@ -98,9 +98,9 @@ std::string format_wall(cron::WallTime t) {
 // One configured job and what the scheduler thread knows about it.
 struct SchedulerService::Job {
     std::shared_ptr<const JobSpec> spec;
-    std::string user;                      // effective user of its connections
-    std::string password;                  // for logging in to pgwarden as `user`, if known
-    std::optional<JobState> state;         // built on the thread, after reading last slots
+    std::string user;                            // effective user of its connections
+    std::string password;                        // for logging in to pgwarden as `user`, if known
+    std::optional<JobState> state;               // built on the thread, after reading last slots
     std::map<TimePointT, cron::WallTime> slots;  // due time -> the slot it stands for
     cron::WallTime retry_slot{};                 // the slot a scheduled retry belongs to
     bool paused = false;

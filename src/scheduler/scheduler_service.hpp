@@ -49,7 +49,7 @@ struct JobSnapshot {
     std::string queue;
     std::optional<cron::WallTime> next_run;
     std::optional<cron::WallTime> last_run;  // when the last run on this instance started
-    std::string last_outcome;          // "succeeded", "failed", "timeout", "cancelled", ""
+    std::string last_outcome;                // "succeeded", "failed", "timeout", "cancelled", ""
     std::string last_error;
     int running = 0;
     bool pending = false;
@@ -76,7 +76,7 @@ struct ServiceOptions {
     PressureFn pressure;                             // null: never under pressure
     ProxyEndpoint proxy;                             // where job connections go
     const common::Clock* clock = nullptr;            // null: the steady clock
-    std::function<cron::WallTime()> wall_clock;            // null: system_clock
+    std::function<cron::WallTime()> wall_clock;      // null: system_clock
     std::chrono::milliseconds sweep_interval{1000};  // shared-state poll (pause, requests)
     std::chrono::milliseconds tick{1000};            // re-plan interval while runs wait
     std::chrono::milliseconds state_retry{5000};     // re-check an unreachable state database

@@ -3,9 +3,9 @@
 // lock), readiness from cached flags.
 #include "observe/observability.hpp"
 #include "proxy/client_session.hpp"
-#include "serve/server.hpp"
 #include "scheduler/job_metrics.hpp"
 #include "scheduler/show_jobs.hpp"
+#include "serve/server.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -17,7 +17,6 @@
 #include <tuple>
 
 namespace pgwarden::serve {
-
 
 std::vector<observe::PoolSnapshot> Server::pool_snapshots() {
     // Client states and suspected leaks per class come from the sessions' own snapshots;

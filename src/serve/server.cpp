@@ -207,10 +207,10 @@ bool Server::listen() {
 }
 
 void Server::start_session(int worker, net::StreamSocket socket, std::string peer) {
-    auto session =
-        std::make_shared<proxy::ClientSession>(runtime_, worker, std::move(socket), std::move(peer));
-    asio::co_spawn(*loops_[static_cast<size_t>(worker)], proxy::ClientSession::run(std::move(session)),
-                   [](const std::exception_ptr& e) {
+    auto session = std::make_shared<proxy::ClientSession>(runtime_, worker, std::move(socket),
+                                                          std::move(peer));
+    asio::co_spawn(*loops_[static_cast<size_t>(worker)],
+                   proxy::ClientSession::run(std::move(session)), [](const std::exception_ptr& e) {
                        if (e) {
                            try {
                                std::rethrow_exception(e);

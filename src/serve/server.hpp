@@ -6,8 +6,8 @@
 #include "observe/observability.hpp"
 #include "proxy/governor.hpp"
 #include "proxy/runtime.hpp"
-#include "serve/upstream_probe.hpp"
 #include "scheduler/scheduler_service.hpp"
+#include "serve/upstream_probe.hpp"
 
 #include <atomic>
 #include <memory>

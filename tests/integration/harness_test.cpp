@@ -46,9 +46,7 @@ TEST(Harness, RunCommandPassesEnvironment) {
 
 class ServeTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        ASSERT_EQ(pgwarden_problem(), "");
-    }
+    void SetUp() override { ASSERT_EQ(pgwarden_problem(), ""); }
 };
 
 TEST_F(ServeTest, ForwardsQueriesAndStopsOnSigterm) {

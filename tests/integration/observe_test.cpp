@@ -29,9 +29,7 @@ using namespace std::chrono_literals;
 
 class ObserveTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        ASSERT_EQ(pgwarden_problem(), "");
-    }
+    void SetUp() override { ASSERT_EQ(pgwarden_problem(), ""); }
     void start(const PgwardenOptions& options) {
         auto p = PgwardenProcess::start(options);
         ASSERT_TRUE(p.ok()) << p.error().message;

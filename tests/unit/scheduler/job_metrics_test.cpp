@@ -42,7 +42,8 @@ TEST(JobMetrics, EveryFamilyPerJob) {
     EXPECT_TRUE(has_line(text, R"(pgwarden_job_runs_total{job="cleanup",outcome="failed"} 1)"));
     EXPECT_TRUE(has_line(text, R"(pgwarden_job_duration_seconds_count{job="cleanup"} 4)"));
     EXPECT_TRUE(has_line(text, R"(pgwarden_job_duration_seconds_sum{job="cleanup"} 4000.25)"));
-    EXPECT_TRUE(has_line(text, R"(pgwarden_job_duration_seconds_bucket{job="cleanup",le="+Inf"} 4)"));
+    EXPECT_TRUE(
+        has_line(text, R"(pgwarden_job_duration_seconds_bucket{job="cleanup",le="+Inf"} 4)"));
     EXPECT_TRUE(has_line(text, R"(pgwarden_job_deferrals_total{job="cleanup"} 2)"));
     EXPECT_TRUE(has_line(text, R"(pgwarden_job_skipped_overlaps_total{job="cleanup"} 4)"));
     EXPECT_TRUE(has_line(text, R"(pgwarden_job_lag_seconds{job="cleanup"} 1.5)"));

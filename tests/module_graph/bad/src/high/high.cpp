@@ -1,3 +1,5 @@
 #include "high/high.hpp"
 #include "low/low.hpp"
-int high() { return 2; }
+int high() {
+    return 2;
+}

@@ -1,2 +1,4 @@
 #include "high/high.hpp"
-int low() { return 1; }
+int low() {
+    return 1;
+}

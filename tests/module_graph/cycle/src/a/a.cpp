@@ -1,1 +1,3 @@
-int a() { return 1; }
+int a() {
+    return 1;
+}

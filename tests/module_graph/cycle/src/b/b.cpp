@@ -1,1 +1,3 @@
-int b() { return 2; }
+int b() {
+    return 2;
+}
