@@ -215,14 +215,7 @@ void show_totals(Runtime& rt, std::string& out) {
     const auto sum = [](const StatsPeriods::Totals& by_db) {
         observe::ClassTotals all;
         for (const auto& [db, d] : by_db) {
-            all.transactions += d.transactions;
-            all.queries += d.queries;
-            all.received_bytes += d.received_bytes;
-            all.sent_bytes += d.sent_bytes;
-            all.transaction_seconds += d.transaction_seconds;
-            all.query_seconds += d.query_seconds;
-            all.wait_seconds += d.wait_seconds;
-            all.waits += d.waits;
+            add_totals(all, d);
         }
         return all;
     };

@@ -2,9 +2,7 @@
 
 namespace pgwarden::proxy {
 
-namespace {
-
-void add(observe::ClassTotals& into, const observe::ClassTotals& t) {
+void add_totals(observe::ClassTotals& into, const observe::ClassTotals& t) {
     into.transactions += t.transactions;
     into.queries += t.queries;
     into.received_bytes += t.received_bytes;
@@ -14,6 +12,8 @@ void add(observe::ClassTotals& into, const observe::ClassTotals& t) {
     into.wait_seconds += t.wait_seconds;
     into.waits += t.waits;
 }
+
+namespace {
 
 // later - earlier, field by field; counters only grow, so a database that appeared during the
 // period simply has no `earlier`.
@@ -60,7 +60,7 @@ std::optional<std::pair<StatsPeriods::Totals, double>> StatsPeriods::last_period
 StatsPeriods::Totals totals_by_database(observe::ProxyMetrics& metrics) {
     StatsPeriods::Totals out;
     for (const auto& t : metrics.totals()) {
-        add(out[t.database], t);
+        add_totals(out[t.database], t);
     }
     return out;
 }

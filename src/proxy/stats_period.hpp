@@ -30,6 +30,9 @@ private:
     std::optional<std::pair<Totals, std::chrono::steady_clock::time_point>> last_;
 };
 
+// Adds `t`'s counts and sums into `into`.
+void add_totals(observe::ClassTotals& into, const observe::ClassTotals& t);
+
 // Every class's totals summed per database.
 StatsPeriods::Totals totals_by_database(observe::ProxyMetrics& metrics);
 
